@@ -1,0 +1,148 @@
+"""Builds the components, starts them in a fixed order and stops them in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import replace
+from typing import Protocol
+
+from . import __version__
+from .broker import EmbeddedBroker
+from .config import Config
+from .discovery.networks import Target
+from .discovery.service import Discovery
+from .discovery.sweep import Sweeper
+from .events import EventBus
+from .identify.dns import ReverseResolver
+from .identify.oui import default_database
+from .inventory.service import Inventory
+from .inventory.store import Store
+from .monitor.icmp import Pinger
+from .monitor.service import Monitor, MonitorSettings
+from .publish.mqtt import MqttLink
+from .publish.service import Publisher, PublisherSettings
+from .publish.topics import Topics
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Component(Protocol):
+    """The common lifecycle."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Service:
+    """One netmon-mqtt instance."""
+
+    def __init__(self, config: Config, targets: list[Target]) -> None:
+        self.config = config
+        self.bus = EventBus()
+        self.store = Store(config.database)
+        d = config.discovery
+        self.inventory = Inventory(
+            self.store,
+            self.bus,
+            default_database() if d.use_oui else None,
+            ReverseResolver(d.dns_timeout) if d.use_dns else None,
+        )
+        self.monitor = Monitor(
+            self.bus,
+            Pinger(),
+            MonitorSettings(
+                config.monitor_interval,
+                config.ping_timeout,
+                config.consider_home,
+                config.metrics_interval,
+            ),
+        )
+        self.broker = (
+            EmbeddedBroker(config.embedded_broker) if config.uses_embedded_broker else None
+        )
+        mqtt = config.mqtt
+        if self.broker is not None:
+            mqtt = replace(mqtt, host=config.embedded_broker.host, port=config.embedded_broker.port)
+        topics = Topics(config.mqtt.base_topic, config.mqtt.discovery_prefix, config.instance_id)
+        self.publisher = Publisher(
+            MqttLink(mqtt, f"netmon-{config.instance_id}", topics.bridge_state),
+            topics,
+            self.bus,
+            self.inventory.devices,
+            PublisherSettings(
+                host=mqtt.host or config.embedded_broker.host,
+                ha_status_topic=config.mqtt.ha_status_topic,
+                birth_delay=config.mqtt.birth_delay,
+                retained_wait=config.mqtt.retained_wait,
+                version=__version__,
+                bridge_facts={
+                    "networks": [str(t.network) for t in targets],
+                    "discovery_interval": config.discovery_interval,
+                    "monitor_interval": config.monitor_interval,
+                },
+            ),
+        )
+        self.discovery = Discovery(
+            Sweeper(d), targets, self.inventory, self.bus, config.discovery_interval
+        )
+        self._started: list[Component] = []
+
+    async def start(self) -> None:
+        """Start every component in order; on failure stop what had started."""
+        order: list[Component | None] = [
+            self.broker,
+            _StoreComponent(self.store),
+            self.inventory,
+            self.publisher,
+            self.monitor,
+            self.discovery,
+        ]
+        try:
+            for component in order:
+                if component is self.monitor:
+                    for device in self.inventory.devices():
+                        self.monitor.watch(device)
+                if component is not None:
+                    await component.start()
+                    self._started.append(component)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop in reverse order; errors are logged, every component gets its stop."""
+        while self._started:
+            component = self._started.pop()
+            try:
+                await component.stop()
+            except Exception:
+                _LOGGER.exception("Error while stopping %s", type(component).__name__)
+
+
+class _StoreComponent:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def start(self) -> None:
+        await self._store.open()
+
+    async def stop(self) -> None:
+        await self._store.close()
+
+
+async def run_until_signalled(service: Service) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    _LOGGER.info("netmon-mqtt %s running", __version__)
+    try:
+        await stop.wait()
+    finally:
+        _LOGGER.info("Stopping")
+        await service.stop()

@@ -1,0 +1,32 @@
+"""The one exception hierarchy of netmon-mqtt.
+
+Library errors (voluptuous, sqlite, scapy, aiomqtt) are translated into these at the
+boundary of the module that uses the library, so callers only ever catch ``NetmonError``.
+"""
+
+from __future__ import annotations
+
+
+class NetmonError(Exception):
+    """Base class of every error netmon-mqtt raises on purpose."""
+
+
+class ConfigError(NetmonError):
+    """The configuration is invalid; ``path`` names the offending key."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.detail = message
+
+
+class DatabaseError(NetmonError):
+    """The SQLite inventory cannot be opened, migrated or written."""
+
+
+class DiscoveryError(NetmonError):
+    """A discovery source failed (missing privileges, unknown interface, ...)."""
+
+
+class BrokerError(NetmonError):
+    """The MQTT broker cannot be reached or the embedded broker cannot start."""

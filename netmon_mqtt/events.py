@@ -1,0 +1,94 @@
+"""A typed event bus whose dispatch isolates failures.
+
+Handlers run in subscription order; one failing handler is logged and the others still run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from .models import Device, DeviceState, Observation, Presence
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeviceDiscovered:
+    """A device never seen before entered the inventory."""
+
+    device: Device
+
+
+@dataclass(frozen=True)
+class DeviceUpdated:
+    """Slow facts of a known device changed (``changed`` names the fields)."""
+
+    device: Device
+    changed: frozenset[str]
+
+
+@dataclass(frozen=True)
+class DeviceSeen:
+    """A discovery source saw a known device (evidence of presence)."""
+
+    device_id: str
+    observation: Observation
+
+
+@dataclass(frozen=True)
+class PresenceChanged:
+    """The presence verdict of a device changed."""
+
+    device_id: str
+    presence: Presence
+    at: datetime
+    reason: str
+    state: DeviceState
+
+
+@dataclass(frozen=True)
+class MetricsReady:
+    """A metrics window closed for a device."""
+
+    state: DeviceState
+
+
+@dataclass(frozen=True)
+class ScanFinished:
+    """A discovery sweep ended."""
+
+    found: int
+    duration_s: float
+
+
+E = TypeVar("E")
+Handler = Callable[[Any], Awaitable[None] | None]
+
+
+class EventBus:
+    """Publish/subscribe keyed by event class."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type, list[Handler]] = defaultdict(list)
+
+    def subscribe(
+        self, event_type: type[E], handler: Callable[[E], Awaitable[None] | None]
+    ) -> None:
+        """Call ``handler`` for every event of ``event_type``."""
+        self._handlers[event_type].append(handler)
+
+    async def emit(self, event: object) -> None:
+        """Deliver ``event`` to its handlers; a failing handler never stops the others."""
+        for handler in list(self._handlers.get(type(event), ())):
+            try:
+                result = handler(event)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                _LOGGER.exception("Handler %s failed on %s", handler, type(event).__name__)

@@ -1,0 +1,41 @@
+"""Reverse DNS with a short timeout and a small cache."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+
+_LOGGER = logging.getLogger(__name__)
+_CACHE_SECONDS = 3600.0
+
+
+class ReverseResolver:
+    """PTR lookups through the system resolver, bounded in time and concurrency."""
+
+    def __init__(self, timeout: float, concurrency: int = 8) -> None:
+        self._timeout = timeout
+        self._limit = asyncio.Semaphore(concurrency)
+        self._cache: dict[str, tuple[float, str | None]] = {}
+
+    async def lookup(self, ip: str) -> str | None:
+        """The host name of ``ip``, or None when it has none or the lookup is slow."""
+        cached = self._cache.get(ip)
+        if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
+            return cached[1]
+        async with self._limit:
+            name = await self._resolve(ip)
+        self._cache[ip] = (time.monotonic(), name)
+        return name
+
+    async def _resolve(self, ip: str) -> str | None:
+        loop = asyncio.get_running_loop()
+        try:
+            host, _ = await asyncio.wait_for(
+                loop.getnameinfo((ip, 0), socket.NI_NAMEREQD), self._timeout
+            )
+        except (TimeoutError, OSError, UnicodeError) as err:
+            _LOGGER.debug("No reverse DNS for %s: %s", ip, err)
+            return None
+        return host.rstrip(".") or None

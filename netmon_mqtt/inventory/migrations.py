@@ -1,0 +1,28 @@
+"""Forward-only schema migrations, versioned with ``PRAGMA user_version``.
+
+Append a script to ``MIGRATIONS`` to change the schema; never edit a released one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the device inventory
+    """
+    CREATE TABLE devices (
+        id           TEXT PRIMARY KEY,
+        mac          TEXT UNIQUE,
+        ip           TEXT,
+        hostname     TEXT,
+        vendor       TEXT,
+        name         TEXT,
+        first_seen   TEXT NOT NULL,
+        last_seen    TEXT NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'unknown',
+        tracked      INTEGER NOT NULL DEFAULT 1,
+        ha_discovery INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX devices_ip ON devices (ip);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,144 @@
+"""SQLite persistence of the inventory (aiosqlite, WAL mode)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import aiosqlite
+
+from ..errors import DatabaseError
+from ..models import Device, Presence
+from .migrations import MIGRATIONS, SCHEMA_VERSION
+
+_LOGGER = logging.getLogger(__name__)
+_COLUMNS = (
+    "id",
+    "mac",
+    "ip",
+    "hostname",
+    "vendor",
+    "name",
+    "first_seen",
+    "last_seen",
+    "status",
+    "tracked",
+    "ha_discovery",
+)
+
+
+class Store:
+    """The only code that touches the SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        """Open (creating if needed), switch to WAL and migrate to the current schema."""
+        try:
+            if self._path.parent != Path():
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = await aiosqlite.connect(self._path)
+            await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA synchronous=NORMAL")
+            await self._migrate()
+        except (sqlite3.Error, OSError) as err:
+            await self.close()
+            raise DatabaseError(f"cannot open the database {self._path}: {err}") from err
+
+    async def _migrate(self) -> None:
+        db = self._conn
+        async with db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{self._path} has schema version {version}, newer than this release "
+                f"supports ({SCHEMA_VERSION}); upgrade netmon-mqtt"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            _LOGGER.info("Migrating database %s to schema version %s", self._path, number + 1)
+            await db.executescript(
+                f"BEGIN; {MIGRATIONS[number]} PRAGMA user_version = {number + 1}; COMMIT;"
+            )
+
+    async def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise DatabaseError("the database is not open")
+        return self._db
+
+    async def load_devices(self) -> list[Device]:
+        """Every device of the inventory."""
+        try:
+            async with self._conn.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM devices ORDER BY first_seen"
+            ) as cursor:
+                rows = await cursor.fetchall()
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot read devices: {err}") from err
+        return [_row_to_device(tuple(row)) for row in rows]
+
+    async def save_device(self, device: Device) -> None:
+        """Insert or replace one device."""
+        await self.save_devices([device])
+
+    async def save_devices(self, devices: list[Device]) -> None:
+        """Insert or replace several devices in one transaction."""
+        if not devices:
+            return
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        try:
+            await self._conn.executemany(
+                f"INSERT OR REPLACE INTO devices ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+                [_device_to_row(device) for device in devices],
+            )
+            await self._conn.commit()
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot save devices: {err}") from err
+
+
+def _device_to_row(d: Device) -> tuple[object, ...]:
+    return (
+        d.id,
+        d.mac,
+        d.ip,
+        d.hostname,
+        d.vendor,
+        d.name,
+        d.first_seen.isoformat(),
+        d.last_seen.isoformat(),
+        d.status.value,
+        int(d.tracked),
+        int(d.ha_discovery),
+    )
+
+
+def _row_to_device(row: tuple[object, ...]) -> Device:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    return Device(
+        id=str(values["id"]),
+        mac=_opt(values["mac"]),
+        ip=_opt(values["ip"]),
+        hostname=_opt(values["hostname"]),
+        vendor=_opt(values["vendor"]),
+        name=_opt(values["name"]),
+        first_seen=datetime.fromisoformat(str(values["first_seen"])),
+        last_seen=datetime.fromisoformat(str(values["last_seen"])),
+        status=Presence(str(values["status"])),
+        tracked=bool(values["tracked"]),
+        ha_discovery=bool(values["ha_discovery"]),
+    )
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)

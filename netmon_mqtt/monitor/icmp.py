@@ -1,0 +1,144 @@
+"""ICMP echo over one socket, replies matched by (address, sequence).
+
+A raw socket is used where allowed (root or CAP_NET_RAW); otherwise an unprivileged ICMP
+datagram socket (``net.ipv4.ping_group_range``), where the kernel owns the identifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import struct
+import time
+
+from ..errors import NetmonError
+
+_LOGGER = logging.getLogger(__name__)
+_ECHO_REQUEST = 8
+_ECHO_REPLY = 0
+_PAYLOAD = b"netmon-mqtt-probe"
+_MAX_READS = 256
+
+
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071)."""
+    if len(data) % 2:
+        data += b"\0"
+    total = int(sum(struct.unpack(f"!{len(data) // 2}H", data)))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def echo_request(ident: int, seq: int) -> bytes:
+    """An ICMP echo request packet."""
+    header = struct.pack("!BBHHH", _ECHO_REQUEST, 0, 0, ident, seq)
+    return (
+        struct.pack("!BBHHH", _ECHO_REQUEST, 0, checksum(header + _PAYLOAD), ident, seq) + _PAYLOAD
+    )
+
+
+def parse_reply(packet: bytes, raw: bool) -> tuple[int, int] | None:
+    """``(identifier, sequence)`` of an echo reply, or None for anything else or garbage."""
+    if raw:
+        if len(packet) < 20 or packet[0] >> 4 != 4:
+            return None
+        packet = packet[(packet[0] & 0x0F) * 4 :]
+    if len(packet) < 8:
+        return None
+    kind, code, _sum, ident, seq = struct.unpack("!BBHHH", packet[:8])
+    if kind != _ECHO_REPLY or code != 0:
+        return None
+    return ident, seq
+
+
+class Pinger:
+    """Sends echo requests and awaits their replies on one non-blocking socket."""
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = None
+        self._raw = True
+        self._ident = os.getpid() & 0xFFFF
+        self._seq = 0
+        self._pending: dict[tuple[str, int], tuple[asyncio.Future[float], float]] = {}
+
+    @property
+    def privileged(self) -> bool:
+        """True when a raw socket is in use."""
+        return self._raw
+
+    def open(self) -> None:
+        """Open the socket, falling back to an unprivileged one."""
+        try:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            self._raw = True
+        except PermissionError:
+            try:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+            except OSError as err:
+                raise NetmonError(
+                    "ICMP needs a raw socket (root or CAP_NET_RAW) or unprivileged ping "
+                    "(sysctl net.ipv4.ping_group_range): " + str(err)
+                ) from err
+            self._raw = False
+            _LOGGER.warning("No raw socket: pinging through unprivileged ICMP sockets")
+        sock.setblocking(False)
+        self._sock = sock
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)
+
+    def close(self) -> None:
+        """Close the socket; pending pings time out as lost."""
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+
+    async def ping(self, ip: str, timeout: float) -> float | None:
+        """Round-trip time in milliseconds, or None when no reply came within ``timeout``."""
+        if self._sock is None:
+            raise NetmonError("the pinger is not open")
+        self._seq = (self._seq + 1) & 0xFFFF
+        key = (ip, self._seq)
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._pending[key] = (future, time.perf_counter())
+        try:
+            self._sock.sendto(echo_request(self._ident, self._seq), (ip, 0))
+        except OSError as err:
+            self._pending.pop(key, None)
+            _LOGGER.debug("Cannot ping %s: %s", ip, err)
+            return None
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            self._pending.pop(key, None)
+
+    def _on_readable(self) -> None:
+        assert self._sock is not None
+        for _ in range(_MAX_READS):
+            try:
+                packet, address = self._sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:
+                _LOGGER.debug("ICMP receive failed: %s", err)
+                return
+            self._deliver(packet, address[0])
+
+    def _deliver(self, packet: bytes, source: str) -> None:
+        received = time.perf_counter()
+        parsed = parse_reply(packet, self._raw)
+        if parsed is None:
+            return
+        ident, seq = parsed
+        if self._raw and ident != self._ident:
+            return  # another program's ping
+        entry = self._pending.get((source, seq))
+        if entry is None:
+            return  # late, forged or from an address we did not ping
+        future, sent = entry
+        if not future.done():
+            future.set_result((received - sent) * 1000.0)

@@ -1,0 +1,55 @@
+"""The presence state machine: a pure function of (state, evidence, now).
+
+``now`` is a monotonic reading in seconds, so wall-clock jumps cannot fake an absence.
+A device becomes away only after ``consider_home`` seconds without any evidence, and home
+again on the first evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..models import Presence
+
+
+@dataclass(frozen=True)
+class PresenceState:
+    """What the machine knows about one device."""
+
+    presence: Presence
+    since: float
+    last_heard: float | None = None
+    method: str | None = None
+    reason: str = "tracking started"
+
+
+def initial(now: float) -> PresenceState:
+    """A device just put under watch: unknown until evidence or the grace period passes."""
+    return PresenceState(Presence.UNKNOWN, since=now)
+
+
+def heard(state: PresenceState, method: str, now: float) -> PresenceState:
+    """Evidence that the device is on the network (a reply or a sighting)."""
+    last = now if state.last_heard is None else max(state.last_heard, now)
+    if state.presence is Presence.HOME:
+        return replace(state, last_heard=last, method=method)
+    return PresenceState(Presence.HOME, now, last, method, f"{method} answered")
+
+
+def silent(state: PresenceState, now: float, consider_home: float) -> PresenceState:
+    """A probe went unanswered; away once nothing was heard for ``consider_home`` seconds."""
+    if state.presence is Presence.NOT_HOME:
+        return state
+    reference = state.last_heard if state.last_heard is not None else state.since
+    if now < reference:
+        # The reading went backwards (should not happen with a monotonic clock):
+        # restart the grace period rather than guess.
+        return replace(state, since=now, last_heard=None if state.last_heard is None else now)
+    if now - reference < consider_home:
+        return state
+    return replace(
+        state,
+        presence=Presence.NOT_HOME,
+        since=now,
+        reason=f"no answer for {now - reference:.0f} s (consider_home {consider_home:g} s)",
+    )

@@ -1,0 +1,68 @@
+"""JSON payloads of the state, info and bridge topics (pure)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ..clock import iso
+from ..macs import is_randomized
+from ..models import Device, DeviceState, Presence
+
+
+def dumps(payload: Any) -> str:
+    """Compact, stable JSON (keys keep their insertion order)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def state_payload(state: DeviceState) -> dict[str, Any]:
+    """``<base>/device/<id>``: presence and the last metrics window."""
+    m = state.metrics
+    return {
+        "presence": state.presence.value,
+        "online": state.presence is Presence.HOME,
+        "latency_ms": m.latency_ms,
+        "latency_min_ms": m.latency_min_ms,
+        "latency_max_ms": m.latency_max_ms,
+        "jitter_ms": m.jitter_ms,
+        "packet_loss_pct": m.packet_loss_pct,
+        "last_seen": iso(state.last_seen),
+        "method": state.method,
+    }
+
+
+def info_payload(device: Device) -> dict[str, Any]:
+    """``<base>/device/<id>/info``: slow facts, also the tracker's attributes."""
+    return {
+        "id": device.id,
+        "name": device.display_name,
+        "ip": device.ip,
+        "mac": device.mac,
+        "hostname": device.hostname,
+        "vendor": device.vendor,
+        "randomized_mac": is_randomized(device.mac) if device.mac else None,
+        "first_seen": iso(device.first_seen),
+    }
+
+
+def device_summaries(devices: Iterable[Device], online: set[str]) -> list[dict[str, Any]]:
+    """``<base>/bridge/devices``."""
+    return [
+        {
+            "id": d.id,
+            "name": d.display_name,
+            "mac": d.mac,
+            "ip": d.ip,
+            "vendor": d.vendor,
+            "online": d.id in online,
+            "last_seen": iso(d.last_seen),
+            "tracked": d.tracked,
+        }
+        for d in devices
+    ]
+
+
+def event_payload(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """``<base>/bridge/event``."""
+    return {"type": kind, "data": data}

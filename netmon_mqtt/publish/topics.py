@@ -1,0 +1,69 @@
+"""Topic names of the MQTT contract (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every topic of one instance, from the base topic and the discovery prefix."""
+
+    base: str = "netmon"
+    prefix: str = "homeassistant"
+    instance_id: str = "main"
+
+    @property
+    def bridge_state(self) -> str:
+        """``online`` / ``offline`` (also the Last Will)."""
+        return f"{self.base}/bridge/state"
+
+    @property
+    def bridge_info(self) -> str:
+        """Version, settings and counts."""
+        return f"{self.base}/bridge/info"
+
+    @property
+    def bridge_devices(self) -> str:
+        """Array of device summaries."""
+        return f"{self.base}/bridge/devices"
+
+    @property
+    def bridge_event(self) -> str:
+        """Non-retained events."""
+        return f"{self.base}/bridge/event"
+
+    @property
+    def bridge_id(self) -> str:
+        """The HA identifier of the bridge device."""
+        return f"netmon_bridge_{self.instance_id}"
+
+    @property
+    def bridge_config(self) -> str:
+        """Discovery config of the bridge device."""
+        return f"{self.prefix}/device/{self.bridge_id}/config"
+
+    @property
+    def config_wildcard(self) -> str:
+        """Subscription matching every device-based discovery config."""
+        return f"{self.prefix}/device/+/config"
+
+    def device_state(self, device_id: str) -> str:
+        """Volatile state of a device."""
+        return f"{self.base}/device/{device_id}"
+
+    def device_info(self, device_id: str) -> str:
+        """Slow facts of a device."""
+        return f"{self.base}/device/{device_id}/info"
+
+    def device_config(self, device_id: str) -> str:
+        """Discovery config of a device."""
+        return f"{self.prefix}/device/netmon_{device_id}/config"
+
+    def config_owner(self, topic: str) -> str | None:
+        """The device id a discovery config topic belongs to, or None if not a device's."""
+        head = f"{self.prefix}/device/netmon_"
+        if not topic.startswith(head) or not topic.endswith("/config"):
+            return None
+        node = topic[len(head) : -len("/config")]
+        return None if not node or "/" in node or node.startswith("bridge_") else node

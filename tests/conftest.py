@@ -1,0 +1,50 @@
+"""Shared fixtures: the namespace LAN, brokers and subscribers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from .lan import NetnsLan, have_root
+from .mqtt_tools import LocalMosquitto
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip with ``reason`` when ``condition`` is false; in CI a missing part is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def make_lan() -> Iterator[type[NetnsLan]]:
+    """Build namespace LANs; every one is destroyed at teardown, even on failure."""
+    require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
+    require(shutil.which("tc") is not None, "needs tc (iproute2) for packet loss")
+    built: list[NetnsLan] = []
+
+    class _Lan(NetnsLan):
+        def build(self) -> NetnsLan:
+            built.append(self)
+            return super().build()
+
+    yield _Lan
+    for lan in built:
+        lan.destroy()
+
+
+@pytest.fixture
+def mosquitto() -> Iterator[LocalMosquitto]:
+    """A real mosquitto broker on a free loopback port."""
+    require(shutil.which("mosquitto") is not None, "needs the mosquitto broker")
+    broker = LocalMosquitto()
+    broker.start()
+    yield broker
+    broker.stop()

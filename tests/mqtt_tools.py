@@ -1,0 +1,159 @@
+"""Real MQTT parts for tests: a mosquitto broker and a mosquitto_sub subscriber."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
+    """Poll ``predicate`` until it is truthy (returned) or ``timeout`` passes (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(step)
+
+
+class LocalMosquitto:
+    """mosquitto on 127.0.0.1, optionally inside a namespace (``prefix`` argv)."""
+
+    def __init__(self, port: int | None = None, prefix: Sequence[str] = ()) -> None:
+        self.port = port or free_port()
+        self._prefix = list(prefix)
+        self._dir = tempfile.TemporaryDirectory(prefix="netmon-mosq-")
+        self._proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        """Start and wait until it accepts connections."""
+        conf = Path(self._dir.name) / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        )
+        self._proc = subprocess.Popen(
+            [*self._prefix, "mosquitto", "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        time.sleep(0.3)
+        if self._proc.poll() is not None:
+            raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        """Stop the broker (retained messages are lost: persistence is off)."""
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(10)
+            self._proc = None
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message as mosquitto_sub printed it."""
+
+    at: float
+    retained: bool
+    topic: str
+    payload: str
+
+    def json(self) -> Any:
+        """The payload parsed as JSON."""
+        return json.loads(self.payload)
+
+
+class Subscriber:
+    """mosquitto_sub on ``#`` recording every message with its retain flag."""
+
+    def __init__(self, port: int, prefix: Sequence[str] = (), topic: str = "#") -> None:
+        self.messages: list[Received] = []
+        self._lock = threading.Lock()
+        args = [
+            *prefix,
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-F",
+            "%r\t%t\t%p",
+        ]
+        self._proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            retained, topic, payload = (line.rstrip("\n").split("\t", 2) + ["", ""])[:3]
+            with self._lock:
+                self.messages.append(Received(time.monotonic(), retained == "1", topic, payload))
+
+    @property
+    def alive(self) -> bool:
+        """True while mosquitto_sub runs."""
+        return self._proc.poll() is None
+
+    def snapshot(self) -> list[Received]:
+        """A copy of what arrived so far."""
+        with self._lock:
+            return list(self.messages)
+
+    def latest(self, topic: str) -> Received | None:
+        """The last message on ``topic``."""
+        for message in reversed(self.snapshot()):
+            if message.topic == topic:
+                return message
+        return None
+
+    def on(self, topic: str) -> list[Received]:
+        """Every message on ``topic``."""
+        return [m for m in self.snapshot() if m.topic == topic]
+
+    def close(self) -> None:
+        """Stop mosquitto_sub."""
+        self._proc.terminate()
+        try:
+            self._proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+
+
+def connect_subscriber(
+    port: int, prefix: Sequence[str] = (), timeout: float = 15.0, topic: str = "#"
+) -> Subscriber:
+    """A subscriber, retried until the broker accepts it (it may still be starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sub = Subscriber(port, prefix, topic)
+        time.sleep(0.3)
+        if sub.alive:
+            return sub
+        sub.close()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no broker accepted a subscriber on port {port}")
+        time.sleep(0.3)
