@@ -7,6 +7,7 @@ from typing import Any
 
 from amqtt.broker import Broker
 from amqtt.errors import AMQTTError
+from amqtt.errors import BrokerError as AmqttBrokerError
 
 from .config import EmbeddedBrokerConfig
 from .errors import BrokerError
@@ -56,7 +57,7 @@ class EmbeddedBroker:
         try:
             self._broker = _Broker(config)
             await self._broker.start()
-        except (AMQTTError, OSError) as err:
+        except (AMQTTError, AmqttBrokerError, OSError) as err:
             self._broker = None
             raise BrokerError(
                 f"cannot start the embedded MQTT broker on {self.url}: {err} "
@@ -74,5 +75,5 @@ class EmbeddedBroker:
             broker, self._broker = self._broker, None
             try:
                 await broker.shutdown()
-            except AMQTTError as err:
+            except (AMQTTError, AmqttBrokerError) as err:
                 _LOGGER.debug("Embedded broker shutdown: %s", err)

@@ -29,7 +29,7 @@ from .inventory.store import Store
 from .macs import is_randomized
 
 EXIT_ERROR = 2
-_QUIET_LOGGERS = ("amqtt", "transitions", "scapy.runtime", "scapy.loading")
+_QUIET_LOGGERS = ("amqtt", "transitions", "scapy.runtime", "scapy.loading", "aiosqlite")
 
 
 def _parser() -> argparse.ArgumentParser:

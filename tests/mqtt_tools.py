@@ -109,7 +109,7 @@ class Subscriber:
     def _read(self) -> None:
         assert self._proc.stdout is not None
         for line in self._proc.stdout:
-            retained, topic, payload = (line.rstrip("\n").split("\t", 2) + ["", ""])[:3]
+            retained, topic, payload = [*line.rstrip("\n").split("\t", 2), "", ""][:3]
             with self._lock:
                 self.messages.append(Received(time.monotonic(), retained == "1", topic, payload))
 

@@ -202,7 +202,7 @@ def test_password_file(tmp_path: Path) -> None:
     secret.write_text("from-file\n")
     config = validate({"networks": ["eth0"], "mqtt": {"password_file": str(secret)}})
     assert config.mqtt.password == "from-file"
-    with pytest.raises(ConfigError, match="mqtt.password_file"):
+    with pytest.raises(ConfigError, match=r"mqtt\.password_file"):
         validate({"networks": ["eth0"], "mqtt": {"password_file": str(tmp_path / "missing")}})
 
 

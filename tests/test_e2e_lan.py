@@ -208,6 +208,11 @@ def test_lan_devices_become_home_assistant_entities(
             topics = [m.topic for m in configs_after]
             assert sorted(topics) == sorted(expected | {bridge_topic})
         assert "Traceback" not in service.log()
+
+        # 4. A crash leaves the Last Will: the bridge (and so every entity) is unavailable.
+        if broker == "mosquitto":
+            service.kill()
+            assert wait_until(lambda: sub.latest("netmon/bridge/state").payload == "offline", 10)
     finally:
         service.kill()
         for subscriber in subscribers:

@@ -48,6 +48,9 @@ class Store:
         except (sqlite3.Error, OSError) as err:
             await self.close()
             raise DatabaseError(f"cannot open the database {self._path}: {err}") from err
+        except BaseException:
+            await self.close()
+            raise
 
     async def _migrate(self) -> None:
         db = self._conn

@@ -1,0 +1,97 @@
+"""MAC normalisation, device ids, randomized MACs and the offline OUI database."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from netmon_mqtt.errors import NetmonError
+from netmon_mqtt.identify.oui import OuiDatabase, build_database, default_database, parse_ieee_csv
+from netmon_mqtt.macs import device_id_for, is_randomized, is_usable_mac, normalise_mac
+
+from .lan import VENDORS
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "B8:27:EB:01:02:03",
+        "b8-27-eb-01-02-03",
+        "b827.eb01.0203",
+        "b827eb010203",
+        " b8:27:eb:01:02:03 ",
+    ],
+)
+def test_normalise_mac_accepts_common_notations(raw: str) -> None:
+    assert normalise_mac(raw) == "b8:27:eb:01:02:03"
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "b8:27:eb:01:02", "b8:27:eb:01:02:03:04", "zz:27:eb:01:02:03", "hello world!"]
+)
+def test_normalise_mac_rejects_garbage(raw: str) -> None:
+    with pytest.raises(ValueError, match="not a MAC"):
+        normalise_mac(raw)
+
+
+def test_device_ids() -> None:
+    assert device_id_for("a4:b1:c2:d3:e4:f5", "10.0.0.5") == "a4b1c2d3e4f5"
+    assert device_id_for(None, "10.0.5.7") == "ip_0a000507"
+    assert device_id_for(None, "fe80::1").startswith("ip_fe80")
+    with pytest.raises(ValueError, match="MAC or an IP"):
+        device_id_for(None, None)
+
+
+def test_randomized_and_unusable_macs() -> None:
+    assert is_randomized("da:a1:19:00:00:01")  # locally administered bit set
+    assert not is_randomized("b8:27:eb:00:00:01")
+    assert not is_usable_mac("ff:ff:ff:ff:ff:ff")
+    assert not is_usable_mac("00:00:00:00:00:00")
+    assert not is_usable_mac("01:00:5e:00:00:fb")  # multicast
+    assert is_usable_mac("b8:27:eb:00:00:01")
+
+
+@pytest.mark.parametrize(("oui", "vendor"), VENDORS)
+def test_packaged_oui_database_names_real_vendors(oui: str, vendor: str) -> None:
+    assert default_database().lookup(f"{oui}:12:34:56") == vendor
+
+
+def test_packaged_database_covers_ma_m_and_ma_s() -> None:
+    database = default_database()
+    assert len(database) > 40000
+    # MA-S (36-bit) assignment inside the 70:B3:D5 block, and an MA-M (28-bit) one.
+    assert database.lookup("70:b3:d5:f2:f0:01") == "TELEPLATFORMS"
+    assert database.lookup("20:85:93:b0:00:01") == "IOG Products LLC"
+    assert database.lookup("da:a1:19:00:00:01") is None
+
+
+def test_build_database_from_ieee_csv(tmp_path: Path) -> None:
+    oui = tmp_path / "oui.csv"
+    oui.write_text(
+        "Registry,Assignment,Organization Name,Organization Address\n"
+        "MA-L,AABBCC,Example  Corp,Somewhere\n"
+        "MA-L,XXYYZZ,Broken,\n"
+    )
+    mam = tmp_path / "mam.csv"
+    mam.write_text(
+        "Registry,Assignment,Organization Name,Organization Address\n"
+        "MA-M,AABBCCD,Sub Block Inc,\nMA-M,AABBCCE,Private,\n"
+    )
+    out = tmp_path / "oui.tsv.gz"
+    assert build_database([oui, mam], out) == 2
+    database = OuiDatabase.from_file(out)
+    assert database.lookup("aa:bb:cc:d1:00:00") == "Sub Block Inc"
+    assert database.lookup("aa:bb:cc:e1:00:00") == "Example Corp"
+    with gzip.open(out, "rt") as handle:
+        assert "XXYYZZ" not in handle.read()
+
+
+def test_build_database_rejects_other_files(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("just,some,text\n1,2,3\n")
+    with pytest.raises(NetmonError, match="not an IEEE registry CSV"):
+        parse_ieee_csv(bad.read_text())
+    with pytest.raises(NetmonError, match="cannot read"):
+        build_database([tmp_path / "missing.csv"], tmp_path / "out.gz")

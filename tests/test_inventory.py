@@ -1,0 +1,115 @@
+"""The SQLite inventory: persistence across restarts, migrations, events only on change."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from netmon_mqtt.errors import DatabaseError
+from netmon_mqtt.events import DeviceDiscovered, DeviceSeen, DeviceUpdated, EventBus
+from netmon_mqtt.identify.oui import default_database
+from netmon_mqtt.inventory.migrations import SCHEMA_VERSION
+from netmon_mqtt.inventory.service import Inventory
+from netmon_mqtt.inventory.store import Store
+from netmon_mqtt.models import Observation
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def _obs(ip: str, mac: str | None, at: datetime = T0, **kw: str) -> Observation:
+    return Observation(ip=ip, mac=mac, source="arp", seen_at=at, **kw)
+
+
+class Recorder:
+    def __init__(self, bus: EventBus) -> None:
+        self.events: list[object] = []
+        for kind in (DeviceDiscovered, DeviceUpdated, DeviceSeen):
+            bus.subscribe(kind, self.events.append)
+
+    def of(self, kind: type) -> list[object]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+async def _open(path: Path) -> tuple[Store, Inventory, Recorder]:
+    store = Store(path)
+    await store.open()
+    bus = EventBus()
+    recorder = Recorder(bus)
+    inventory = Inventory(store, bus, default_database(), None)
+    await inventory.start()
+    return store, inventory, recorder
+
+
+async def test_devices_survive_a_restart_with_id_and_first_seen(tmp_path: Path) -> None:
+    db = tmp_path / "inv.db"
+    store, inventory, recorder = await _open(db)
+    await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01"))
+    await inventory.observe(_obs("10.0.0.3", None))
+    later = T0 + timedelta(minutes=5)
+    await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01", later))
+    assert len(recorder.of(DeviceDiscovered)) == 2
+    assert recorder.of(DeviceUpdated) == []  # unchanged facts: no update event
+    await inventory.stop()
+    await store.close()
+
+    store, inventory, recorder = await _open(db)
+    devices = {d.id: d for d in inventory.devices()}
+    assert set(devices) == {"b827eb000001", "ip_0a000003"}
+    pi = devices["b827eb000001"]
+    assert pi.first_seen == T0
+    assert pi.last_seen == later
+    assert pi.vendor == "Raspberry Pi Foundation"
+    await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01", later))
+    assert recorder.of(DeviceDiscovered) == []
+    await inventory.stop()
+    await store.close()
+
+
+async def test_ip_and_hostname_changes_are_updates(tmp_path: Path) -> None:
+    store, inventory, recorder = await _open(tmp_path / "inv.db")
+    await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01"))
+    await inventory.observe(_obs("10.0.0.9", "b8:27:eb:00:00:01", hostname="pi"))
+    (update,) = recorder.of(DeviceUpdated)
+    assert update.changed == frozenset({"ip", "hostname"})  # type: ignore[attr-defined]
+    assert inventory.get("b827eb000001").ip == "10.0.0.9"  # type: ignore[union-attr]
+    await inventory.stop()
+    await store.close()
+
+
+async def test_macless_sighting_of_known_address_belongs_to_the_mac_device(tmp_path: Path) -> None:
+    store, inventory, recorder = await _open(tmp_path / "inv.db")
+    await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01"))
+    await inventory.observe(_obs("10.0.0.2", None))
+    assert [d.id for d in inventory.devices()] == ["b827eb000001"]
+    assert [e.device_id for e in recorder.of(DeviceSeen)] == ["b827eb000001"] * 2  # type: ignore[attr-defined]
+    await inventory.stop()
+    await store.close()
+
+
+async def test_schema_is_versioned_and_wal(tmp_path: Path) -> None:
+    db = tmp_path / "inv.db"
+    store = Store(db)
+    await store.open()
+    await store.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "future.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    store = Store(db)
+    with pytest.raises(DatabaseError, match="newer than this release"):
+        await store.open()
+
+
+async def test_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DatabaseError, match="cannot open the database"):
+        await Store(bad).open()

@@ -1,0 +1,83 @@
+"""The presence state machine: every transition, grace period and clock oddities."""
+
+from __future__ import annotations
+
+import pytest
+
+from netmon_mqtt.models import Presence
+from netmon_mqtt.monitor import presence as pm
+
+GRACE = 180.0
+
+
+def test_initial_state_is_unknown() -> None:
+    state = pm.initial(100.0)
+    assert state.presence is Presence.UNKNOWN
+    assert state.last_heard is None
+
+
+@pytest.mark.parametrize("start", [Presence.UNKNOWN, Presence.NOT_HOME, Presence.HOME])
+def test_any_evidence_makes_home(start: Presence) -> None:
+    state = pm.PresenceState(start, since=0.0, last_heard=None)
+    after = pm.heard(state, "icmp", 50.0)
+    assert after.presence is Presence.HOME
+    assert after.last_heard == 50.0
+    assert after.method == "icmp"
+    if start is not Presence.HOME:
+        assert after.since == 50.0
+        assert after.reason == "icmp answered"
+
+
+def test_home_stays_home_within_grace() -> None:
+    state = pm.heard(pm.initial(0.0), "icmp", 10.0)
+    for now in (11.0, 100.0, 10.0 + GRACE - 0.001):
+        state = pm.silent(state, now, GRACE)
+        assert state.presence is Presence.HOME
+
+
+def test_home_becomes_away_after_grace() -> None:
+    state = pm.heard(pm.initial(0.0), "arp", 10.0)
+    state = pm.silent(state, 10.0 + GRACE, GRACE)
+    assert state.presence is Presence.NOT_HOME
+    assert "no answer for 180 s" in state.reason
+    assert state.since == 10.0 + GRACE
+
+
+def test_unknown_becomes_away_after_grace_from_tracking_start() -> None:
+    state = pm.initial(5.0)
+    assert pm.silent(state, 5.0 + GRACE - 1, GRACE).presence is Presence.UNKNOWN
+    assert pm.silent(state, 5.0 + GRACE, GRACE).presence is Presence.NOT_HOME
+
+
+def test_away_stays_away_while_silent() -> None:
+    state = pm.silent(pm.initial(0.0), GRACE, GRACE)
+    again = pm.silent(state, GRACE * 10, GRACE)
+    assert again is state
+
+
+def test_late_evidence_never_moves_last_heard_back() -> None:
+    state = pm.heard(pm.initial(0.0), "icmp", 100.0)
+    state = pm.heard(state, "neighbours", 90.0)
+    assert state.last_heard == 100.0
+
+
+def test_backwards_reading_restarts_the_grace_period_instead_of_declaring_away() -> None:
+    state = pm.heard(pm.initial(0.0), "icmp", 1000.0)
+    state = pm.silent(state, 500.0, GRACE)  # reading went back
+    assert state.presence is Presence.HOME
+    assert pm.silent(state, 500.0 + GRACE - 1, GRACE).presence is Presence.HOME
+    assert pm.silent(state, 500.0 + GRACE, GRACE).presence is Presence.NOT_HOME
+
+
+def test_zero_grace_goes_away_on_first_silence() -> None:
+    state = pm.heard(pm.initial(0.0), "icmp", 1.0)
+    assert pm.silent(state, 1.0, 0.0).presence is Presence.NOT_HOME
+
+
+def test_flapping_pings_never_declare_away() -> None:
+    """Every other probe lost (50 % loss): always heard within the grace period."""
+    state = pm.initial(0.0)
+    for cycle in range(200):
+        now = cycle * 5.0
+        state = pm.heard(state, "icmp", now) if cycle % 2 else pm.silent(state, now, 30.0)
+        assert state.presence is not Presence.NOT_HOME

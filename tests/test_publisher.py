@@ -1,0 +1,255 @@
+"""The publisher against real brokers: reconciliation, restarts, birth, lost retained state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from netmon_mqtt.broker import EmbeddedBroker
+from netmon_mqtt.config import EmbeddedBrokerConfig, MqttConfig
+from netmon_mqtt.errors import BrokerError
+from netmon_mqtt.events import DeviceDiscovered, EventBus, PresenceChanged
+from netmon_mqtt.models import Device, DeviceState, Metrics, Presence
+from netmon_mqtt.publish import ha_discovery
+from netmon_mqtt.publish.mqtt import MqttLink
+from netmon_mqtt.publish.service import Publisher, PublisherSettings
+from netmon_mqtt.publish.topics import Topics
+
+from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber, free_port
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+TOPICS = Topics()
+KNOWN = Device(
+    id="b827eb000001",
+    mac="b8:27:eb:00:00:01",
+    ip="10.0.0.2",
+    first_seen=T0,
+    last_seen=T0,
+    vendor="Raspberry Pi Foundation",
+)
+VERSION = "9.9.9"
+_NONE = Received(0.0, False, "", "<none>")
+
+
+def _publisher(port: int, devices: list[Device], bus: EventBus | None = None) -> Publisher:
+    mqtt = MqttConfig(host="127.0.0.1", port=port)
+    return Publisher(
+        MqttLink(mqtt, "netmon-test", TOPICS.bridge_state),
+        TOPICS,
+        bus or EventBus(),
+        lambda: list(devices),
+        PublisherSettings(
+            host="127.0.0.1",
+            ha_status_topic="homeassistant/status",
+            birth_delay=0.2,
+            retained_wait=0.5,
+            version=VERSION,
+            bridge_facts={"networks": ["10.0.0.0/24"]},
+        ),
+    )
+
+
+def _pub(port: int, topic: str, payload: str, retain: bool = True) -> None:
+    args = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t", topic]
+    args += ["-r"] if retain else []
+    args += ["-n"] if payload == "" else ["-m", payload]
+    subprocess.run(args, check=True, timeout=10)
+
+
+async def _until(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(predicate())
+
+
+@pytest.fixture
+async def subscriber(mosquitto: LocalMosquitto) -> AsyncIterator[Subscriber]:
+    sub = connect_subscriber(mosquitto.port)
+    yield sub
+    sub.close()
+
+
+def _known_config() -> str:
+    return json.dumps(
+        ha_discovery.device_config(KNOWN, TOPICS, VERSION),
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+async def test_start_clears_stale_configs_keeps_foreign_and_skips_unchanged(
+    mosquitto: LocalMosquitto, subscriber: Subscriber
+) -> None:
+    port = mosquitto.port
+    stale = ha_discovery.device_config(
+        Device(
+            id="deadbeef0001", mac="de:ad:be:ef:00:01", ip="10.0.0.9", first_seen=T0, last_seen=T0
+        ),
+        TOPICS,
+        VERSION,
+    )
+    foreign = ha_discovery.device_config(KNOWN, Topics(instance_id="attic"), VERSION)
+    _pub(port, TOPICS.device_config("deadbeef0001"), json.dumps(stale))
+    _pub(port, TOPICS.device_state("deadbeef0001"), '{"presence":"home"}')
+    _pub(port, "homeassistant/device/netmon_c0ffee000001/config", json.dumps(foreign))
+    _pub(port, TOPICS.device_config(KNOWN.id), _known_config())
+    await asyncio.sleep(0.3)
+    mark = len(subscriber.snapshot())
+
+    publisher = _publisher(port, [KNOWN])
+    await publisher.start()
+    try:
+        assert await _until(
+            lambda: (
+                subscriber.latest(TOPICS.device_config("deadbeef0001"))
+                and subscriber.latest(TOPICS.device_config("deadbeef0001")).payload == ""
+            )
+        )
+        assert await _until(lambda: subscriber.latest(TOPICS.bridge_devices) is not None)
+        await asyncio.sleep(0.5)
+        live = subscriber.snapshot()[mark:]
+        topics = [m.topic for m in live]
+        assert TOPICS.device_config(KNOWN.id) not in topics  # unchanged: not republished
+        assert "homeassistant/device/netmon_c0ffee000001/config" not in topics  # not ours
+        assert subscriber.latest(TOPICS.device_state("deadbeef0001")).payload == ""
+        assert subscriber.latest(TOPICS.bridge_state).payload == "online"
+        assert subscriber.latest(TOPICS.device_info(KNOWN.id)).json()["mac"] == KNOWN.mac
+        info = subscriber.latest(TOPICS.bridge_info).json()
+        assert info["devices"] == {"total": 1, "online": 0}
+        assert info["version"] == VERSION and info["networks"] == ["10.0.0.0/24"]
+    finally:
+        await publisher.stop()
+    assert await _until(lambda: subscriber.latest(TOPICS.bridge_state).payload == "offline")
+
+
+async def test_restart_publishes_no_duplicate_discovery(
+    mosquitto: LocalMosquitto, subscriber: Subscriber
+) -> None:
+    for _ in range(2):
+        publisher = _publisher(mosquitto.port, [KNOWN])
+        await publisher.start()
+        assert await _until(lambda: subscriber.latest(TOPICS.bridge_devices) is not None)
+        await asyncio.sleep(0.8)
+        await publisher.stop()
+    configs = subscriber.on(TOPICS.device_config(KNOWN.id))
+    assert len(configs) == 1
+    assert len(subscriber.on(TOPICS.bridge_config)) == 1
+
+
+async def test_broker_that_lost_retained_messages_gets_everything_back(
+    mosquitto: LocalMosquitto,
+) -> None:
+    publisher = _publisher(mosquitto.port, [KNOWN])
+    await publisher.start()
+    try:
+        first = connect_subscriber(mosquitto.port)
+        assert await _until(lambda: first.latest(TOPICS.device_config(KNOWN.id)) is not None)
+        first.close()
+        mosquitto.stop()  # persistence is off: every retained message is gone
+        await asyncio.sleep(0.5)
+        mosquitto.start()
+        after = connect_subscriber(mosquitto.port)
+        try:
+            # The link reconnects with backoff (1-2 s), reads nothing back and republishes.
+            assert await _until(lambda: after.latest(TOPICS.device_config(KNOWN.id)), 15)
+            assert await _until(
+                lambda: (
+                    after.latest(TOPICS.bridge_state)
+                    and after.latest(TOPICS.bridge_state).payload == "online"
+                )
+            )
+            assert after.latest(TOPICS.device_info(KNOWN.id)) is not None
+        finally:
+            after.close()
+    finally:
+        await publisher.stop()
+
+
+async def test_home_assistant_birth_triggers_a_republish(
+    mosquitto: LocalMosquitto, subscriber: Subscriber
+) -> None:
+    bus = EventBus()
+    publisher = _publisher(mosquitto.port, [KNOWN], bus)
+    await publisher.start()
+    try:
+        state = DeviceState(
+            KNOWN.id, Presence.HOME, Metrics(0.4, 0.3, 0.5, 0.1, 0.0, 3), T0, "icmp"
+        )
+        await bus.emit(PresenceChanged(KNOWN.id, Presence.HOME, T0, "icmp answered", state))
+        topic = TOPICS.device_state(KNOWN.id)
+        assert await _until(lambda: subscriber.on(topic))
+        assert subscriber.latest(topic).json()["latency_ms"] == 0.4
+        events = [m.json() for m in subscriber.on(TOPICS.bridge_event)]
+        assert events[-1]["type"] == "device_online"
+        before = len(subscriber.on(topic))
+        _pub(mosquitto.port, "homeassistant/status", "online", retain=False)
+        assert await _until(lambda: len(subscriber.on(topic)) == before + 1, 5)
+        assert await _until(lambda: len(subscriber.on(TOPICS.bridge_config)) == 2, 5)
+        # Garbage on the status topic is ignored.
+        _pub(mosquitto.port, "homeassistant/status", "\xff not a status", retain=False)
+        await asyncio.sleep(0.6)
+        assert len(subscriber.on(topic)) == before + 1
+    finally:
+        await publisher.stop()
+
+
+async def test_new_device_is_announced_once(
+    mosquitto: LocalMosquitto, subscriber: Subscriber
+) -> None:
+    bus = EventBus()
+    devices: list[Device] = []
+    publisher = _publisher(mosquitto.port, devices, bus)
+    await publisher.start()
+    try:
+        assert await _until(lambda: subscriber.latest(TOPICS.bridge_state))
+        devices.append(KNOWN)
+        await bus.emit(DeviceDiscovered(KNOWN))
+        await bus.emit(DeviceDiscovered(KNOWN))  # a repeat changes nothing on the broker
+        assert await _until(lambda: subscriber.on(TOPICS.device_config(KNOWN.id)))
+        await asyncio.sleep(0.5)
+        assert len(subscriber.on(TOPICS.device_config(KNOWN.id))) == 1
+        joined = [m.json() for m in subscriber.on(TOPICS.bridge_event)]
+        assert joined[0]["type"] == "device_joined" and joined[0]["data"]["id"] == KNOWN.id
+    finally:
+        await publisher.stop()
+
+
+async def test_embedded_broker_serves_retained_state_once_per_client() -> None:
+    port = free_port()
+    broker = EmbeddedBroker(EmbeddedBrokerConfig(port=port))
+    await broker.start()
+    publisher = _publisher(port, [KNOWN])
+    await publisher.start()
+    watcher = connect_subscriber(port)  # a '#' subscriber that used to leak into new clients
+    try:
+        assert await _until(lambda: watcher.latest(TOPICS.device_config(KNOWN.id)))
+        fresh = connect_subscriber(port, topic=f"{TOPICS.base}/bridge/#")
+        await asyncio.sleep(1.0)
+        fresh.close()
+        topics = [m.topic for m in fresh.snapshot()]
+        assert sorted(topics) == sorted(set(topics))  # each retained message once
+        assert TOPICS.bridge_state in topics
+        assert not any(t.startswith("homeassistant/") for t in topics)  # only what it asked for
+    finally:
+        watcher.close()
+        await publisher.stop()
+        await broker.stop()
+
+
+async def test_embedded_broker_port_in_use_is_a_clear_error() -> None:
+    port = free_port()
+    first = EmbeddedBroker(EmbeddedBrokerConfig(port=port))
+    await first.start()
+    try:
+        with pytest.raises(BrokerError, match=r"cannot start the embedded MQTT broker.*in use"):
+            await EmbeddedBroker(EmbeddedBrokerConfig(port=port)).start()
+    finally:
+        await first.stop()
