@@ -6,6 +6,7 @@ that namespace) or the embedded amqtt broker, and reads the broker with mosquitt
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -199,6 +200,16 @@ def test_lan_devices_become_home_assistant_entities(
         time.sleep(2.0)
         after = _stored_devices(database)
         assert after == before
+        listed = subprocess.run(
+            [sys.executable, "-m", "netmon_mqtt", "devices", "--json", "--database", str(database)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        rows = {row["id"]: row for row in json.loads(listed.stdout)}
+        assert set(rows) == set(before)
+        assert rows[lan.hosts[0].device_id]["vendor"] == lan.hosts[0].vendor
         configs_after = [
             m for m in sub.snapshot() if m.topic.startswith("homeassistant/device/") and m.at > mark
         ]
