@@ -11,9 +11,12 @@ from typing import Protocol
 from . import __version__
 from .broker import EmbeddedBroker
 from .config import Config
+from .discovery.link import Link
 from .discovery.networks import Target
+from .discovery.passive import PassiveListener
 from .discovery.service import Discovery
 from .discovery.sweep import Sweeper
+from .errors import DiscoveryError
 from .events import EventBus
 from .identify.dns import ReverseResolver
 from .identify.oui import default_database
@@ -50,9 +53,11 @@ class Service:
             default_database() if d.use_oui else None,
             ReverseResolver(d.dns_timeout) if d.use_dns else None,
         )
+        self.link = Link()
+        self.pinger = Pinger()
         self.monitor = Monitor(
             self.bus,
-            Pinger(),
+            self.pinger,
             MonitorSettings(
                 config.monitor_interval,
                 config.ping_timeout,
@@ -86,7 +91,20 @@ class Service:
             ),
         )
         self.discovery = Discovery(
-            Sweeper(d), targets, self.inventory, self.bus, config.discovery_interval
+            Sweeper(d, self.link, self.pinger, config.ping_timeout),
+            targets,
+            self.inventory,
+            self.bus,
+            config.discovery_interval,
+        )
+        on_link = sorted({t.interface for t in targets if t.interface})
+        self.passive = (
+            _Optional(
+                PassiveListener(self.link, on_link, self.inventory.observe),
+                "passive ARP/DHCP listening",
+            )
+            if d.passive and on_link
+            else None
         )
         self._started: list[Component] = []
 
@@ -131,6 +149,40 @@ class _StoreComponent:
 
     async def stop(self) -> None:
         await self._store.close()
+
+
+class _LinkComponent:
+    """Closes the shared link sockets last (opened lazily by sweeps and the listener)."""
+
+    def __init__(self, link: Link) -> None:
+        self._link = link
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        self._link.close()
+
+
+class _Optional:
+    """A component whose failure to start (missing privileges) is logged, not fatal."""
+
+    def __init__(self, inner: Component, what: str) -> None:
+        self._inner = inner
+        self._what = what
+        self._running = False
+
+    async def start(self) -> None:
+        try:
+            await self._inner.start()
+        except DiscoveryError as err:
+            _LOGGER.warning("No %s: %s", self._what, err)
+            return
+        self._running = True
+
+    async def stop(self) -> None:
+        if self._running:
+            await self._inner.stop()
 
 
 async def run_until_signalled(service: Service) -> None:

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from . import __version__
 from .clock import iso
 from .config import Config, load, with_overrides
+from .discovery.link import Link
 from .discovery.networks import (
     InterfaceAddress,
     candidate_networks,
@@ -27,6 +28,8 @@ from .identify.dns import ReverseResolver
 from .identify.oui import build_database, default_database
 from .inventory.store import Store
 from .macs import is_randomized
+from .models import Observation
+from .monitor.icmp import Pinger
 
 EXIT_ERROR = 2
 _QUIET_LOGGERS = ("amqtt", "transitions", "scapy.runtime", "scapy.loading", "aiosqlite")
@@ -221,29 +224,46 @@ async def _scan(args: argparse.Namespace) -> int:
     config = with_overrides(load(args.config), networks=[args.network])
     _setup_logging("warning")
     targets = resolve_targets(config.networks, await local_addresses())
-    observations = await Sweeper(config.discovery).sweep(targets, _ProgressLine(sys.stderr))
-    oui = default_database() if config.discovery.use_oui else None
-    resolver = ReverseResolver(config.discovery.dns_timeout) if config.discovery.use_dns else None
-    names = await asyncio.gather(
-        *(resolver.lookup(o.ip) if resolver else _none() for o in observations)
-    )
-    rows = [
-        {
-            "ip": o.ip,
-            "mac": o.mac,
-            "vendor": oui.lookup(o.mac) if oui and o.mac else None,
-            "hostname": o.hostname or name,
-            "randomized_mac": is_randomized(o.mac) if o.mac else None,
-            "source": o.source,
-        }
-        for o, name in sorted(zip(observations, names, strict=True), key=lambda p: _ip_key(p[0].ip))
-    ]
+    link, pinger = Link(), Pinger()
+    pinger.open()
+    try:
+        sweeper = Sweeper(config.discovery, link, pinger, config.ping_timeout)
+        observations = await sweeper.sweep(targets, _ProgressLine(sys.stderr))
+    finally:
+        link.close()
+        pinger.close()
+    rows = await _scan_rows(config, [o for o in observations if o.ip])
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         _print_table(rows, ["ip", "mac", "vendor", "hostname", "source"])
         print(f"{len(rows)} host(s) found on {', '.join(str(t.network) for t in targets)}")
     return 0
+
+
+async def _scan_rows(config: Config, observations: list[Observation]) -> list[dict[str, Any]]:
+    by_ip: dict[str, Observation] = {}
+    for obs in observations:
+        if obs.ip and (obs.ip not in by_ip or obs.mac):
+            by_ip[obs.ip] = obs
+    oui = default_database() if config.discovery.use_oui else None
+    resolver = ReverseResolver(config.discovery.dns_timeout) if config.discovery.use_dns else None
+    ips = sorted(by_ip, key=_ip_key)
+    names = await asyncio.gather(*(resolver.lookup(ip) if resolver else _none() for ip in ips))
+    rows = []
+    for ip, name in zip(ips, names, strict=True):
+        obs = by_ip[ip]
+        rows.append(
+            {
+                "ip": ip,
+                "mac": obs.mac,
+                "vendor": oui.lookup(obs.mac) if oui and obs.mac else None,
+                "hostname": obs.hostname or name,
+                "randomized_mac": is_randomized(obs.mac) if obs.mac else None,
+                "source": obs.source,
+            }
+        )
+    return rows
 
 
 async def _none() -> None:

@@ -63,8 +63,11 @@ class DiscoveryConfig:
 
     arp: bool = True
     neighbours: bool = True
-    arp_timeout: float = 2.0
-    arp_retries: int = 1
+    passive: bool = True
+    icmp_sweep: bool = True
+    ipv6: bool = True
+    arp_timeout: float = 1.0
+    arp_retries: int = 2
     arp_rate: int = 500
     use_oui: bool = True
     use_dns: bool = True
@@ -210,6 +213,9 @@ _DISCOVERY = vol.Schema(
     {
         vol.Optional("arp"): _BOOL,
         vol.Optional("neighbours"): _BOOL,
+        vol.Optional("passive"): _BOOL,
+        vol.Optional("icmp_sweep"): _BOOL,
+        vol.Optional("ipv6"): _BOOL,
         vol.Optional("arp_timeout"): _number(0.1, 30),
         vol.Optional("arp_retries"): _number(0, 10, integer=True),
         vol.Optional("arp_rate"): _number(10, 100000, integer=True),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class Presence(enum.StrEnum):
@@ -15,37 +17,65 @@ class Presence(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+# Name sources in the order of the naming rule (a user-set name always wins).
+NAME_SOURCES: tuple[str, ...] = ("mdns", "dhcp", "dns", "snmp", "ssdp")
+
+
 @dataclass(frozen=True)
 class Observation:
-    """One sighting of a host by a discovery source."""
+    """One sighting of a host by a discovery source.
 
-    ip: str
+    ``hostname`` is the name this source reports; ``attributes`` are source-specific facts
+    (DHCP vendor class, mDNS TXT model, SNMP fields, ...); ``services`` are advertised
+    service or device types; ``ipv6`` are IPv6 addresses seen for the MAC.
+    """
+
+    ip: str | None
     source: str
     seen_at: datetime
     mac: str | None = None
     hostname: str | None = None
     interface: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+    services: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Device:
-    """A device of the inventory, as stored in SQLite."""
+    """A device of the inventory, as stored in SQLite.
+
+    ``names`` holds the name each source reported (keys from ``NAME_SOURCES``); ``details``
+    holds per-source facts (``{"dhcp": {...}, "snmp": {...}, "mdns": {...}}``).
+    """
 
     id: str
     mac: str | None
     ip: str | None
     first_seen: datetime
     last_seen: datetime
-    hostname: str | None = None
     vendor: str | None = None
     name: str | None = None
     status: Presence = Presence.UNKNOWN
     tracked: bool = True
     ha_discovery: bool = True
+    names: Mapping[str, str] = field(default_factory=dict)
+    details: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    ipv6: tuple[str, ...] = ()
+    device_type: str | None = None
+    type_evidence: tuple[str, ...] = ()
+
+    @property
+    def hostname(self) -> str | None:
+        """The best name the network gave: mDNS, then DHCP, reverse DNS, SNMP, SSDP."""
+        for source in NAME_SOURCES:
+            if self.names.get(source):
+                return self.names[source]
+        return None
 
     @property
     def display_name(self) -> str:
-        """The name people see: user name, host name, then vendor plus address."""
+        """The naming rule: user name, network name, then vendor plus address."""
         if self.name:
             return self.name
         if self.hostname:

@@ -119,15 +119,60 @@ def test_state_payload_uses_null_for_missing_numbers() -> None:
 
 
 def test_info_payload() -> None:
-    info = payloads.info_payload(DEVICE)
+    device = Device(
+        id=DEVICE.id,
+        mac=DEVICE.mac,
+        ip=DEVICE.ip,
+        first_seen=T0,
+        last_seen=T0,
+        vendor=DEVICE.vendor,
+        names={"dhcp": "pi-dhcp", "mdns": "kitchen-pi"},
+        details={
+            "mdns": {"services": ["_ssh._tcp.local."], "model": "Pi 4"},
+            "snmp": {"sysName": "pi"},
+        },
+        ipv6=("fe80::1",),
+        device_type="computer",
+        type_evidence=("x",),
+    )
+    info = payloads.info_payload(device)
     assert info == {
         "id": "b827eb000001",
-        "name": "Raspberry Pi Foundation 10.0.0.2",
+        "name": "kitchen-pi",
         "ip": "10.0.0.2",
         "mac": "b8:27:eb:00:00:01",
-        "hostname": None,
+        "hostname": "kitchen-pi",
         "vendor": "Raspberry Pi Foundation",
+        "model": "Pi 4",
+        "mdns_name": "kitchen-pi",
+        "dhcp_hostname": "pi-dhcp",
+        "dns_name": None,
+        "device_type": "computer",
+        "type_evidence": ["x"],
         "randomized_mac": False,
+        "ipv6": ["fe80::1"],
+        "snmp": {"sysName": "pi"},
+        "services": ["_ssh._tcp.local."],
         "first_seen": "2026-01-02T03:04:05.000+00:00",
     }
     assert not {"latitude", "longitude", "gps_accuracy"} & set(info)
+
+
+def test_naming_rule() -> None:
+    base = Device(
+        id="x", mac="b8:27:eb:00:00:01", ip="10.0.0.2", first_seen=T0, last_seen=T0, vendor="Acme"
+    )
+    assert base.display_name == "Acme 10.0.0.2"
+    steps = [
+        ("ssdp", "Living TV"),
+        ("snmp", "sw1"),
+        ("dns", "host.lan"),
+        ("dhcp", "android-1"),
+        ("mdns", "Pixel"),
+    ]
+    names: dict[str, str] = {}
+    for source, name in steps:
+        names[source] = name
+        assert Device(**{**base.__dict__, "names": dict(names)}).display_name == name
+    named = Device(**{**base.__dict__, "names": names, "name": "My phone"})
+    assert named.display_name == "My phone"

@@ -19,8 +19,10 @@ from netmon_mqtt.models import Observation
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def _obs(ip: str, mac: str | None, at: datetime = T0, **kw: str) -> Observation:
-    return Observation(ip=ip, mac=mac, source="arp", seen_at=at, **kw)
+def _obs(
+    ip: str | None, mac: str | None, at: datetime = T0, source: str = "arp", **kw: object
+) -> Observation:
+    return Observation(ip=ip, mac=mac, source=source, seen_at=at, **kw)  # type: ignore[arg-type]
 
 
 class Recorder:
@@ -71,9 +73,9 @@ async def test_devices_survive_a_restart_with_id_and_first_seen(tmp_path: Path) 
 async def test_ip_and_hostname_changes_are_updates(tmp_path: Path) -> None:
     store, inventory, recorder = await _open(tmp_path / "inv.db")
     await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01"))
-    await inventory.observe(_obs("10.0.0.9", "b8:27:eb:00:00:01", hostname="pi"))
+    await inventory.observe(_obs("10.0.0.9", "b8:27:eb:00:00:01", source="dhcp", hostname="pi"))
     (update,) = recorder.of(DeviceUpdated)
-    assert update.changed == frozenset({"ip", "hostname"})  # type: ignore[attr-defined]
+    assert update.changed == frozenset({"ip", "hostname", "names"})  # type: ignore[attr-defined]
     assert inventory.get("b827eb000001").ip == "10.0.0.9"  # type: ignore[union-attr]
     await inventory.stop()
     await store.close()
@@ -113,3 +115,64 @@ async def test_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(DatabaseError, match="cannot open the database"):
         await Store(bad).open()
+
+
+async def test_sources_merge_names_details_ipv6_and_type(tmp_path: Path) -> None:
+    db = tmp_path / "inv.db"
+    store, inventory, recorder = await _open(db)
+    mac = "3c:22:fb:00:00:07"
+    await inventory.observe(_obs("10.0.0.7", mac))
+    await inventory.observe(
+        _obs(
+            "10.0.0.7",
+            mac,
+            source="dhcp",
+            hostname="android-abc",
+            attributes=(("vendor_class", "android-dhcp-13"),),
+        )
+    )
+    await inventory.observe(_obs(None, mac, source="ndp", ipv6=("fe80::1", "fd77::7")))
+    await inventory.observe(
+        _obs(
+            "10.0.0.7",
+            None,
+            source="mdns",
+            hostname="Pixel-7",
+            services=("_googlecast._tcp.local.",),
+        )
+    )
+    device = inventory.get("3c22fb000007")
+    assert device is not None
+    assert device.display_name == "Pixel-7"  # mDNS beats DHCP
+    assert device.names == {"dhcp": "android-abc", "mdns": "Pixel-7"}
+    assert device.ipv6 == ("fd77::7", "fe80::1")
+    assert device.details["dhcp"]["vendor_class"] == "android-dhcp-13"
+    assert device.device_type in {"phone", "tv_media"}
+    assert any("DHCP vendor class" in e or "service" in e for e in device.type_evidence)
+    hostname_changes = [e for e in recorder.of(DeviceUpdated) if "hostname" in e.changed]  # type: ignore[attr-defined]
+    assert len(hostname_changes) == 2
+    await inventory.stop()
+    await store.close()
+    store, inventory, _ = await _open(db)
+    assert inventory.get("3c22fb000007") == device
+    await inventory.stop()
+    await store.close()
+
+
+async def test_schema_1_database_is_migrated(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    from netmon_mqtt.inventory.migrations import MIGRATIONS
+
+    with sqlite3.connect(db) as conn:
+        conn.executescript(MIGRATIONS[0])
+        conn.execute(
+            "INSERT INTO devices (id, mac, ip, hostname, first_seen, last_seen) VALUES "
+            "('b827eb000001', 'b8:27:eb:00:00:01', '10.0.0.2', 'pi.lan', ?, ?)",
+            (T0.isoformat(), T0.isoformat()),
+        )
+        conn.execute("PRAGMA user_version = 1")
+    store, inventory, _ = await _open(db)
+    device = inventory.get("b827eb000001")
+    assert device is not None and device.names == {"dns": "pi.lan"} and device.first_seen == T0
+    await inventory.stop()
+    await store.close()

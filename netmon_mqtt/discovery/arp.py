@@ -1,79 +1,94 @@
-"""ARP sweep of an on-link IPv4 network with scapy (in a worker thread)."""
+"""ARP sweep of an on-link IPv4 network: paced requests, replies matched as they arrive,
+resends for hosts that did not answer."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..clock import utcnow
 from ..errors import DiscoveryError
-from ..macs import is_usable_mac, normalise_mac
+from ..macs import is_usable_mac
 from ..models import Observation
+from .link import Link, interface_mac
 from .networks import Target
+from .packets import ArpPacket, arp_request
 
 _LOGGER = logging.getLogger(__name__)
+_TICK = 0.005  # pacing granularity: send rate * tick frames per tick
+
+Tick = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
 class ArpSettings:
-    """How hard a sweep pushes: reply wait, resends of unanswered requests, packet rate."""
+    """How hard a sweep pushes: reply wait, resend rounds, packet rate."""
 
-    timeout: float = 2.0
+    timeout: float = 1.0
     retries: int = 1
-    rate: int = 500
+    rate: int = 1000
 
 
-def _sweep_blocking(target: Target, settings: ArpSettings) -> list[tuple[str, str]]:
-    # scapy is imported here: it is slow to import and only the sweeping thread needs it.
-    from scapy.layers.l2 import ARP, Ether
-    from scapy.sendrecv import srp
-
-    hosts = [str(ip) for ip in target.network.hosts() if str(ip) != target.source_ip]
-    if not hosts:
-        return []
-    answered, _ = srp(
-        Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=hosts, psrc=target.source_ip),
-        iface=target.interface,
-        timeout=settings.timeout,
-        retry=settings.retries,
-        inter=1.0 / settings.rate,
-        verbose=0,
-    )
-    return [(reply[ARP].psrc, reply[ARP].hwsrc) for _, reply in answered]
-
-
-async def arp_sweep(target: Target, settings: ArpSettings) -> list[Observation]:
+async def arp_sweep(
+    link: Link, target: Target, settings: ArpSettings, progress: Tick | None = None
+) -> list[Observation]:
     """Every host of ``target`` that answers an ARP request."""
-    if not target.on_link:
+    if target.interface is None or target.source_ip is None:
         raise DiscoveryError(f"{target.network} is not on-link; ARP cannot reach it")
+    interface = target.interface
+    link.open(interface)
+    source_mac = interface_mac(interface)
+    pending = {str(ip) for ip in target.network.hosts()} - {target.source_ip}
+    total = len(pending)
+    answered: dict[str, str] = {}
+    all_in = asyncio.Event()
+
+    def collect(iface: str, packet: ArpPacket) -> None:
+        if iface == interface and packet.sender_ip in pending and is_usable_mac(packet.sender_mac):
+            answered.setdefault(packet.sender_ip, packet.sender_mac)
+            if len(answered) >= len(pending):
+                all_in.set()
+
+    link.arp_handlers.append(collect)
     try:
-        replies = await asyncio.to_thread(_sweep_blocking, target, settings)
-    except PermissionError as err:
-        raise DiscoveryError(
-            "ARP sweeps need raw sockets: run as root or grant CAP_NET_RAW "
-            "(docker run --cap-add NET_RAW, or setcap cap_net_raw+ep on the Python binary)"
-        ) from err
-    except OSError as err:
-        raise DiscoveryError(f"ARP sweep of {target.network} failed: {err}") from err
+        for _round in range(settings.retries + 1):
+            frames = [
+                arp_request(source_mac, target.source_ip, ip)
+                for ip in sorted(pending - answered.keys(), key=_ip_key)
+            ]
+            await _send_round(link, interface, frames, settings.rate)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_in.wait(), settings.timeout)
+            if progress:
+                progress(len(answered), total)
+            if len(answered) >= len(pending):
+                break
+    finally:
+        link.arp_handlers.remove(collect)
     now = utcnow()
-    found: dict[str, Observation] = {}
-    for ip, raw_mac in replies:
-        try:
-            mac = normalise_mac(raw_mac)
-        except ValueError:
-            _LOGGER.debug("Ignoring ARP reply from %s with bad MAC %r", ip, raw_mac)
-            continue
-        if is_usable_mac(mac) and _inside(ip, target):
-            found[ip] = Observation(
-                ip=ip, mac=mac, interface=target.interface, source="arp", seen_at=now
-            )
-    return list(found.values())
+    return [
+        Observation(ip=ip, mac=mac, interface=interface, source="arp", seen_at=now)
+        for ip, mac in sorted(answered.items(), key=lambda item: _ip_key(item[0]))
+    ]
 
 
-def _inside(ip: str, target: Target) -> bool:
-    try:
-        return ipaddress.IPv4Address(ip) in target.network
-    except ValueError:
-        return False
+async def _send_round(link: Link, interface: str, frames: list[bytes], rate: int) -> None:
+    per_tick = max(1, int(rate * _TICK))
+    started = time.monotonic()
+    for index in range(0, len(frames), per_tick):
+        for frame in frames[index : index + per_tick]:
+            for _ in range(20):  # the queue is full only briefly
+                if link.send(interface, frame):
+                    break
+                await asyncio.sleep(_TICK)
+        due = started + (index + per_tick) / rate
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+
+
+def _ip_key(ip: str) -> int:
+    return int(ipaddress.IPv4Address(ip))

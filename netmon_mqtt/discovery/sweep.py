@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 
+from ..clock import utcnow
 from ..config import DiscoveryConfig
 from ..errors import DiscoveryError
 from ..models import Observation
+from ..monitor.icmp import Pinger
 from .arp import ArpSettings, arp_sweep
+from .ipv6 import discover6
+from .link import NEED_RAW, Link
 from .neighbours import read_neighbours
 from .networks import Target
 
@@ -19,45 +25,78 @@ Progress = Callable[[int, int, str], None]
 class Sweeper:
     """Runs the enabled sources over targets; logs a lost capability once."""
 
-    def __init__(self, settings: DiscoveryConfig) -> None:
+    def __init__(
+        self,
+        settings: DiscoveryConfig,
+        link: Link,
+        pinger: Pinger | None,
+        ping_timeout: float = 1.0,
+    ) -> None:
         self._settings = settings
+        self._link = link
+        self._pinger = pinger
+        self._ping_timeout = ping_timeout
         self._arp = ArpSettings(settings.arp_timeout, settings.arp_retries, settings.arp_rate)
-        self._arp_refused = False
+        self._raw_refused = False
 
     async def sweep(
         self, targets: list[Target], progress: Progress | None = None
     ) -> list[Observation]:
-        """Observations from every source, at most one per (ip, mac)."""
-        found: dict[tuple[str, str | None], Observation] = {}
+        """Observations from every source, at most one per (ip, mac, source)."""
+        found: dict[tuple[str | None, str | None, str], Observation] = {}
+
+        def keep(observations: list[Observation]) -> None:
+            for obs in observations:
+                found.setdefault((obs.ip, obs.mac, obs.source), obs)
+
         for index, target in enumerate(targets):
             if progress:
                 progress(index, len(targets), str(target.network))
-            for obs in await self._sweep_target(target):
-                found.setdefault((obs.ip, obs.mac), obs)
+            keep(await self._sweep_target(target))
         if self._settings.neighbours:
-            for obs in read_neighbours(t.network for t in targets):
-                found.setdefault((obs.ip, obs.mac), obs)
+            keep(read_neighbours(t.network for t in targets))
+        if self._settings.ipv6:
+            for interface in sorted({t.interface for t in targets if t.interface}):
+                keep(await discover6(interface))
         if progress:
             progress(len(targets), len(targets), "done")
         return list(found.values())
 
     async def _sweep_target(self, target: Target) -> list[Observation]:
-        if not self._settings.arp or self._arp_refused:
-            return []
         if not target.on_link:
-            _LOGGER.info(
-                "%s is not on-link: its hosts are known only from the neighbour table",
-                target.network,
-            )
+            return await self._icmp_sweep(target)
+        if not self._settings.arp or self._raw_refused:
             return []
         try:
-            observations = await arp_sweep(target, self._arp)
+            observations = await arp_sweep(self._link, target, self._arp)
         except DiscoveryError as err:
-            if "raw sockets" in str(err):
-                self._arp_refused = True
-                _LOGGER.warning("%s; continuing with the neighbour table only", err)
+            if str(err) == NEED_RAW:
+                self._raw_refused = True
+                _LOGGER.warning(
+                    "ARP sweeps disabled: %s. Hosts are found from the neighbour "
+                    "table, mDNS and ICMP only",
+                    err,
+                )
             else:
                 _LOGGER.warning("%s", err)
             return []
         _LOGGER.debug("ARP sweep of %s found %s hosts", target.network, len(observations))
         return observations
+
+    async def _icmp_sweep(self, target: Target) -> list[Observation]:
+        """Ping every address of a routed network (paced); hosts are known by address only."""
+        if not self._settings.icmp_sweep or self._pinger is None:
+            return []
+        pinger = self._pinger
+        addresses = [str(ip) for ip in target.network.hosts()]
+        started = time.monotonic()
+        spacing = 1.0 / self._settings.arp_rate
+        tasks: list[asyncio.Task[float | None]] = []
+        for index, ip in enumerate(addresses):
+            tasks.append(asyncio.create_task(pinger.ping(ip, self._ping_timeout)))
+            await asyncio.sleep(max(0.0, started + (index + 1) * spacing - time.monotonic()))
+        results = await asyncio.gather(*tasks)
+        now = utcnow()
+        alive = [ip for ip, rtt in zip(addresses, results, strict=True) if rtt is not None]
+        _LOGGER.debug("ICMP sweep of %s found %s hosts", target.network, len(alive))
+        return [Observation(ip=ip, source="icmp_sweep", seen_at=now) for ip in alive]

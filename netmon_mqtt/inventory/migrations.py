@@ -23,6 +23,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX devices_ip ON devices (ip);
     """,
+    # 2: names per source, per-source details, IPv6 addresses, device type with evidence
+    """
+    ALTER TABLE devices ADD COLUMN names TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE devices ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE devices ADD COLUMN ipv6 TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE devices ADD COLUMN device_type TEXT;
+    ALTER TABLE devices ADD COLUMN type_evidence TEXT NOT NULL DEFAULT '[]';
+    UPDATE devices SET names = json_object('dns', hostname) WHERE hostname IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

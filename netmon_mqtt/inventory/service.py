@@ -18,10 +18,11 @@ from ..events import (
     MetricsReady,
     PresenceChanged,
 )
+from ..identify.classify import classify
 from ..identify.dns import ReverseResolver
 from ..identify.oui import OuiDatabase
 from ..macs import device_id_for
-from ..models import Device, Observation
+from ..models import NAME_SOURCES, Device, Observation
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -76,46 +77,46 @@ class Inventory:
     async def observe(self, obs: Observation) -> None:
         """Merge one observation."""
         device_id = self._id_for(obs)
+        if device_id is None:
+            return
         device = self._devices.get(device_id)
         if device is None:
             await self._add(device_id, obs)
             return
-        changes: dict[str, str] = {}
-        if obs.ip and obs.ip != device.ip and (obs.mac or device.mac is None):
-            changes["ip"] = obs.ip
-        if obs.hostname and obs.hostname != device.hostname:
-            changes["hostname"] = obs.hostname
-        updated = replace(device, last_seen=max(device.last_seen, obs.seen_at))
-        updated = replace(updated, **changes)  # type: ignore[arg-type]
+        seen = replace(device, last_seen=max(device.last_seen, obs.seen_at))
+        updated = merge(seen, obs)
+        changed = _changed_fields(device, updated)
         self._devices[device_id] = updated
-        if changes:
+        if changed:
             await self._store.save_device(updated)
-            await self._bus.emit(DeviceUpdated(updated, frozenset(changes)))
-            if "ip" in changes:
+            await self._bus.emit(DeviceUpdated(updated, changed))
+            if "ip" in changed:
                 self._enrich(updated)
         else:
             self._dirty.add(device_id)
         await self._bus.emit(DeviceSeen(device_id, obs))
 
-    def _id_for(self, obs: Observation) -> str:
+    def _id_for(self, obs: Observation) -> str | None:
         if obs.mac is None:
             # A MAC-less sighting of an address we know by MAC belongs to that device.
             for device in self._devices.values():
-                if device.ip == obs.ip and device.mac:
+                if obs.ip is not None and device.ip == obs.ip and device.mac:
                     return device.id
+        if obs.mac is None and obs.ip is None:
+            return None
         return device_id_for(obs.mac, obs.ip)
 
     async def _add(self, device_id: str, obs: Observation) -> None:
         vendor = self._oui.lookup(obs.mac) if self._oui and obs.mac else None
-        device = Device(
+        blank = Device(
             id=device_id,
             mac=obs.mac,
             ip=obs.ip,
-            hostname=obs.hostname,
             vendor=vendor,
             first_seen=obs.seen_at,
             last_seen=obs.seen_at,
         )
+        device = _classified(merge(blank, obs))
         self._devices[device_id] = device
         await self._store.save_device(device)
         _LOGGER.info("New device %s (%s, %s)", device_id, obs.ip, vendor or "unknown vendor")
@@ -134,18 +135,18 @@ class Inventory:
         assert self._resolver is not None
         hostname = await self._resolver.lookup(ip)
         device = self._devices.get(device_id)
-        if hostname and device and device.ip == ip and device.hostname != hostname:
-            await self.update(device_id, hostname=hostname)
+        if hostname and device and device.ip == ip and device.names.get("dns") != hostname:
+            await self.update(device_id, names={**device.names, "dns": hostname})
 
     async def update(self, device_id: str, **fields: object) -> Device | None:
         """Change stored fields of a device; emits ``DeviceUpdated`` when something changed."""
         device = self._devices.get(device_id)
         if device is None:
             return None
-        changed = frozenset(k for k, v in fields.items() if getattr(device, k) != v)
+        updated = _classified(replace(device, **fields))  # type: ignore[arg-type]
+        changed = _changed_fields(device, updated)
         if not changed:
             return device
-        updated = replace(device, **fields)  # type: ignore[arg-type]
         self._devices[device_id] = updated
         await self._store.save_device(updated)
         await self._bus.emit(DeviceUpdated(updated, changed))
@@ -183,3 +184,43 @@ class Inventory:
                 await self.flush()
             except Exception:
                 _LOGGER.exception("Could not write last_seen times")
+
+
+_TRACKED_FIELDS = ("ip", "vendor", "name", "names", "details", "ipv6", "device_type")
+
+
+def _changed_fields(before: Device, after: Device) -> frozenset[str]:
+    changed = {f for f in _TRACKED_FIELDS if getattr(before, f) != getattr(after, f)}
+    if before.hostname != after.hostname:
+        changed.add("hostname")
+    return frozenset(changed)
+
+
+def merge(device: Device, obs: Observation) -> Device:
+    """The device with what ``obs`` adds: address, name, source facts, IPv6 addresses."""
+    changes: dict[str, object] = {}
+    if obs.ip and obs.ip != device.ip and (obs.mac or device.mac is None) and ":" not in obs.ip:
+        changes["ip"] = obs.ip
+    slot = obs.source if obs.source in NAME_SOURCES else None
+    if slot and obs.hostname and device.names.get(slot) != obs.hostname:
+        changes["names"] = {**device.names, slot: obs.hostname}
+    if obs.attributes or obs.services:
+        facts: dict[str, object] = dict(device.details.get(obs.source, {}))
+        facts.update(obs.attributes)
+        if obs.services:
+            known = [str(s) for s in facts.get("services", ()) or ()]  # type: ignore[attr-defined]
+            facts["services"] = sorted(set(known) | set(obs.services))
+        if facts != device.details.get(obs.source):
+            changes["details"] = {**device.details, obs.source: facts}
+    if obs.ipv6 and not set(obs.ipv6) <= set(device.ipv6):
+        changes["ipv6"] = tuple(sorted(set(device.ipv6) | set(obs.ipv6)))
+    if not changes:
+        return device
+    return _classified(replace(device, **changes))  # type: ignore[arg-type]
+
+
+def _classified(device: Device) -> Device:
+    kind, evidence = classify(device)
+    if (kind, evidence) == (device.device_type, device.type_evidence):
+        return device
+    return replace(device, device_type=kind, type_evidence=evidence)

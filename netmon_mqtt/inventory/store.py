@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from datetime import datetime
@@ -26,6 +27,11 @@ _COLUMNS = (
     "status",
     "tracked",
     "ha_discovery",
+    "names",
+    "details",
+    "ipv6",
+    "device_type",
+    "type_evidence",
 )
 
 
@@ -123,6 +129,11 @@ def _device_to_row(d: Device) -> tuple[object, ...]:
         d.status.value,
         int(d.tracked),
         int(d.ha_discovery),
+        json.dumps(dict(d.names)),
+        json.dumps({k: dict(v) for k, v in d.details.items()}),
+        json.dumps(list(d.ipv6)),
+        d.device_type,
+        json.dumps(list(d.type_evidence)),
     )
 
 
@@ -132,7 +143,6 @@ def _row_to_device(row: tuple[object, ...]) -> Device:
         id=str(values["id"]),
         mac=_opt(values["mac"]),
         ip=_opt(values["ip"]),
-        hostname=_opt(values["hostname"]),
         vendor=_opt(values["vendor"]),
         name=_opt(values["name"]),
         first_seen=datetime.fromisoformat(str(values["first_seen"])),
@@ -140,6 +150,11 @@ def _row_to_device(row: tuple[object, ...]) -> Device:
         status=Presence(str(values["status"])),
         tracked=bool(values["tracked"]),
         ha_discovery=bool(values["ha_discovery"]),
+        names=json.loads(str(values["names"])),
+        details=json.loads(str(values["details"])),
+        ipv6=tuple(json.loads(str(values["ipv6"]))),
+        device_type=_opt(values["device_type"]),
+        type_evidence=tuple(json.loads(str(values["type_evidence"]))),
     )
 
 

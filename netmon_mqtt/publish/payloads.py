@@ -41,9 +41,28 @@ def info_payload(device: Device) -> dict[str, Any]:
         "mac": device.mac,
         "hostname": device.hostname,
         "vendor": device.vendor,
+        "model": _model(device),
+        "mdns_name": device.names.get("mdns"),
+        "dhcp_hostname": device.names.get("dhcp"),
+        "dns_name": device.names.get("dns"),
+        "device_type": device.device_type,
+        "type_evidence": list(device.type_evidence),
         "randomized_mac": is_randomized(device.mac) if device.mac else None,
+        "ipv6": list(device.ipv6),
+        "snmp": dict(device.details["snmp"]) if "snmp" in device.details else None,
+        "services": sorted(
+            {str(s) for facts in device.details.values() for s in facts.get("services", ())}
+        ),
         "first_seen": iso(device.first_seen),
     }
+
+
+def _model(device: Device) -> str | None:
+    for source in ("ssdp", "mdns", "snmp"):
+        model = device.details.get(source, {}).get("model")
+        if model:
+            return str(model)
+    return None
 
 
 def device_summaries(devices: Iterable[Device], online: set[str]) -> list[dict[str, Any]]:

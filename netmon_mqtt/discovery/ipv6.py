@@ -1,0 +1,101 @@
+"""IPv6 neighbour discovery: an all-nodes echo from each of our addresses makes every host
+answer (from the matching scope), then the kernel's IPv6 neighbour table lists them."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import socket
+
+from ..clock import utcnow
+from ..macs import is_usable_mac, normalise_mac
+from ..models import Observation
+
+_LOGGER = logging.getLogger(__name__)
+_ECHO6 = bytes([128, 0, 0, 0, 0x6E, 0x6D, 0, 1]) + b"netmon-mqtt"
+_USABLE_STATES = {"REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT", "NOARP"}
+
+
+async def _ip_json(*args: str) -> list[dict[str, object]]:
+    process = await asyncio.create_subprocess_exec(
+        "ip", "-j", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    out, _ = await process.communicate()
+    try:
+        data = json.loads(out.decode() or "[]")
+    except json.JSONDecodeError:
+        return []
+    return data if isinstance(data, list) else []
+
+
+async def own_addresses(interface: str) -> list[str]:
+    """The IPv6 addresses of ``interface`` (link-local and global)."""
+    links = await _ip_json("-6", "addr", "show", "dev", interface)
+    return [
+        str(info["local"])
+        for link in links
+        for info in link.get("addr_info", [])  # type: ignore[attr-defined]
+        if isinstance(info, dict) and "local" in info and not info.get("tentative")
+    ]
+
+
+def parse_neighbours6(entries: list[dict[str, object]], interface: str) -> list[tuple[str, str]]:
+    """``(ipv6, mac)`` pairs of usable entries of ``ip -j -6 neigh`` on ``interface``."""
+    pairs: list[tuple[str, str]] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("dev") != interface:
+            continue
+        states = entry.get("state") or []
+        if not isinstance(states, list) or not _USABLE_STATES.intersection(map(str, states)):
+            continue
+        try:
+            address = ipaddress.IPv6Address(str(entry.get("dst")))
+            mac = normalise_mac(str(entry.get("lladdr", "")))
+        except ValueError:
+            continue
+        if is_usable_mac(mac) and not address.is_multicast:
+            pairs.append((str(address), mac))
+    return pairs
+
+
+async def read_neighbours6(interface: str) -> list[Observation]:
+    """Observations attaching IPv6 addresses to MACs from the kernel table."""
+    pairs = parse_neighbours6(await _ip_json("-6", "neigh", "show", "dev", interface), interface)
+    by_mac: dict[str, set[str]] = {}
+    for address, mac in pairs:
+        by_mac.setdefault(mac, set()).add(address)
+    now = utcnow()
+    return [
+        Observation(
+            ip=None,
+            mac=mac,
+            source="ndp",
+            seen_at=now,
+            interface=interface,
+            ipv6=tuple(sorted(addresses)),
+        )
+        for mac, addresses in by_mac.items()
+    ]
+
+
+def _solicit(interface: str, sources: list[str]) -> None:
+    index = socket.if_nametoindex(interface)
+    for source in sources:
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) as sock:
+                sock.bind((source, 0, 0, index))
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+                sock.sendto(_ECHO6, ("ff02::1", 0, 0, index))
+        except OSError as err:
+            _LOGGER.debug("IPv6 all-nodes echo from %s on %s failed: %s", source, interface, err)
+
+
+async def discover6(interface: str, wait: float = 1.0) -> list[Observation]:
+    """Solicit every IPv6 host of the link, then read who answered."""
+    sources = await own_addresses(interface)
+    if sources:
+        _solicit(interface, sources)
+        await asyncio.sleep(wait)
+    return await read_neighbours6(interface)

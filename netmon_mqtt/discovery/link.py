@@ -1,0 +1,144 @@
+"""Raw link-layer sockets (AF_PACKET), one pair per interface, read on the event loop.
+
+One socket receives every ARP frame of the interface (sweep replies and passive sightings
+alike); a second one, with a kernel BPF filter, receives only DHCP traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import socket
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import DiscoveryError
+from .packets import ETH_P_ARP, ETH_P_IP, ArpPacket, DhcpPacket, dhcp_filter, parse_arp, parse_dhcp
+
+_LOGGER = logging.getLogger(__name__)
+_SO_ATTACH_FILTER = 26
+_MAX_READS = 512
+NEED_RAW = (
+    "raw sockets are not allowed: run as root or grant CAP_NET_RAW "
+    "(docker run --cap-add NET_RAW, or setcap cap_net_raw+eip on the Python binary)"
+)
+
+ArpHandler = Callable[[str, ArpPacket], None]
+DhcpHandler = Callable[[str, DhcpPacket], None]
+
+
+def interface_mac(interface: str) -> str:
+    """The MAC address of a local interface."""
+    try:
+        return Path(f"/sys/class/net/{interface}/address").read_text().strip().lower()
+    except OSError as err:
+        raise DiscoveryError(f"unknown interface {interface!r}") from err
+
+
+def _attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
+    code = b"".join(struct.pack("HBBI", *op) for op in program)
+    buffer = ctypes.create_string_buffer(code)
+    fprog = struct.pack("HL", len(program), ctypes.addressof(buffer))
+    sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+
+
+def _open(interface: str, protocol: int) -> socket.socket:
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(protocol))
+    except PermissionError as err:
+        raise DiscoveryError(NEED_RAW) from err
+    try:
+        sock.bind((interface, protocol))
+    except OSError as err:
+        sock.close()
+        raise DiscoveryError(f"cannot listen on {interface}: {err.strerror}") from err
+    sock.setblocking(False)
+    return sock
+
+
+class Link:
+    """ARP and DHCP on a set of interfaces; handlers see every parsed packet."""
+
+    def __init__(self) -> None:
+        self._arp: dict[str, socket.socket] = {}
+        self._dhcp: dict[str, socket.socket] = {}
+        self.arp_handlers: list[ArpHandler] = []
+        self.dhcp_handlers: list[DhcpHandler] = []
+        self.malformed = 0
+
+    @property
+    def interfaces(self) -> list[str]:
+        """Interfaces currently open."""
+        return list(self._arp)
+
+    def open(self, interface: str) -> None:
+        """Start listening on ``interface`` (idempotent)."""
+        if interface in self._arp:
+            return
+        loop = asyncio.get_running_loop()
+        arp = _open(interface, ETH_P_ARP)
+        try:
+            dhcp = _open(interface, ETH_P_IP)
+            _attach_filter(dhcp, dhcp_filter())
+        except BaseException:
+            arp.close()
+            raise
+        self._arp[interface], self._dhcp[interface] = arp, dhcp
+        loop.add_reader(arp.fileno(), self._read, arp, interface, self._on_arp)
+        loop.add_reader(dhcp.fileno(), self._read, dhcp, interface, self._on_dhcp)
+
+    def close(self) -> None:
+        """Stop listening everywhere."""
+        loop = asyncio.get_running_loop()
+        for sock in [*self._arp.values(), *self._dhcp.values()]:
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        self._arp.clear()
+        self._dhcp.clear()
+
+    def send(self, interface: str, frame: bytes) -> bool:
+        """Send a frame; False when the kernel's queue is full (the caller retries later)."""
+        try:
+            self._arp[interface].send(frame)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as err:
+            _LOGGER.debug("Cannot send on %s: %s", interface, err)
+            return False
+        return True
+
+    def _read(
+        self, sock: socket.socket, interface: str, handle: Callable[[str, bytes], None]
+    ) -> None:
+        for _ in range(_MAX_READS):
+            try:
+                frame, address = sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:
+                _LOGGER.debug("Receive on %s failed: %s", interface, err)
+                return
+            if address[2] == socket.PACKET_OUTGOING:
+                continue  # our own requests
+            handle(interface, frame)
+
+    def _on_arp(self, interface: str, frame: bytes) -> None:
+        packet = parse_arp(frame)
+        if packet is None:
+            self.malformed += 1
+            return
+        for handler in self.arp_handlers:
+            handler(interface, packet)
+
+    def _on_dhcp(self, interface: str, frame: bytes) -> None:
+        packet = parse_dhcp(frame)
+        if packet is None:
+            self.malformed += 1
+            return
+        for handler in self.dhcp_handlers:
+            handler(interface, packet)
+
+
+__all__ = ["ETH_P_ARP", "Link", "interface_mac"]

@@ -1,0 +1,126 @@
+"""Passive discovery: every ARP and DHCP frame on the watched links is a sighting.
+
+A device that joins shows up in well under a second, with no sweep: its DHCP request (with
+host name, vendor class, client id and parameter list) or its first ARP. Repeated sightings
+of the same (MAC, address) are forwarded at most once per ``repeat_after`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from ..clock import utcnow
+from ..macs import is_usable_mac
+from ..models import Observation
+from .link import Link
+from .packets import ArpPacket, DhcpPacket
+
+_LOGGER = logging.getLogger(__name__)
+_QUEUE_LIMIT = 10000
+
+Observe = Callable[[Observation], Awaitable[None]]
+
+
+def arp_observation(interface: str, packet: ArpPacket) -> Observation | None:
+    """A sighting from any ARP frame whose sender is a real host."""
+    if not is_usable_mac(packet.sender_mac) or packet.sender_ip == "0.0.0.0":
+        return None
+    if ipaddress.IPv4Address(packet.sender_ip).is_link_local:
+        return None
+    return Observation(
+        ip=packet.sender_ip,
+        mac=packet.sender_mac,
+        interface=interface,
+        source="arp_passive",
+        seen_at=utcnow(),
+    )
+
+
+def dhcp_observation(interface: str, packet: DhcpPacket) -> Observation | None:
+    """A sighting from a DHCP message, with the client's own description of itself."""
+    if not is_usable_mac(packet.client_mac):
+        return None
+    attributes = tuple(
+        (k, v)
+        for k, v in (
+            ("vendor_class", packet.vendor_class),
+            ("client_id", packet.client_id),
+            ("parameter_list", ",".join(map(str, packet.parameter_list)) or None),
+        )
+        if v
+    )
+    return Observation(
+        ip=packet.ip,
+        mac=packet.client_mac,
+        hostname=packet.hostname,
+        interface=interface,
+        source="dhcp",
+        seen_at=utcnow(),
+        attributes=attributes,
+    )
+
+
+class PassiveListener:
+    """Feeds link-layer sightings to ``observe`` through a bounded queue."""
+
+    def __init__(
+        self, link: Link, interfaces: list[str], observe: Observe, repeat_after: float = 10.0
+    ) -> None:
+        self._link = link
+        self._interfaces = interfaces
+        self._observe = observe
+        self._repeat_after = repeat_after
+        self._last: dict[tuple[str | None, str | None, str], float] = {}
+        self._queue: asyncio.Queue[Observation] = asyncio.Queue(_QUEUE_LIMIT)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open the interfaces and start forwarding."""
+        for interface in self._interfaces:
+            self._link.open(interface)
+        self._link.arp_handlers.append(self._on_arp)
+        self._link.dhcp_handlers.append(self._on_dhcp)
+        self._task = asyncio.create_task(self._forward(), name="passive")
+        _LOGGER.info("Listening passively for ARP and DHCP on %s", ", ".join(self._interfaces))
+
+    async def stop(self) -> None:
+        """Stop forwarding."""
+        if self._on_arp in self._link.arp_handlers:
+            self._link.arp_handlers.remove(self._on_arp)
+            self._link.dhcp_handlers.remove(self._on_dhcp)
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _on_arp(self, interface: str, packet: ArpPacket) -> None:
+        self._offer(arp_observation(interface, packet), always=False)
+
+    def _on_dhcp(self, interface: str, packet: DhcpPacket) -> None:
+        self._offer(dhcp_observation(interface, packet), always=True)
+
+    def _offer(self, obs: Observation | None, *, always: bool) -> None:
+        if obs is None:
+            return
+        key = (obs.mac, obs.ip, obs.source)
+        now = time.monotonic()
+        if not always and now - self._last.get(key, -1e9) < self._repeat_after:
+            return
+        self._last[key] = now
+        if len(self._last) > 4 * _QUEUE_LIMIT:
+            self._last.clear()
+        try:
+            self._queue.put_nowait(obs)
+        except asyncio.QueueFull:
+            _LOGGER.debug("Passive queue full; dropping a sighting of %s", obs.mac)
+
+    async def _forward(self) -> None:
+        while True:
+            obs = await self._queue.get()
+            try:
+                await self._observe(obs)
+            except Exception:
+                _LOGGER.exception("Could not record a passive sighting of %s", obs.mac)
