@@ -113,9 +113,11 @@ class Service:
         order: list[Component | None] = [
             self.broker,
             _StoreComponent(self.store),
+            _LinkComponent(self.link),
             self.inventory,
             self.publisher,
             self.monitor,
+            self.passive,
             self.discovery,
         ]
         try:

@@ -14,6 +14,7 @@ import ipaddress
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ class NetnsLan:
     subnet: str = "10.77.0.0/24"
     hosts: list[Host] = field(default_factory=list)
     _namespaces: list[str] = field(default_factory=list)
-    _blackhole: str | None = None
+    _blackholes: list[str] = field(default_factory=list)
     _sysctl_saved: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -125,6 +126,18 @@ class NetnsLan:
             for h in hosts
         ]
         run("ip", "-batch", "-", stdin="\n".join(batch) + "\n")
+        # A switch has no address of its own: keep the bridge namespace off IPv6.
+        run(
+            "ip",
+            "netns",
+            "exec",
+            self.bridge_ns,
+            "sysctl",
+            "-q",
+            "-w",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        )
         ports = ["svc", *(h.bridge_port for h in hosts)]
         bridge = [
             "link set lo up",
@@ -146,11 +159,12 @@ class NetnsLan:
         ip = str(self.network.network_address + 1 + index)
         return Host(index, f"{self.tag}-h{index}", ip, mac, vendor, f"h{index}")
 
-    def _protect_root(self) -> None:
-        route = f"blackhole {self.network.supernet(new_prefix=16)}"
+    def _protect_root(self, network: ipaddress.IPv4Network | None = None) -> None:
+        net = network or self.network
+        route = f"blackhole {net.supernet(new_prefix=min(16, net.prefixlen))}"
         if route not in run("ip", "route", "show", "type", "blackhole", check=False):
             run("ip", "route", "add", *route.split())
-            self._blackhole = route
+            self._blackholes.append(route)
 
     def _raise_neighbour_limits(self) -> None:
         for key, value in (
@@ -176,9 +190,9 @@ class NetnsLan:
                 stdin="".join(f"netns del {n}\n" for n in self._namespaces),
             )
             self._namespaces = []
-        if self._blackhole:
-            run("ip", "route", "del", *self._blackhole.split(), check=False)
-            self._blackhole = None
+        for route in self._blackholes:
+            run("ip", "route", "del", *route.split(), check=False)
+        self._blackholes.clear()
         for path, value in self._sysctl_saved.items():
             with open(path, "w") as handle:
                 handle.write(value)
@@ -202,6 +216,96 @@ class NetnsLan:
     def bring_up(self, host: Host) -> None:
         """Reconnect the host."""
         run("ip", "-n", self.bridge_ns, "link", "set", host.bridge_port, "up")
+
+    def netns_exec(self, host: Host, *command: str, check: bool = True) -> str:
+        """Run a command inside a host's namespace."""
+        return run("ip", "netns", "exec", host.namespace, *command, check=check)
+
+    def sysctl(self, host: Host, key: str, value: str) -> None:
+        """Set a sysctl inside a host's namespace."""
+        self.netns_exec(host, "sysctl", "-q", "-w", f"{key}={value}")
+
+    def set_mac(self, host: Host, mac: str) -> Host:
+        """Give a host another MAC (e.g. a randomized one); returns the updated host."""
+        run("ip", "-n", host.namespace, "link", "set", "eth0", "address", mac)
+        updated = Host(host.index, host.namespace, host.ip, mac, host.vendor, host.bridge_port)
+        self.hosts[self.hosts.index(host)] = updated
+        return updated
+
+    def remove_ipv4(self, host: Host) -> None:
+        """Leave a host without an IPv4 address (a client before DHCP)."""
+        run("ip", "-n", host.namespace, "addr", "flush", "dev", "eth0", "scope", "global")
+
+    def add_ipv6(self, host: Host, address: str) -> None:
+        """Add an IPv6 address (no duplicate address detection, usable at once)."""
+        run("ip", "-n", host.namespace, "addr", "add", address, "dev", "eth0", "nodad")
+
+    def add_routed_subnet(self, subnet: str, count: int) -> list[str]:
+        """A router namespace on the LAN forwarding to ``count`` hosts on ``subnet``.
+
+        The service namespace gets a route to ``subnet`` through the router. Returns the
+        routed hosts' addresses.
+        """
+        net = ipaddress.IPv4Network(subnet)
+        self._protect_root(net)
+        router = f"{self.tag}-rt"
+        lan_ip = str(self.network.broadcast_address - 1)
+        names = [router] + [f"{self.tag}-r{i}" for i in range(1, count + 1)]
+        batch = [f"netns add {n}" for n in names]
+        self._namespaces += names
+        batch.append(f"link add eth0 netns {router} type veth peer name rt netns {self.bridge_ns}")
+        batch += [
+            f"link add eth0 netns {self.tag}-r{i} type veth peer name p{i} netns {router}"
+            for i in range(1, count + 1)
+        ]
+        run("ip", "-batch", "-", stdin="\n".join(batch) + "\n")
+        run(
+            "ip",
+            "-n",
+            self.bridge_ns,
+            "-batch",
+            "-",
+            stdin="link set rt master br0\nlink set rt up\n",
+        )
+        gateway = str(net.network_address + 1)
+        script = [
+            "link set lo up",
+            "link set eth0 up",
+            f"addr add {lan_ip}/{self.network.prefixlen} dev eth0",
+            "link add br1 type bridge",
+            "link set br1 up",
+            f"addr add {gateway}/{net.prefixlen} dev br1",
+        ]
+        script += [f"link set p{i} master br1\nlink set p{i} up" for i in range(1, count + 1)]
+        run("ip", "-n", router, "-batch", "-", stdin="\n".join(script) + "\n")
+        run("ip", "netns", "exec", router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        addresses = []
+        for i in range(1, count + 1):
+            ip = str(net.network_address + 9 + i)
+            addresses.append(ip)
+            run(
+                "ip",
+                "-n",
+                f"{self.tag}-r{i}",
+                "-batch",
+                "-",
+                stdin=f"link set lo up\nlink set eth0 up\naddr add {ip}/{net.prefixlen} dev eth0\n"
+                f"route add default via {gateway}\n",
+            )
+        run("ip", "-n", self.service_ns, "route", "add", subnet, "via", lan_ip)
+        return addresses
+
+    def wait_ipv6_ready(self, timeout: float = 10.0) -> None:
+        """Wait until duplicate address detection finished in every namespace."""
+        deadline = time.monotonic() + timeout
+        namespaces = [self.service_ns, *(h.namespace for h in self.hosts)]
+        while namespaces and time.monotonic() < deadline:
+            namespaces = [
+                ns
+                for ns in namespaces
+                if run("ip", "-n", ns, "-6", "addr", "show", "tentative", check=False).strip()
+            ]
+            time.sleep(0.2)
 
     def set_loss(self, host: Host, share: float) -> None:
         """Drop ``share`` (0..1) of the packets the host sends (cls_bpf on its egress)."""

@@ -7,7 +7,6 @@ that namespace) or the embedded amqtt broker, and reads the broker with mosquitt
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -16,70 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from .lan import Host, NetnsLan
 from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, wait_until
+from .service_tools import RunningService, write_config
 
 HOSTS = 20
 MONITOR_INTERVAL = 1.0
 CONSIDER_HOME = 5.0
 PING_TIMEOUT = 0.5
 PORT = 1883  # inside the service namespace, whose loopback is private to the test
-
-
-class RunningService:
-    """The netmon-mqtt process inside the service namespace."""
-
-    def __init__(self, lan: NetnsLan, config: Path, log: Path) -> None:
-        self._lan = lan
-        self._config = config
-        self._log = log
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        with self._log.open("a") as log:
-            self.proc = self._lan.popen(
-                self._lan.service_ns,
-                [sys.executable, "-m", "netmon_mqtt", "run", "--config", str(self._config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(20)
-        finally:
-            self.proc = None
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def log(self) -> str:
-        return self._log.read_text()
-
-
-def _write_config(path: Path, lan: NetnsLan, database: Path, embedded: bool) -> None:
-    mqtt: dict[str, Any] = {"retained_wait": 1.0, "birth_delay": 0}
-    config: dict[str, Any] = {
-        "networks": [lan.subnet],
-        "database": str(database),
-        "monitor_interval": MONITOR_INTERVAL,
-        "consider_home": CONSIDER_HOME,
-        "ping_timeout": PING_TIMEOUT,
-        "metrics_interval": 2,
-        "discovery": {"arp_timeout": 1.0, "arp_retries": 1},
-        "mqtt": mqtt,
-    }
-    if embedded:
-        config["embedded_broker"] = {"host": "127.0.0.1", "port": PORT}
-    else:
-        mqtt.update(host="127.0.0.1", port=PORT)
-    path.write_text(yaml.safe_dump(config))
 
 
 def _stored_devices(database: Path) -> dict[str, tuple[str, str]]:
@@ -128,7 +73,14 @@ def test_lan_devices_become_home_assistant_entities(
         external.start()
     database = tmp_path / "netmon.db"
     config = tmp_path / "netmon.yaml"
-    _write_config(config, lan, database, embedded=broker == "amqtt")
+    write_config(
+        config,
+        [lan.subnet],
+        database,
+        broker_port=PORT,
+        embedded=broker == "amqtt",
+        discovery={"arp_timeout": 1.0, "arp_retries": 1},
+    )
     service = RunningService(lan, config, tmp_path / "service.log")
     subscribers: list[Subscriber] = []
     try:

@@ -62,7 +62,8 @@ def parse_neighbours6(entries: list[dict[str, object]], interface: str) -> list[
 
 async def read_neighbours6(interface: str) -> list[Observation]:
     """Observations attaching IPv6 addresses to MACs from the kernel table."""
-    pairs = parse_neighbours6(await _ip_json("-6", "neigh", "show", "dev", interface), interface)
+    # Without a 'dev' filter: with one, ip leaves the device out of its JSON.
+    pairs = parse_neighbours6(await _ip_json("-6", "neigh", "show"), interface)
     by_mac: dict[str, set[str]] = {}
     for address, mac in pairs:
         by_mac.setdefault(mac, set()).add(address)

@@ -8,6 +8,7 @@ import time
 
 from ..events import EventBus, ScanFinished
 from ..inventory.service import Inventory
+from ..models import Observation
 from .networks import Target
 from .sweep import Progress, Sweeper
 
@@ -52,13 +53,15 @@ class Discovery:
                 _LOGGER.exception("Discovery sweep failed; retrying at the next interval")
             await asyncio.sleep(self._interval)
 
+    async def _record(self, observations: list[Observation]) -> None:
+        for obs in observations:
+            await self._inventory.observe(obs)
+
     async def scan(self, progress: Progress | None = None) -> int:
         """Sweep every target now (waiting for a sweep already running); return hosts found."""
         async with self._lock:
             started = time.monotonic()
-            observations = await self._sweeper.sweep(self._targets, progress)
-            for obs in observations:
-                await self._inventory.observe(obs)
+            observations = await self._sweeper.sweep(self._targets, progress, self._record)
             duration = time.monotonic() - started
             self.last_duration = duration
             _LOGGER.info("Sweep found %s hosts in %.1f s", len(observations), duration)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from ..clock import utcnow
 from ..config import DiscoveryConfig
@@ -20,6 +20,7 @@ from .networks import Target
 
 _LOGGER = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
+Sink = Callable[[list[Observation]], Awaitable[None]]
 
 
 class Sweeper:
@@ -40,24 +41,34 @@ class Sweeper:
         self._raw_refused = False
 
     async def sweep(
-        self, targets: list[Target], progress: Progress | None = None
+        self, targets: list[Target], progress: Progress | None = None, sink: Sink | None = None
     ) -> list[Observation]:
-        """Observations from every source, at most one per (ip, mac, source)."""
+        """Observations from every source, at most one per (ip, mac, source).
+
+        ``sink`` receives each source's new observations as soon as that source finishes,
+        so hosts appear while slower sources still run.
+        """
         found: dict[tuple[str | None, str | None, str], Observation] = {}
 
-        def keep(observations: list[Observation]) -> None:
+        async def keep(observations: list[Observation]) -> None:
+            fresh = []
             for obs in observations:
-                found.setdefault((obs.ip, obs.mac, obs.source), obs)
+                key = (obs.ip, obs.mac, obs.source)
+                if key not in found:
+                    found[key] = obs
+                    fresh.append(obs)
+            if sink and fresh:
+                await sink(fresh)
 
         for index, target in enumerate(targets):
             if progress:
                 progress(index, len(targets), str(target.network))
-            keep(await self._sweep_target(target))
+            await keep(await self._sweep_target(target))
         if self._settings.neighbours:
-            keep(read_neighbours(t.network for t in targets))
+            await keep(read_neighbours(t.network for t in targets))
         if self._settings.ipv6:
             for interface in sorted({t.interface for t in targets if t.interface}):
-                keep(await discover6(interface))
+                await keep(await discover6(interface))
         if progress:
             progress(len(targets), len(targets), "done")
         return list(found.values())

@@ -1,0 +1,78 @@
+"""Running the real service inside the namespace LAN."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .lan import NetnsLan
+
+
+class RunningService:
+    """The netmon-mqtt process inside the service namespace."""
+
+    def __init__(self, lan: NetnsLan, config: Path, log: Path) -> None:
+        self._lan = lan
+        self._config = config
+        self._log = log
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        with self._log.open("a") as log:
+            self.proc = self._lan.popen(
+                self._lan.service_ns,
+                [sys.executable, "-m", "netmon_mqtt", "run", "--config", str(self._config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(20)
+        finally:
+            self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def log(self) -> str:
+        return self._log.read_text()
+
+
+def write_config(
+    path: Path,
+    networks: list[str],
+    database: Path,
+    *,
+    broker_port: int,
+    embedded: bool,
+    **overrides: Any,
+) -> None:
+    """A service configuration with test cadences; ``overrides`` replace top-level keys."""
+    mqtt: dict[str, Any] = {"retained_wait": 1.0, "birth_delay": 0}
+    config: dict[str, Any] = {
+        "networks": networks,
+        "database": str(database),
+        "monitor_interval": 1.0,
+        "consider_home": 5.0,
+        "ping_timeout": 0.5,
+        "metrics_interval": 2,
+        "discovery": {"arp_timeout": 0.5, "arp_retries": 1},
+        "mqtt": mqtt,
+    }
+    if embedded:
+        config["embedded_broker"] = {"host": "127.0.0.1", "port": broker_port}
+    else:
+        mqtt.update(host="127.0.0.1", port=broker_port)
+    config.update(overrides)
+    path.write_text(yaml.safe_dump(config))

@@ -1,0 +1,191 @@
+"""Discovery and identification on the namespace LAN, through the running service's MQTT.
+
+One LAN and one service run serve every test of this module (building them is the slow
+part): ordinary hosts, a host with a randomized MAC, a host with IPv6 addresses, a host that
+ignores ARP requests, a host that has no address yet (it will send a DHCP request), and a
+routed subnet behind a router namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import require
+from .lan import Host, NetnsLan, have_root, run
+from .mqtt_tools import Subscriber, connect_subscriber, wait_until
+from .service_tools import RunningService, write_config
+
+PORT = 1883
+ROUTED = "10.78.0.0/24"
+RANDOM_MAC = "da:a1:19:00:00:42"
+TOOLS = Path(__file__).parent / "tools"
+
+
+@dataclass
+class World:
+    lan: NetnsLan
+    service: RunningService
+    sub: Subscriber
+    routed: list[str]
+    randomized: Host
+    ipv6_host: Host
+    silent: Host
+    newcomer: Host
+
+    def info(self, device_id: str) -> dict[str, Any] | None:
+        message = self.sub.latest(f"netmon/device/{device_id}/info")
+        return message.json() if message and message.payload else None
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        return [m.json() for m in self.sub.on("netmon/bridge/event") if m.json()["type"] == kind]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
+    tmp = tmp_path_factory.mktemp("discovery")
+    lan = NetnsLan(8, tag=f"nmd{os.getpid() % 100000}")
+    service = None
+    sub = None
+    try:
+        lan.build()
+        randomized = lan.set_mac(lan.hosts[0], RANDOM_MAC)
+        ipv6_host = lan.hosts[1]
+        lan.add_ipv6(ipv6_host, "fd77::20/64")
+        silent = lan.hosts[2]
+        lan.sysctl(silent, "net.ipv4.conf.all.arp_ignore", "8")
+        lan.sysctl(silent, "net.ipv4.conf.eth0.arp_ignore", "8")
+        lan.sysctl(silent, "net.ipv6.conf.eth0.disable_ipv6", "1")
+        newcomer = lan.hosts[3]
+        lan.remove_ipv4(newcomer)
+        lan.sysctl(newcomer, "net.ipv6.conf.eth0.disable_ipv6", "1")
+        run_ns = lan.exec_args(lan.service_ns)
+        run("ip", "-n", lan.service_ns, "addr", "add", "fd77::1/64", "dev", "eth0", "nodad")
+        routed = lan.add_routed_subnet(ROUTED, 2)
+        lan.wait_ipv6_ready()
+        config = tmp / "netmon.yaml"
+        write_config(
+            config,
+            [lan.subnet, ROUTED],
+            tmp / "netmon.db",
+            broker_port=PORT,
+            embedded=True,
+            discovery_interval=3600,
+            discovery={"arp_timeout": 0.5, "arp_retries": 1},
+        )
+        service = RunningService(lan, config, tmp / "service.log")
+        service.start()
+        sub = connect_subscriber(PORT, run_ns)
+        scanned = wait_until(
+            lambda: (
+                (sub.latest("netmon/bridge/info") or None)
+                and sub.latest("netmon/bridge/info").json()["last_scan_duration_s"] is not None
+            ),
+            30,
+        )
+        assert scanned, service.log()
+        yield World(lan, service, sub, routed, randomized, ipv6_host, silent, newcomer)
+    finally:
+        if service:
+            service.kill()
+        if sub:
+            sub.close()
+        lan.destroy()
+
+
+@pytest.mark.netns
+def test_sweep_finds_ordinary_hosts_with_vendors(world: World) -> None:
+    for host in world.lan.hosts[4:]:
+        info = world.info(host.device_id)
+        assert info and info["ip"] == host.ip and info["vendor"] == host.vendor
+
+
+@pytest.mark.netns
+def test_randomized_mac_is_flagged(world: World) -> None:
+    info = world.info(RANDOM_MAC.replace(":", ""))
+    assert info is not None, world.service.log()
+    assert info["randomized_mac"] is True
+    assert info["vendor"] is None
+    assert "randomized MAC" in " ".join(info["type_evidence"])
+
+
+@pytest.mark.netns
+def test_ipv6_addresses_are_attached_to_the_mac(world: World) -> None:
+    info = wait_until(lambda: world.info(world.ipv6_host.device_id), 5)
+    assert info is not None
+    assert "fd77::20" in info["ipv6"]
+    assert any(a.startswith("fe80::") for a in info["ipv6"])
+    assert info["ip"] == world.ipv6_host.ip
+
+
+@pytest.mark.netns
+def test_routed_subnet_is_found_by_icmp_sweep(world: World) -> None:
+    for ip in world.routed:
+        device_id = "ip_" + bytes(int(p) for p in ip.split(".")).hex()
+        info = world.info(device_id)
+        assert info is not None, world.service.log()
+        assert info["ip"] == ip and info["mac"] is None
+
+
+@pytest.mark.netns
+def test_host_ignoring_arp_is_found_when_it_talks(world: World) -> None:
+    silent = world.silent
+    assert world.info(silent.device_id) is None  # the sweep cannot see it
+    world.lan.netns_exec(silent, "ping", "-c", "1", "-W", "1", world.lan.hosts[5].ip, check=False)
+    info = wait_until(lambda: world.info(silent.device_id), 3)
+    assert info is not None and info["ip"] == silent.ip
+
+
+@pytest.mark.netns
+def test_dhcp_request_is_reported_within_a_second(world: World) -> None:
+    host = world.newcomer
+    assert world.info(host.device_id) is None
+    out = world.lan.netns_exec(
+        host,
+        sys.executable,
+        str(TOOLS / "send_frames.py"),
+        "dhcp",
+        "eth0",
+        host.mac,
+        "pixel-7",
+        "android-dhcp-14",
+        "10.77.0.200",
+    )
+    sent = float(out.split()[0])  # the helper's monotonic time just before the frame left
+    joined = wait_until(
+        lambda: [e for e in world.events("device_joined") if e["data"]["id"] == host.device_id], 10
+    )
+    assert joined, world.service.log()
+    arrival = next(
+        m.at
+        for m in world.sub.on("netmon/bridge/event")
+        if m.json()["type"] == "device_joined" and m.json()["data"]["id"] == host.device_id
+    )
+    assert arrival - sent < 1.0, f"reported {arrival - sent:.3f} s after the DHCP request"
+    info = world.info(host.device_id)
+    assert info is not None
+    assert info["dhcp_hostname"] == "pixel-7"
+    assert info["name"] == "pixel-7"
+    assert info["ip"] == "10.77.0.200"
+    assert info["device_type"] == "phone"
+    assert any("android-dhcp" in e for e in info["type_evidence"])
+
+
+@pytest.mark.netns
+def test_malformed_frames_are_ignored(world: World) -> None:
+    host = world.lan.hosts[6]
+    world.lan.netns_exec(
+        host, sys.executable, str(TOOLS / "send_frames.py"), "garbage", "eth0", "02:00:00:00:0b:ad"
+    )
+    time.sleep(1.0)
+    assert world.service.proc is not None and world.service.proc.poll() is None
+    assert world.info("02000000" + "0bad") is None
+    assert "Traceback" not in world.service.log()
