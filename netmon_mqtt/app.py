@@ -12,14 +12,16 @@ from . import __version__
 from .broker import EmbeddedBroker
 from .config import Config
 from .discovery.link import Link
+from .discovery.mdns import MdnsBrowser
 from .discovery.networks import Target
 from .discovery.passive import PassiveListener
 from .discovery.service import Discovery
 from .discovery.sweep import Sweeper
 from .errors import DiscoveryError
 from .events import EventBus
-from .identify.dns import ReverseResolver
+from .identify.dns import Identifier, ReverseResolver
 from .identify.oui import default_database
+from .identify.snmp import SnmpIdentifier
 from .inventory.service import Inventory
 from .inventory.store import Store
 from .monitor.icmp import Pinger
@@ -47,11 +49,18 @@ class Service:
         self.bus = EventBus()
         self.store = Store(config.database)
         d = config.discovery
+        identifiers: list[Identifier] = []
+        if d.use_dns:
+            identifiers.append(ReverseResolver(d.dns_timeout))
+        self.snmp = (
+            SnmpIdentifier(config.snmp.credentials, config.snmp.timeout, config.snmp.retries)
+            if d.use_snmp and config.snmp.credentials
+            else None
+        )
+        if self.snmp:
+            identifiers.append(self.snmp)
         self.inventory = Inventory(
-            self.store,
-            self.bus,
-            default_database() if d.use_oui else None,
-            ReverseResolver(d.dns_timeout) if d.use_dns else None,
+            self.store, self.bus, default_database() if d.use_oui else None, identifiers
         )
         self.link = Link()
         self.pinger = Pinger()
@@ -98,6 +107,12 @@ class Service:
             config.discovery_interval,
         )
         on_link = sorted({t.interface for t in targets if t.interface})
+        sources = sorted({t.source_ip for t in targets if t.source_ip})
+        self.mdns = (
+            _Optional(MdnsBrowser(sources, self.inventory.observe), "mDNS browsing")
+            if d.use_mdns and sources
+            else None
+        )
         self.passive = (
             _Optional(
                 PassiveListener(self.link, on_link, self.inventory.observe),
@@ -118,6 +133,7 @@ class Service:
             self.publisher,
             self.monitor,
             self.passive,
+            self.mdns,
             self.discovery,
         ]
         try:
@@ -140,6 +156,8 @@ class Service:
                 await component.stop()
             except Exception:
                 _LOGGER.exception("Error while stopping %s", type(component).__name__)
+        if self.snmp:
+            self.snmp.close()
 
 
 class _StoreComponent:

@@ -19,6 +19,8 @@ import voluptuous as vol
 import yaml
 
 from .errors import ConfigError
+from .identify.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpCredential
+from .macs import normalise_mac
 
 DEFAULT_PASSWORD_ENV = "NETMON_MQTT_PASSWORD"
 _IFNAME = re.compile(r"^[A-Za-z0-9_.@-][A-Za-z0-9_.:@-]{0,14}$")
@@ -71,7 +73,19 @@ class DiscoveryConfig:
     arp_rate: int = 500
     use_oui: bool = True
     use_dns: bool = True
+    use_mdns: bool = True
+    use_ssdp: bool = True
+    use_snmp: bool = True
     dns_timeout: float = 1.0
+
+
+@dataclass(frozen=True)
+class SnmpConfig:
+    """SNMP identification: credentials tried per device, short timeouts."""
+
+    credentials: tuple[SnmpCredential, ...] = ()
+    timeout: float = 1.0
+    retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,7 @@ class Config:
     discovery: DiscoveryConfig = DiscoveryConfig()
     mqtt: MqttConfig = MqttConfig()
     embedded_broker: EmbeddedBrokerConfig = EmbeddedBrokerConfig()
+    snmp: SnmpConfig = SnmpConfig()
 
     @property
     def uses_embedded_broker(self) -> bool:
@@ -221,7 +236,81 @@ _DISCOVERY = vol.Schema(
         vol.Optional("arp_rate"): _number(10, 100000, integer=True),
         vol.Optional("use_oui"): _BOOL,
         vol.Optional("use_dns"): _BOOL,
+        vol.Optional("use_mdns"): _BOOL,
+        vol.Optional("use_ssdp"): _BOOL,
+        vol.Optional("use_snmp"): _BOOL,
         vol.Optional("dns_timeout"): _number(0.05, 30),
+    }
+)
+
+
+def _mac_or_id(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            return normalise_mac(value)
+        except ValueError:
+            if re.fullmatch(r"[0-9a-f]{12}|ip_[0-9a-f]{8,32}", value):
+                return value
+    raise vol.Invalid(f"expected a MAC address or a device id, got {_describe(value)}")
+
+
+def _cidr(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_network(str(value), strict=False))
+    except ValueError as err:
+        raise vol.Invalid(
+            f"expected a CIDR such as 192.168.1.0/24, got {_describe(value)}"
+        ) from err
+
+
+def _credential(value: Any) -> SnmpCredential:
+    version = str(value.get("version", "2c"))
+    if version == "2c" and not value.get("community"):
+        raise vol.Invalid("expected a community for SNMP v2c, got none")
+    if version == "3" and not value.get("username"):
+        raise vol.Invalid("expected a username for SNMP v3, got none")
+    auth, priv = value.get("auth_protocol", "none"), value.get("priv_protocol", "none")
+    for protocol, key in ((auth, "auth_key"), (priv, "priv_key")):
+        secret = value.get(key)
+        if protocol != "none" and (not secret or len(secret) < 8):
+            raise vol.Invalid(f"expected {key} of at least 8 characters for {protocol}")
+    if priv != "none" and auth == "none":
+        raise vol.Invalid("expected an auth_protocol: SNMP v3 privacy needs authentication")
+    return SnmpCredential(
+        version=version,
+        community=value.get("community"),
+        username=value.get("username"),
+        auth_protocol=auth,
+        auth_key=value.get("auth_key"),
+        priv_protocol=priv,
+        priv_key=value.get("priv_key"),
+        networks=tuple(value.get("networks", ())),
+        devices=tuple(value.get("devices", ())),
+    )
+
+
+_SNMP = vol.Schema(
+    {
+        vol.Optional("timeout"): _number(0.05, 30),
+        vol.Optional("retries"): _number(0, 5, integer=True),
+        vol.Optional("credentials"): [
+            vol.All(
+                vol.Schema(
+                    {
+                        vol.Optional("version"): _choice("2c", "3"),
+                        vol.Optional("community"): _STR,
+                        vol.Optional("username"): _STR,
+                        vol.Optional("auth_protocol"): _choice(*AUTH_PROTOCOLS),
+                        vol.Optional("auth_key"): _STR,
+                        vol.Optional("priv_protocol"): _choice(*PRIV_PROTOCOLS),
+                        vol.Optional("priv_key"): _STR,
+                        vol.Optional("networks"): [_cidr],
+                        vol.Optional("devices"): [_mac_or_id],
+                    }
+                ),
+                _credential,
+            )
+        ],
     }
 )
 
@@ -240,6 +329,7 @@ _ROOT = vol.Schema(
         vol.Optional("ping_timeout"): _number(0.05, 30),
         vol.Optional("discovery"): vol.Any(None, _DISCOVERY),
         vol.Optional("mqtt"): vol.Any(None, _MQTT),
+        vol.Optional("snmp"): vol.Any(None, _SNMP),
         vol.Optional("embedded_broker"): vol.Any(
             None,
             vol.Schema({vol.Optional("host"): _STR, vol.Optional("port"): _PORT}),
@@ -308,9 +398,16 @@ def _build(raw: dict[str, Any]) -> Config:
     discovery = DiscoveryConfig(**(raw.pop("discovery", None) or {}))
     embedded = EmbeddedBrokerConfig(**(raw.pop("embedded_broker", None) or {}))
     networks = tuple(raw.pop("networks", ()) or ())
+    snmp_raw = dict(raw.pop("snmp", None) or {})
+    snmp = SnmpConfig(credentials=tuple(snmp_raw.pop("credentials", ())), **snmp_raw)
     mqtt = _build_mqtt(mqtt_raw)
     return Config(
-        networks=networks, discovery=discovery, embedded_broker=embedded, mqtt=mqtt, **raw
+        networks=networks,
+        discovery=discovery,
+        embedded_broker=embedded,
+        mqtt=mqtt,
+        snmp=snmp,
+        **raw,
     )
 
 

@@ -9,6 +9,7 @@ routed subnet behind a router namespace.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from .conftest import require
 from .lan import Host, NetnsLan, have_root, run
 from .mqtt_tools import Subscriber, connect_subscriber, wait_until
 from .service_tools import RunningService, write_config
+from .tools.snmpd import SYSTEM, V3_USER, remove_folders, start_snmpd
 
 PORT = 1883
 ROUTED = "10.78.0.0/24"
@@ -55,6 +57,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     lan = NetnsLan(8, tag=f"nmd{os.getpid() % 100000}")
     service = None
     sub = None
+    responders: list[subprocess.Popen[str]] = []
     try:
         lan.build()
         randomized = lan.set_mac(lan.hosts[0], RANDOM_MAC)
@@ -69,6 +72,50 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         lan.sysctl(newcomer, "net.ipv6.conf.eth0.disable_ipv6", "1")
         run_ns = lan.exec_args(lan.service_ns)
         run("ip", "-n", lan.service_ns, "addr", "add", "fd77::1/64", "dev", "eth0", "nodad")
+        speaker = lan.hosts[5]
+        responders.append(
+            lan.popen(
+                speaker.namespace,
+                [
+                    sys.executable,
+                    str(TOOLS / "mdns_responder.py"),
+                    speaker.ip,
+                    "kitchen-speaker",
+                    "Kitchen Speaker",
+                    "Nest Audio",
+                    "_googlecast._tcp.local.",
+                    "_http._tcp.local.",
+                ],
+                stdout=subprocess.PIPE,
+            )
+        )
+        printer, switch, broken = lan.hosts[6], lan.hosts[7], lan.hosts[4]
+        for proc in (
+            start_snmpd(lan.exec_args(printer.namespace), printer.ip, community="netmonpub")[0],
+            start_snmpd(lan.exec_args(switch.namespace), switch.ip, v3=True, name="core-switch")[0],
+            lan.popen(
+                broken.namespace,
+                [sys.executable, str(TOOLS / "udp_garbage.py"), broken.ip, "161"],
+                stdout=subprocess.PIPE,
+            ),
+        ):
+            responders.append(proc)
+        user, auth, priv = V3_USER
+        snmp = {
+            "timeout": 0.5,
+            "credentials": [
+                {"community": "netmonpub", "networks": [lan.subnet]},
+                {
+                    "version": "3",
+                    "username": user,
+                    "auth_protocol": "sha",
+                    "auth_key": auth,
+                    "priv_protocol": "aes",
+                    "priv_key": priv,
+                    "devices": [switch.mac],
+                },
+            ],
+        }
         routed = lan.add_routed_subnet(ROUTED, 2)
         lan.wait_ipv6_ready()
         config = tmp / "netmon.yaml"
@@ -79,6 +126,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             broker_port=PORT,
             embedded=True,
             discovery_interval=3600,
+            snmp=snmp,
             discovery={"arp_timeout": 0.5, "arp_retries": 1},
         )
         service = RunningService(lan, config, tmp / "service.log")
@@ -94,6 +142,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assert scanned, service.log()
         yield World(lan, service, sub, routed, randomized, ipv6_host, silent, newcomer)
     finally:
+        for responder in responders:
+            responder.terminate()
+            responder.wait(10)
+        remove_folders()
         if service:
             service.kill()
         if sub:
@@ -189,3 +241,53 @@ def test_malformed_frames_are_ignored(world: World) -> None:
     assert world.service.proc is not None and world.service.proc.poll() is None
     assert world.info("02000000" + "0bad") is None
     assert "Traceback" not in world.service.log()
+
+
+@pytest.mark.netns
+def test_mdns_names_services_and_model(world: World) -> None:
+    speaker = world.lan.hosts[5]
+
+    def browsed() -> dict[str, Any] | None:
+        info = world.info(speaker.device_id)
+        return info if info and len(info["services"]) == 2 else None
+
+    info = wait_until(browsed, 10)
+    assert info is not None, world.service.log()
+    assert info["mdns_name"] == "kitchen-speaker"
+    assert info["name"] == "kitchen-speaker"
+    assert info["services"] == ["_googlecast._tcp.local.", "_http._tcp.local."]
+    assert info["model"] == "Nest Audio"
+    assert info["device_type"] == "tv_media"
+
+
+def _snmp(world: World, host: Host) -> dict[str, Any] | None:
+    info = world.info(host.device_id)
+    return info["snmp"] if info and info["snmp"] else None
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize(
+    ("index", "name"), [(6, "office-printer"), (7, "core-switch")], ids=["v2c", "v3"]
+)
+def test_snmp_system_fields(world: World, index: int, name: str) -> None:
+    host = world.lan.hosts[index]
+    snmp = wait_until(lambda: _snmp(world, host), 10)
+    assert snmp is not None, world.service.log()
+    expected = {**SYSTEM, "sysName": name}
+    for key in ("sysName", "sysDescr", "sysContact", "sysLocation", "sysObjectID"):
+        assert snmp[key] == expected[key]
+    assert int(snmp["sysUpTime"]) >= 0
+    info = world.info(host.device_id)
+    assert info is not None
+    # The naming rule puts SNMP after mDNS, DHCP and reverse DNS: none exist here.
+    assert info["name"] == name
+    assert info["device_type"] == "printer"  # sysDescr says LaserJet
+
+
+@pytest.mark.netns
+def test_snmp_garbage_agent_is_skipped(world: World) -> None:
+    broken = world.lan.hosts[4]
+    time.sleep(1.0)
+    info = world.info(broken.device_id)
+    assert info is not None and info["snmp"] is None
+    assert world.service.proc is not None and world.service.proc.poll() is None

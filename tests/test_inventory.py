@@ -40,7 +40,7 @@ async def _open(path: Path) -> tuple[Store, Inventory, Recorder]:
     await store.open()
     bus = EventBus()
     recorder = Recorder(bus)
-    inventory = Inventory(store, bus, default_database(), None)
+    inventory = Inventory(store, bus, default_database())
     await inventory.start()
     return store, inventory, recorder
 

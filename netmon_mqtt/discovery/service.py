@@ -66,4 +66,5 @@ class Discovery:
             self.last_duration = duration
             _LOGGER.info("Sweep found %s hosts in %.1f s", len(observations), duration)
             await self._bus.emit(ScanFinished(len(observations), duration))
+            await self._inventory.refresh_identities()
             return len(observations)

@@ -6,9 +6,20 @@ import asyncio
 import logging
 import socket
 import time
+from typing import Protocol
+
+from ..clock import utcnow
+from ..models import Device, Observation
 
 _LOGGER = logging.getLogger(__name__)
 _CACHE_SECONDS = 3600.0
+
+
+class Identifier(Protocol):
+    """Something that learns facts about a device from the network."""
+
+    async def identify(self, device: Device) -> Observation | None:
+        """An observation with what was learned, or None."""
 
 
 class ReverseResolver:
@@ -18,6 +29,17 @@ class ReverseResolver:
         self._timeout = timeout
         self._limit = asyncio.Semaphore(concurrency)
         self._cache: dict[str, tuple[float, str | None]] = {}
+
+    async def identify(self, device: Device) -> Observation | None:
+        """The device's PTR name as a ``dns`` observation."""
+        if not device.ip:
+            return None
+        name = await self.lookup(device.ip)
+        if not name:
+            return None
+        return Observation(
+            ip=device.ip, mac=device.mac, source="dns", seen_at=utcnow(), hostname=name
+        )
 
     async def lookup(self, ip: str) -> str | None:
         """The host name of ``ip``, or None when it has none or the lookup is slow."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from ..events import (
@@ -19,7 +20,7 @@ from ..events import (
     PresenceChanged,
 )
 from ..identify.classify import classify
-from ..identify.dns import ReverseResolver
+from ..identify.dns import Identifier
 from ..identify.oui import OuiDatabase
 from ..macs import device_id_for
 from ..models import NAME_SOURCES, Device, Observation
@@ -37,12 +38,14 @@ class Inventory:
         store: Store,
         bus: EventBus,
         oui: OuiDatabase | None,
-        resolver: ReverseResolver | None,
+        identifiers: Sequence[Identifier] = (),
+        concurrency: int = 16,
     ) -> None:
         self._store = store
         self._bus = bus
         self._oui = oui
-        self._resolver = resolver
+        self._identifiers = tuple(identifiers)
+        self._identify_slots = asyncio.Semaphore(concurrency)
         self._devices: dict[str, Device] = {}
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -125,18 +128,32 @@ class Inventory:
         self._enrich(device)
 
     def _enrich(self, device: Device) -> None:
-        if self._resolver is None or not device.ip:
+        if not self._identifiers or not device.ip:
             return
-        task = asyncio.create_task(self._resolve_name(device.id, device.ip))
+        task = asyncio.create_task(self._identify(device.id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _resolve_name(self, device_id: str, ip: str) -> None:
-        assert self._resolver is not None
-        hostname = await self._resolver.lookup(ip)
-        device = self._devices.get(device_id)
-        if hostname and device and device.ip == ip and device.names.get("dns") != hostname:
-            await self.update(device_id, names={**device.names, "dns": hostname})
+    async def _identify(self, device_id: str) -> None:
+        """Ask every identifier (reverse DNS, SNMP, ...) about a device; merge the answers."""
+        async with self._identify_slots:
+            for identifier in self._identifiers:
+                device = self._devices.get(device_id)
+                if device is None:
+                    return
+                try:
+                    obs = await identifier.identify(device)
+                except Exception:
+                    _LOGGER.exception("Identifying %s failed", device_id)
+                    continue
+                if obs is not None:
+                    await self.observe(replace(obs, mac=device.mac, ip=device.ip))
+
+    async def refresh_identities(self) -> None:
+        """Identify every device with an address again (after each discovery sweep)."""
+        await asyncio.gather(
+            *(self._identify(d.id) for d in list(self._devices.values()) if d.ip and d.tracked)
+        )
 
     async def update(self, device_id: str, **fields: object) -> Device | None:
         """Change stored fields of a device; emits ``DeviceUpdated`` when something changed."""

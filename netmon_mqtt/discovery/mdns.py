@@ -1,0 +1,136 @@
+"""mDNS / DNS-SD browsing (python-zeroconf): every advertised service type, its instances,
+host names and TXT facts such as the model.
+
+mDNS records are names, not liveness: a host whose link drops keeps its records until their
+TTL runs out, so sightings here feed identification, and count as presence evidence only
+when they arrive (an announcement is a packet the device just sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from zeroconf import IPVersion, ServiceStateChange, Zeroconf
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+from ..clock import utcnow
+from ..errors import DiscoveryError
+from ..models import Observation
+
+_LOGGER = logging.getLogger(__name__)
+TYPE_ENUMERATION = "_services._dns-sd._udp.local."
+_RESOLVE_TIMEOUT_MS = 3000
+_MAX_TYPES = 256
+_TXT_FACTS = {
+    "md": "model",
+    "model": "model",
+    "ty": "model",
+    "fn": "friendly_name",
+    "manufacturer": "manufacturer",
+    "usb_MFG": "manufacturer",
+}
+
+Observe = Callable[[Observation], Awaitable[None]]
+
+
+def _text(value: bytes | None) -> str | None:
+    if not value:
+        return None
+    text = value.decode("utf-8", errors="replace").strip()
+    return "".join(ch for ch in text if ch.isprintable())[:200] or None
+
+
+def service_observations(info: AsyncServiceInfo, service_type: str) -> list[Observation]:
+    """One observation per IPv4 address of a resolved service instance."""
+    host = (info.server or "").rstrip(".")
+    host = host[: -len(".local")] if host.endswith(".local") else host
+    instance = (
+        info.name[: -len(service_type) - 1] if info.name.endswith(service_type) else info.name
+    )
+    attributes: dict[str, str] = {"instance": instance[:200]}
+    for key, value in (info.properties or {}).items():
+        name = _TXT_FACTS.get(
+            key.decode("utf-8", errors="replace") if isinstance(key, bytes) else str(key)
+        )
+        text = _text(value) if isinstance(value, bytes) else None
+        if name and text:
+            attributes.setdefault(name, text)
+    now = utcnow()
+    return [
+        Observation(
+            ip=address,
+            source="mdns",
+            seen_at=now,
+            hostname=host or None,
+            services=(service_type,),
+            attributes=tuple(sorted(attributes.items())),
+        )
+        for address in info.parsed_addresses(IPVersion.V4Only)
+    ]
+
+
+class MdnsBrowser:
+    """Browses every service type on the given local addresses."""
+
+    def __init__(self, addresses: list[str], observe: Observe) -> None:
+        self._addresses = addresses
+        self._observe = observe
+        self._zeroconf: AsyncZeroconf | None = None
+        self._browsers: dict[str, AsyncServiceBrowser] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Open the multicast sockets and start browsing."""
+        try:
+            self._zeroconf = AsyncZeroconf(interfaces=self._addresses, ip_version=IPVersion.V4Only)
+        except OSError as err:
+            raise DiscoveryError(f"cannot open mDNS sockets: {err}") from err
+        self._browse(TYPE_ENUMERATION)
+        _LOGGER.info("Browsing mDNS services on %s", ", ".join(self._addresses))
+
+    async def stop(self) -> None:
+        """Stop browsing and close the sockets."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for browser in self._browsers.values():
+            await browser.async_cancel()
+        self._browsers.clear()
+        if self._zeroconf:
+            await self._zeroconf.async_close()
+            self._zeroconf = None
+
+    def _browse(self, service_type: str) -> None:
+        assert self._zeroconf is not None
+        if service_type in self._browsers or len(self._browsers) >= _MAX_TYPES:
+            return
+        self._browsers[service_type] = AsyncServiceBrowser(
+            self._zeroconf.zeroconf, service_type, handlers=[self._on_change]
+        )
+
+    def _on_change(
+        self, zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange
+    ) -> None:
+        if state_change is ServiceStateChange.Removed:
+            return
+        if service_type == TYPE_ENUMERATION:
+            if name.endswith(".local.") and name.startswith("_"):
+                self._browse(name)
+            return
+        task = asyncio.create_task(self._resolve(service_type, name))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _resolve(self, service_type: str, name: str) -> None:
+        assert self._zeroconf is not None
+        info = AsyncServiceInfo(service_type, name)
+        try:
+            if not await info.async_request(self._zeroconf.zeroconf, _RESOLVE_TIMEOUT_MS):
+                _LOGGER.debug("mDNS service %s did not resolve", name)
+                return
+            for obs in service_observations(info, service_type):
+                await self._observe(obs)
+        except Exception as err:  # a malformed record must never stop browsing
+            _LOGGER.debug("Ignoring mDNS service %s: %s", name, err)

@@ -1,0 +1,183 @@
+"""SNMP v2c / v3 system group (pysnmp, asyncio): sysName, sysDescr, sysUpTime, sysContact,
+sysLocation and sysObjectID, with short timeouts and credentials per network or device."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    get_cmd,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as usm
+
+from ..clock import utcnow
+from ..models import Device, Observation
+
+_LOGGER = logging.getLogger(__name__)
+
+SYSTEM_OIDS: dict[str, str] = {
+    "sysDescr": "1.3.6.1.2.1.1.1.0",
+    "sysObjectID": "1.3.6.1.2.1.1.2.0",
+    "sysUpTime": "1.3.6.1.2.1.1.3.0",
+    "sysContact": "1.3.6.1.2.1.1.4.0",
+    "sysName": "1.3.6.1.2.1.1.5.0",
+    "sysLocation": "1.3.6.1.2.1.1.6.0",
+}
+AUTH_PROTOCOLS: dict[str, Any] = {
+    "none": usm.USM_AUTH_NONE,
+    "md5": usm.USM_AUTH_HMAC96_MD5,
+    "sha": usm.USM_AUTH_HMAC96_SHA,
+    "sha224": usm.USM_AUTH_HMAC128_SHA224,
+    "sha256": usm.USM_AUTH_HMAC192_SHA256,
+    "sha384": usm.USM_AUTH_HMAC256_SHA384,
+    "sha512": usm.USM_AUTH_HMAC384_SHA512,
+}
+PRIV_PROTOCOLS: dict[str, Any] = {
+    "none": usm.USM_PRIV_NONE,
+    "des": usm.USM_PRIV_CBC56_DES,
+    "3des": usm.USM_PRIV_CBC168_3DES,
+    "aes": usm.USM_PRIV_CFB128_AES,
+    "aes192": usm.USM_PRIV_CFB192_AES,
+    "aes256": usm.USM_PRIV_CFB256_AES,
+}
+_MAX_TEXT = 255
+
+
+@dataclass(frozen=True)
+class SnmpCredential:
+    """One way to talk to agents; ``networks`` / ``devices`` scope it (empty = anywhere)."""
+
+    version: str = "2c"
+    community: str | None = None
+    username: str | None = None
+    auth_protocol: str = "none"
+    auth_key: str | None = None
+    priv_protocol: str = "none"
+    priv_key: str | None = None
+    networks: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:  # secrets never reach a log
+        scope = ",".join(self.networks + self.devices) or "anywhere"
+        return f"SnmpCredential(v{self.version}, {scope})"
+
+    def applies_to(self, device: Device) -> bool:
+        """True when the credential's scope covers ``device``."""
+        if self.devices:
+            return device.id in self.devices or (device.mac or "") in self.devices
+        if self.networks and device.ip:
+            address = ipaddress.ip_address(device.ip)
+            return any(address in ipaddress.ip_network(n) for n in self.networks)
+        return not self.networks
+
+    def auth_data(self) -> CommunityData | UsmUserData:
+        """pysnmp's authentication object."""
+        if self.version == "2c":
+            return CommunityData(self.community or "public", mpModel=1)
+        return UsmUserData(
+            self.username or "",
+            authKey=self.auth_key,
+            privKey=self.priv_key,
+            authProtocol=AUTH_PROTOCOLS[self.auth_protocol],
+            privProtocol=PRIV_PROTOCOLS[self.priv_protocol],
+        )
+
+
+def ordered_credentials(
+    credentials: tuple[SnmpCredential, ...], device: Device
+) -> list[SnmpCredential]:
+    """Applicable credentials, per-device ones first, then per-network, then global."""
+
+    def rank(c: SnmpCredential) -> int:
+        return 0 if c.devices else 1 if c.networks else 2
+
+    return sorted((c for c in credentials if c.applies_to(device)), key=rank)
+
+
+def _render(name: str, value: Any) -> str | None:
+    if value is None or type(value).__name__ in (
+        "NoSuchObject",
+        "NoSuchInstance",
+        "EndOfMibView",
+        "Null",
+    ):
+        return None
+    if name == "sysUpTime":
+        try:
+            return str(int(value) // 100)  # TimeTicks are hundredths of a second
+        except (TypeError, ValueError):
+            return None
+    if name == "sysObjectID":
+        return str(value)
+    raw = value.asOctets() if hasattr(value, "asOctets") else str(value).encode()
+    text = raw.decode("utf-8", errors="replace")
+    return "".join(ch if ch.isprintable() else " " for ch in text).strip()[:_MAX_TEXT] or None
+
+
+class SnmpIdentifier:
+    """Reads the system group of a device's agent."""
+
+    def __init__(
+        self, credentials: tuple[SnmpCredential, ...], timeout: float = 1.0, retries: int = 0
+    ) -> None:
+        self._credentials = credentials
+        self._timeout = timeout
+        self._retries = retries
+        self._engine: SnmpEngine | None = None
+
+    async def identify(self, device: Device) -> Observation | None:
+        """An ``snmp`` observation of the device, or None (no agent, no answer, garbage)."""
+        if not device.ip or ":" in device.ip:
+            return None
+        for credential in ordered_credentials(self._credentials, device):
+            fields = await self._query(device.ip, credential)
+            if fields:
+                return Observation(
+                    ip=device.ip,
+                    mac=device.mac,
+                    source="snmp",
+                    seen_at=utcnow(),
+                    hostname=fields.get("sysName"),
+                    attributes=tuple(sorted(fields.items())),
+                )
+        return None
+
+    async def _query(self, ip: str, credential: SnmpCredential) -> dict[str, str] | None:
+        if self._engine is None:
+            self._engine = SnmpEngine()
+        try:
+            target = await UdpTransportTarget.create(
+                (ip, 161), timeout=self._timeout, retries=self._retries
+            )
+            error, status, _index, bindings = await get_cmd(
+                self._engine,
+                credential.auth_data(),
+                target,
+                ContextData(),
+                *(ObjectType(ObjectIdentity(oid)) for oid in SYSTEM_OIDS.values()),
+            )
+        except Exception as err:  # pysnmp raises many types on garbage; none may escape
+            _LOGGER.debug("SNMP query of %s failed: %s", ip, err)
+            return None
+        if error or status:
+            _LOGGER.debug("SNMP %s of %s: %s", credential, ip, error or status.prettyPrint())
+            return None
+        by_oid = {str(oid): value for oid, value in bindings}
+        fields = {name: _render(name, by_oid.get(oid)) for name, oid in SYSTEM_OIDS.items()}
+        return {k: v for k, v in fields.items() if v is not None} or None
+
+    def close(self) -> None:
+        """Release the engine's sockets."""
+        if self._engine is not None:
+            self._engine.close_dispatcher()
+            self._engine = None
