@@ -54,7 +54,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
     tmp = tmp_path_factory.mktemp("discovery")
-    lan = NetnsLan(8, tag=f"nmd{os.getpid() % 100000}")
+    lan = NetnsLan(10, tag=f"nmd{os.getpid() % 100000}")
     service = None
     sub = None
     responders: list[subprocess.Popen[str]] = []
@@ -116,6 +116,38 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 },
             ],
         }
+        tv, junk = lan.hosts[8], lan.hosts[9]
+        responders.append(
+            lan.popen(
+                tv.namespace,
+                [
+                    sys.executable,
+                    str(TOOLS / "ssdp_responder.py"),
+                    tv.ip,
+                    "Living Room TV",
+                    "Samsung Electronics",
+                    "QE55Q80",
+                    "urn:schemas-upnp-org:device:MediaRenderer:1",
+                ],
+                stdout=subprocess.PIPE,
+            )
+        )
+        responders.append(
+            lan.popen(
+                junk.namespace,
+                [
+                    sys.executable,
+                    str(TOOLS / "ssdp_responder.py"),
+                    junk.ip,
+                    "x",
+                    "x",
+                    "x",
+                    "urn:x",
+                    "broken",
+                ],
+                stdout=subprocess.PIPE,
+            )
+        )
         routed = lan.add_routed_subnet(ROUTED, 2)
         lan.wait_ipv6_ready()
         config = tmp / "netmon.yaml"
@@ -290,4 +322,26 @@ def test_snmp_garbage_agent_is_skipped(world: World) -> None:
     time.sleep(1.0)
     info = world.info(broken.device_id)
     assert info is not None and info["snmp"] is None
+    assert world.service.proc is not None and world.service.proc.poll() is None
+
+
+@pytest.mark.netns
+def test_ssdp_friendly_name_manufacturer_and_model(world: World) -> None:
+    tv = world.lan.hosts[8]
+    info = wait_until(
+        lambda: (world.info(tv.device_id) or {}).get("model") and world.info(tv.device_id), 10
+    )
+    assert info is not None, world.service.log()
+    assert info["name"] == "Living Room TV"
+    assert info["model"] == "QE55Q80"
+    assert "urn:schemas-upnp-org:device:MediaRenderer:1" in info["services"]
+    assert info["device_type"] == "tv_media"
+
+
+@pytest.mark.netns
+def test_malformed_ssdp_replies_are_skipped(world: World) -> None:
+    junk = world.lan.hosts[9]
+    info = world.info(junk.device_id)
+    assert info is not None  # found by ARP; its broken SSDP adds nothing and breaks nothing
+    assert info["model"] is None and info["hostname"] is None
     assert world.service.proc is not None and world.service.proc.poll() is None

@@ -17,6 +17,7 @@ from .ipv6 import discover6
 from .link import NEED_RAW, Link
 from .neighbours import read_neighbours
 from .networks import Target
+from .ssdp import ssdp_search
 
 _LOGGER = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
@@ -66,6 +67,9 @@ class Sweeper:
             await keep(await self._sweep_target(target))
         if self._settings.neighbours:
             await keep(read_neighbours(t.network for t in targets))
+        if self._settings.use_ssdp:
+            sources = sorted({t.source_ip for t in targets if t.interface and t.source_ip})
+            await keep(await ssdp_search(sources))
         if self._settings.ipv6:
             for interface in sorted({t.interface for t in targets if t.interface}):
                 await keep(await discover6(interface))

@@ -1,0 +1,228 @@
+"""Packet and reply parsers: real frames parse, every malformed input is None, never raises."""
+
+from __future__ import annotations
+
+import random
+import struct
+
+import pytest
+
+from netmon_mqtt.discovery.ipv6 import parse_neighbours6
+from netmon_mqtt.discovery.packets import (
+    ARP_REPLY,
+    ETH_P_IP,
+    arp_request,
+    parse_arp,
+    parse_dhcp,
+)
+from netmon_mqtt.discovery.passive import arp_observation, dhcp_observation
+from netmon_mqtt.discovery.ssdp import parse_description, parse_reply
+from netmon_mqtt.identify.classify import classify
+from netmon_mqtt.models import Device
+
+from .test_ha_discovery import T0
+
+MAC = "b8:27:eb:00:00:01"
+
+
+def test_arp_request_round_trip() -> None:
+    frame = arp_request(MAC, "10.0.0.1", "10.0.0.2")
+    assert len(frame) == 42
+    packet = parse_arp(frame)
+    assert packet is not None
+    assert (packet.op, packet.sender_mac, packet.sender_ip, packet.target_ip) == (
+        1,
+        MAC,
+        "10.0.0.1",
+        "10.0.0.2",
+    )
+
+
+def test_arp_reply_and_wrong_shapes() -> None:
+    reply = bytearray(arp_request(MAC, "10.0.0.9", "10.0.0.1"))
+    reply[21] = ARP_REPLY
+    assert parse_arp(bytes(reply)).op == ARP_REPLY  # type: ignore[union-attr]
+    bad_len = bytearray(reply)
+    bad_len[18] = 8  # hardware length
+    assert parse_arp(bytes(bad_len)) is None
+    bad_op = bytearray(reply)
+    bad_op[21] = 9
+    assert parse_arp(bytes(bad_op)) is None
+    assert parse_arp(bytes(reply[:30])) is None
+    assert parse_arp(b"") is None
+
+
+def _dhcp_frame(options: bytes, *, op: int = 1, ip_flags: int = 0) -> bytes:
+    bootp = bytearray(236)
+    bootp[0], bootp[1], bootp[2] = op, 1, 6
+    bootp[28:34] = bytes.fromhex(MAC.replace(":", ""))
+    payload = bytes(bootp) + b"\x63\x82\x53\x63" + options
+    udp = struct.pack("!HHHH", 68, 67, 8 + len(payload), 0) + payload
+    ip = (
+        struct.pack(
+            "!BBHHHBBH4s4s",
+            0x45,
+            0,
+            20 + len(udp),
+            0,
+            ip_flags,
+            64,
+            17,
+            0,
+            b"\0\0\0\0",
+            b"\xff\xff\xff\xff",
+        )
+        + udp
+    )
+    return b"\xff" * 6 + bytes.fromhex(MAC.replace(":", "")) + struct.pack("!H", ETH_P_IP) + ip
+
+
+def test_dhcp_request_fields() -> None:
+    options = (
+        b"\x35\x01\x03"
+        + b"\x32\x04\x0a\x00\x00\x07"
+        + b"\x0c\x05phone"
+        + b"\x3c\x0candroid-dhcp"
+        + b"\x3d\x07\x01"
+        + bytes.fromhex(MAC.replace(":", ""))
+        + b"\x37\x03\x01\x03\x06"
+        + b"\xff"
+    )
+    packet = parse_dhcp(_dhcp_frame(options))
+    assert packet is not None
+    assert (packet.client_mac, packet.ip, packet.message_type, packet.hostname) == (
+        MAC,
+        "10.0.0.7",
+        3,
+        "phone",
+    )
+    assert packet.vendor_class == "android-dhcp"
+    assert packet.client_id == "01" + MAC.replace(":", "")
+    assert packet.parameter_list == (1, 3, 6)
+    obs = dhcp_observation("eth0", packet)
+    assert obs is not None and obs.source == "dhcp" and obs.hostname == "phone"
+    assert dict(obs.attributes)["parameter_list"] == "1,3,6"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        b"\x0c\x10short",  # option longer than the data
+        b"\x0c",  # length byte missing
+    ],
+)
+def test_dhcp_bad_options(options: bytes) -> None:
+    assert parse_dhcp(_dhcp_frame(options)) is None
+
+
+def test_dhcp_other_garbage() -> None:
+    frame = _dhcp_frame(b"\x0c\x02ok\xff")
+    assert parse_dhcp(frame[:100]) is None  # truncated
+    assert parse_dhcp(_dhcp_frame(b"\xff", ip_flags=0x2001)) is None  # a fragment
+    no_magic = bytearray(frame)
+    no_magic[14 + 20 + 8 + 236] = 0
+    assert parse_dhcp(bytes(no_magic)) is None
+    control = "\x01\x02name\x7f"
+    odd = parse_dhcp(_dhcp_frame(b"\x0c" + bytes([len(control)]) + control.encode() + b"\xff"))
+    assert odd is not None and odd.hostname == "name"
+
+
+def test_random_bytes_never_raise() -> None:
+    rng = random.Random(1234)
+    for size in [*range(80), 300, 600, 1500]:
+        for _ in range(20):
+            frame = bytes(rng.getrandbits(8) for _ in range(size))
+            parse_arp(frame)
+            parse_dhcp(frame)
+            parse_reply(frame, "10.0.0.1")
+            parse_description(frame)
+
+
+def test_passive_arp_ignores_probes_and_broadcast_senders() -> None:
+    probe = parse_arp(arp_request(MAC, "0.0.0.0", "10.0.0.5"))
+    assert probe is not None and arp_observation("eth0", probe) is None
+    link_local = parse_arp(arp_request(MAC, "169.254.3.4", "169.254.1.1"))
+    assert link_local is not None and arp_observation("eth0", link_local) is None
+    real = parse_arp(arp_request(MAC, "10.0.0.5", "10.0.0.1"))
+    assert real is not None and arp_observation("eth0", real).ip == "10.0.0.5"  # type: ignore[union-attr]
+
+
+def test_ssdp_reply_parsing() -> None:
+    reply = parse_reply(
+        b"HTTP/1.1 200 OK\r\nLocation: http://10.0.0.5:80/d.xml\r\nST: upnp:"
+        b"rootdevice\r\nSERVER: x\r\n\r\n",
+        "10.0.0.5",
+    )
+    assert reply is not None and reply.location == "http://10.0.0.5:80/d.xml"
+    assert parse_reply(b"NOTIFY * HTTP/1.1\r\n\r\n", "10.0.0.5") is None
+    assert parse_reply(b"\xff\xfe", "10.0.0.5") is None
+
+
+def test_ssdp_description_parsing() -> None:
+    xml = (
+        b'<?xml version="1.0"?><root xmlns="urn:schemas-upnp-org:device-1-0"><device>'
+        b"<deviceType>urn:schemas-upnp-org:device:MediaRenderer:1</deviceType>"
+        b"<friendlyName>TV</friendlyName><manufacturer>ACME</manufacturer>"
+        b"<modelName>X1</modelName></device></root>"
+    )
+    assert parse_description(xml) == {
+        "friendlyName": "TV",
+        "manufacturer": "ACME",
+        "modelName": "X1",
+        "deviceType": "urn:schemas-upnp-org:device:MediaRenderer:1",
+    }
+    assert parse_description(b"<root><device><friendlyName>unclosed") == {}
+    assert parse_description(b"<other/>") == {}
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+        b"<root><device><friendlyName>&c;</friendlyName></device></root>"
+    )
+    assert len(parse_description(bomb).get("friendlyName", "")) <= 200
+
+
+def test_ipv6_neighbour_parsing() -> None:
+    entries = [
+        {"dst": "fe80::1", "dev": "eth0", "lladdr": "B8:27:EB:00:00:01", "state": ["REACHABLE"]},
+        {"dst": "fd00::2", "dev": "eth0", "lladdr": "b8:27:eb:00:00:01", "state": ["STALE"]},
+        {"dst": "fe80::3", "dev": "eth0", "state": ["FAILED"]},
+        {"dst": "not-an-address", "dev": "eth0", "lladdr": MAC, "state": ["STALE"]},
+        {"dst": "fe80::4", "dev": "eth1", "lladdr": MAC, "state": ["STALE"]},
+        {"dst": "ff02::1", "dev": "eth0", "lladdr": MAC, "state": ["NOARP"]},
+        "garbage",
+    ]
+    assert parse_neighbours6(entries, "eth0") == [("fe80::1", MAC), ("fd00::2", MAC)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("details", "vendor", "mac", "expected"),
+    [
+        ({"mdns": {"services": ["_ipp._tcp.local."]}}, None, MAC, "printer"),
+        ({"dhcp": {"vendor_class": "MSFT 5.0"}}, None, MAC, "computer"),
+        ({"snmp": {"sysDescr": "Cisco IOS Software"}}, None, MAC, "network"),
+        ({}, "Ubiquiti Networks Inc.", MAC, "network"),
+        ({}, None, "da:00:00:00:00:01", "phone"),
+        ({}, None, MAC, None),
+    ],
+)
+def test_classification(details: dict, vendor: str | None, mac: str, expected: str | None) -> None:  # type: ignore[type-arg]
+    device = Device(
+        id="x", mac=mac, ip="10.0.0.2", first_seen=T0, last_seen=T0, vendor=vendor, details=details
+    )
+    kind, evidence = classify(device)
+    assert kind == expected
+    assert bool(evidence) == (expected is not None)
+
+
+def test_strong_evidence_beats_vendor() -> None:
+    device = Device(
+        id="x",
+        mac=MAC,
+        ip="10.0.0.2",
+        first_seen=T0,
+        last_seen=T0,
+        vendor="Raspberry Pi Foundation",
+        details={"mdns": {"services": ["_googlecast._tcp.local."]}},
+    )
+    assert classify(device)[0] == "tv_media"
