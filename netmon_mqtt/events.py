@@ -34,6 +34,14 @@ class DeviceUpdated:
 
 
 @dataclass(frozen=True)
+class DeviceRemoved:
+    """A device left the inventory (removed by the user, or merged into another)."""
+
+    device: Device
+    reason: str
+
+
+@dataclass(frozen=True)
 class DeviceSeen:
     """A discovery source saw a known device (evidence of presence)."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from netmon_mqtt.errors import DatabaseError
-from netmon_mqtt.events import DeviceDiscovered, DeviceSeen, DeviceUpdated, EventBus
+from netmon_mqtt.events import DeviceDiscovered, DeviceRemoved, DeviceSeen, DeviceUpdated, EventBus
 from netmon_mqtt.identify.oui import default_database
 from netmon_mqtt.inventory.migrations import SCHEMA_VERSION
 from netmon_mqtt.inventory.service import Inventory
@@ -174,5 +174,36 @@ async def test_schema_1_database_is_migrated(tmp_path: Path) -> None:
     store, inventory, _ = await _open(db)
     device = inventory.get("b827eb000001")
     assert device is not None and device.names == {"dns": "pi.lan"} and device.first_seen == T0
+    await inventory.stop()
+    await store.close()
+
+
+async def test_address_known_before_its_mac_is_merged_into_the_mac_device(tmp_path: Path) -> None:
+    store, inventory, _ = await _open(tmp_path / "inv.db")
+    removed: list[object] = []
+    inventory._bus.subscribe(DeviceRemoved, removed.append)
+    early = T0 - timedelta(minutes=1)
+    await inventory.observe(
+        _obs(
+            "10.0.0.6",
+            None,
+            early,
+            source="mdns",
+            hostname="speaker",
+            services=("_googlecast._tcp.local.",),
+        )
+    )
+    assert [d.id for d in inventory.devices()] == ["ip_0a000006"]
+    await inventory.observe(_obs("10.0.0.6", "00:1a:11:00:00:06"))
+    (device,) = inventory.devices()
+    assert device.id == "001a11000006"
+    assert device.first_seen == early
+    assert device.names == {"mdns": "speaker"}
+    assert device.device_type == "tv_media"
+    assert [e.device.id for e in removed] == ["ip_0a000006"]  # type: ignore[attr-defined]
+    await inventory.stop()
+    await store.close()
+    store, inventory, _ = await _open(tmp_path / "inv.db")
+    assert [d.id for d in inventory.devices()] == ["001a11000006"]
     await inventory.stop()
     await store.close()

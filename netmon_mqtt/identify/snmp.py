@@ -8,18 +8,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pysnmp.hlapi.v3arch.asyncio import (
-    CommunityData,
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
-    SnmpEngine,
-    UdpTransportTarget,
-    UsmUserData,
-    get_cmd,
-)
-from pysnmp.hlapi.v3arch.asyncio import auth as usm
-
 from ..clock import utcnow
 from ..models import Device, Observation
 
@@ -33,22 +21,24 @@ SYSTEM_OIDS: dict[str, str] = {
     "sysName": "1.3.6.1.2.1.1.5.0",
     "sysLocation": "1.3.6.1.2.1.1.6.0",
 }
-AUTH_PROTOCOLS: dict[str, Any] = {
-    "none": usm.USM_AUTH_NONE,
-    "md5": usm.USM_AUTH_HMAC96_MD5,
-    "sha": usm.USM_AUTH_HMAC96_SHA,
-    "sha224": usm.USM_AUTH_HMAC128_SHA224,
-    "sha256": usm.USM_AUTH_HMAC192_SHA256,
-    "sha384": usm.USM_AUTH_HMAC256_SHA384,
-    "sha512": usm.USM_AUTH_HMAC384_SHA512,
+# Names accepted in the configuration -> pysnmp constants (resolved when first used, so
+# that importing this module does not import pysnmp).
+AUTH_PROTOCOLS: dict[str, str] = {
+    "none": "USM_AUTH_NONE",
+    "md5": "USM_AUTH_HMAC96_MD5",
+    "sha": "USM_AUTH_HMAC96_SHA",
+    "sha224": "USM_AUTH_HMAC128_SHA224",
+    "sha256": "USM_AUTH_HMAC192_SHA256",
+    "sha384": "USM_AUTH_HMAC256_SHA384",
+    "sha512": "USM_AUTH_HMAC384_SHA512",
 }
-PRIV_PROTOCOLS: dict[str, Any] = {
-    "none": usm.USM_PRIV_NONE,
-    "des": usm.USM_PRIV_CBC56_DES,
-    "3des": usm.USM_PRIV_CBC168_3DES,
-    "aes": usm.USM_PRIV_CFB128_AES,
-    "aes192": usm.USM_PRIV_CFB192_AES,
-    "aes256": usm.USM_PRIV_CFB256_AES,
+PRIV_PROTOCOLS: dict[str, str] = {
+    "none": "USM_PRIV_NONE",
+    "des": "USM_PRIV_CBC56_DES",
+    "3des": "USM_PRIV_CBC168_3DES",
+    "aes": "USM_PRIV_CFB128_AES",
+    "aes192": "USM_PRIV_CFB192_AES",
+    "aes256": "USM_PRIV_CFB256_AES",
 }
 _MAX_TEXT = 255
 
@@ -80,16 +70,18 @@ class SnmpCredential:
             return any(address in ipaddress.ip_network(n) for n in self.networks)
         return not self.networks
 
-    def auth_data(self) -> CommunityData | UsmUserData:
+    def auth_data(self) -> Any:
         """pysnmp's authentication object."""
+        from pysnmp.hlapi.v3arch import asyncio as hlapi  # heavy: imported when used
+
         if self.version == "2c":
-            return CommunityData(self.community or "public", mpModel=1)
-        return UsmUserData(
+            return hlapi.CommunityData(self.community or "public", mpModel=1)
+        return hlapi.UsmUserData(
             self.username or "",
             authKey=self.auth_key,
             privKey=self.priv_key,
-            authProtocol=AUTH_PROTOCOLS[self.auth_protocol],
-            privProtocol=PRIV_PROTOCOLS[self.priv_protocol],
+            authProtocol=getattr(hlapi.auth, AUTH_PROTOCOLS[self.auth_protocol]),
+            privProtocol=getattr(hlapi.auth, PRIV_PROTOCOLS[self.priv_protocol]),
         )
 
 
@@ -133,7 +125,7 @@ class SnmpIdentifier:
         self._credentials = credentials
         self._timeout = timeout
         self._retries = retries
-        self._engine: SnmpEngine | None = None
+        self._engine: Any = None
 
     async def identify(self, device: Device) -> Observation | None:
         """An ``snmp`` observation of the device, or None (no agent, no answer, garbage)."""
@@ -153,18 +145,20 @@ class SnmpIdentifier:
         return None
 
     async def _query(self, ip: str, credential: SnmpCredential) -> dict[str, str] | None:
+        from pysnmp.hlapi.v3arch import asyncio as hlapi
+
         if self._engine is None:
-            self._engine = SnmpEngine()
+            self._engine = hlapi.SnmpEngine()
         try:
-            target = await UdpTransportTarget.create(
+            target = await hlapi.UdpTransportTarget.create(
                 (ip, 161), timeout=self._timeout, retries=self._retries
             )
-            error, status, _index, bindings = await get_cmd(
+            error, status, _index, bindings = await hlapi.get_cmd(
                 self._engine,
                 credential.auth_data(),
                 target,
-                ContextData(),
-                *(ObjectType(ObjectIdentity(oid)) for oid in SYSTEM_OIDS.values()),
+                hlapi.ContextData(),
+                *(hlapi.ObjectType(hlapi.ObjectIdentity(o)) for o in SYSTEM_OIDS.values()),
             )
         except Exception as err:  # pysnmp raises many types on garbage; none may escape
             _LOGGER.debug("SNMP query of %s failed: %s", ip, err)

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from ..events import (
     DeviceDiscovered,
+    DeviceRemoved,
     DeviceSeen,
     DeviceUpdated,
     EventBus,
@@ -119,13 +120,40 @@ class Inventory:
             first_seen=obs.seen_at,
             last_seen=obs.seen_at,
         )
+        stand_in = self._devices.get(device_id_for(None, obs.ip)) if obs.mac and obs.ip else None
+        if stand_in is not None:
+            # The address was known without its MAC (mDNS or SSDP answered before ARP did):
+            # the MAC device takes over what was learned, and the stand-in goes away.
+            blank = replace(
+                blank,
+                first_seen=min(stand_in.first_seen, obs.seen_at),
+                name=stand_in.name,
+                names=stand_in.names,
+                details=stand_in.details,
+                ipv6=stand_in.ipv6,
+                tracked=stand_in.tracked,
+                ha_discovery=stand_in.ha_discovery,
+            )
         device = _classified(merge(blank, obs))
         self._devices[device_id] = device
         await self._store.save_device(device)
         _LOGGER.info("New device %s (%s, %s)", device_id, obs.ip, vendor or "unknown vendor")
         await self._bus.emit(DeviceDiscovered(device))
         await self._bus.emit(DeviceSeen(device_id, obs))
+        if stand_in is not None:
+            await self.remove(stand_in.id, f"merged into {device_id}")
         self._enrich(device)
+
+    async def remove(self, device_id: str, reason: str) -> Device | None:
+        """Forget a device; emits ``DeviceRemoved``."""
+        device = self._devices.pop(device_id, None)
+        if device is None:
+            return None
+        self._dirty.discard(device_id)
+        await self._store.delete_device(device_id)
+        _LOGGER.info("Removed device %s (%s)", device_id, reason)
+        await self._bus.emit(DeviceRemoved(device, reason))
+        return device
 
     def _enrich(self, device: Device) -> None:
         if not self._identifiers or not device.ip:

@@ -101,6 +101,14 @@ class Store:
         """Insert or replace one device."""
         await self.save_devices([device])
 
+    async def delete_device(self, device_id: str) -> None:
+        """Delete one device."""
+        try:
+            await self._conn.execute("DELETE FROM devices WHERE id = ?", (device_id,))
+            await self._conn.commit()
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot delete device {device_id}: {err}") from err
+
     async def save_devices(self, devices: list[Device]) -> None:
         """Insert or replace several devices in one transaction."""
         if not devices:

@@ -12,6 +12,7 @@ from datetime import datetime
 from ..clock import utcnow
 from ..events import (
     DeviceDiscovered,
+    DeviceRemoved,
     DeviceSeen,
     DeviceUpdated,
     EventBus,
@@ -57,6 +58,7 @@ class Monitor:
         bus.subscribe(DeviceDiscovered, lambda e: self.watch(e.device))
         bus.subscribe(DeviceUpdated, self._on_updated)
         bus.subscribe(DeviceSeen, self._on_seen)
+        bus.subscribe(DeviceRemoved, lambda e: self.unwatch(e.device.id))
 
     def watch(self, device: Device) -> None:
         """Start (or keep) probing a device."""
@@ -68,6 +70,10 @@ class Monitor:
             self._watched[device.id] = _Watched(device.ip, machine.initial(time.monotonic()))
         else:
             watched.ip = device.ip
+
+    def unwatch(self, device_id: str) -> None:
+        """Stop probing a device."""
+        self._watched.pop(device_id, None)
 
     def _on_updated(self, event: DeviceUpdated) -> None:
         self.watch(event.device)

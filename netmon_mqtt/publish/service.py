@@ -21,6 +21,7 @@ from typing import Any
 from ..clock import iso, utcnow
 from ..events import (
     DeviceDiscovered,
+    DeviceRemoved,
     DeviceUpdated,
     EventBus,
     MetricsReady,
@@ -80,6 +81,7 @@ class Publisher:
         bus.subscribe(PresenceChanged, self._on_presence)
         bus.subscribe(MetricsReady, lambda e: self._set_state(e.state))
         bus.subscribe(ScanFinished, self._on_scan)
+        bus.subscribe(DeviceRemoved, self._on_removed)
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -176,6 +178,18 @@ class Publisher:
         self._refresh_bridge()
         kind = "device_online" if event.presence is Presence.HOME else "device_offline"
         self._event(kind, {"id": event.device_id, "at": iso(event.at), "reason": event.reason})
+
+    def _on_removed(self, event: DeviceRemoved) -> None:
+        device_id = event.device.id
+        for topic in (
+            self._topics.device_config(device_id),
+            self._topics.device_state(device_id),
+            self._topics.device_info(device_id),
+        ):
+            self._clear(topic)
+        self._online.discard(device_id)
+        self._refresh_bridge()
+        self._event("device_removed", {"id": device_id, "reason": event.reason})
 
     def _on_scan(self, event: ScanFinished) -> None:
         self._last_scan = round(event.duration_s, 2)
