@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
-from . import __version__
+from . import __version__, commands
+from .bridge import Bridge
 from .broker import EmbeddedBroker
 from .config import Config
 from .discovery.link import Link
@@ -98,6 +100,7 @@ class Service:
                     "monitor_interval": config.monitor_interval,
                 },
             ),
+            handle_request=self._handle_request,
         )
         self.discovery = Discovery(
             Sweeper(d, self.link, self.pinger, config.ping_timeout),
@@ -122,6 +125,16 @@ class Service:
             else None
         )
         self._started: list[Component] = []
+        self.bridge = Bridge(
+            commands.build(
+                commands.Components(
+                    self.inventory, self.discovery, self.publisher.bridge_info, time.monotonic()
+                )
+            )
+        )
+
+    async def _handle_request(self, command: str, payload: str) -> dict[str, Any]:
+        return await self.bridge.handle(command, payload)
 
     async def start(self) -> None:
         """Start every component in order; on failure stop what had started."""

@@ -9,7 +9,7 @@ import inspect
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -68,11 +68,23 @@ class MetricsReady:
 
 
 @dataclass(frozen=True)
-class ScanFinished:
-    """A discovery sweep ended."""
+class ScanStarted:
+    """A discovery sweep began."""
 
-    found: int
+    networks: list[str]
+    methods: list[str]
+
+
+@dataclass(frozen=True)
+class ScanFinished:
+    """A discovery sweep ended: observation count, duration, and the devices it covers."""
+
+    observations: int
     duration_s: float
+    networks: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
+    new_devices: list[str] = field(default_factory=list)
 
 
 E = TypeVar("E")

@@ -8,6 +8,7 @@ routed subnet behind a router namespace.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -345,3 +346,59 @@ def test_malformed_ssdp_replies_are_skipped(world: World) -> None:
     assert info is not None  # found by ARP; its broken SSDP adds nothing and breaks nothing
     assert info["model"] is None and info["hostname"] is None
     assert world.service.proc is not None and world.service.proc.poll() is None
+
+
+def _request(world: World, command: str, payload: dict[str, Any]) -> dict[str, Any]:
+    transaction = f"t{time.monotonic_ns()}"
+    run(
+        *world.lan.exec_args(
+            world.lan.service_ns,
+            "mosquitto_pub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PORT),
+            "-q",
+            "1",
+            "-t",
+            f"netmon/bridge/request/{command}",
+            "-m",
+            json.dumps({**payload, "transaction": transaction}),
+        )
+    )
+
+    def answered() -> dict[str, Any] | None:
+        for message in world.sub.on(f"netmon/bridge/response/{command}"):
+            if message.json().get("transaction") == transaction:
+                return message.json()  # type: ignore[no-any-return]
+        return None
+
+    response = wait_until(answered, 30)
+    assert response is not None, world.service.log()
+    return response
+
+
+@pytest.mark.netns
+def test_scan_on_request_with_target_and_methods(world: World) -> None:
+    started = len(world.events("scan_started"))
+    response = _request(world, "scan", {"target": world.lan.subnet, "methods": ["arp"]})
+    assert response["status"] == "ok", response
+    data = response["data"]
+    assert data["networks"] == [world.lan.subnet] and data["methods"] == ["arp"]
+    ids = {d["id"] for d in data["devices"]}
+    assert {h.device_id for h in world.lan.hosts[4:]} <= ids
+    assert wait_until(lambda: len(world.events("scan_started")) > started, 5)
+    finished = world.events("scan_finished")[-1]["data"]
+    assert finished["networks"] == [world.lan.subnet] and finished["methods"] == ["arp"]
+
+
+@pytest.mark.netns
+def test_scan_request_outside_the_configured_networks_is_refused(world: World) -> None:
+    before = len(world.events("scan_started"))
+    response = _request(world, "scan", {"target": "192.168.50.0/24"})
+    assert response["status"] == "error"
+    assert "not inside the configured networks" in response["error"]
+    bad = _request(world, "scan", {"methods": ["teleport"]})
+    assert bad["status"] == "error" and "methods" in bad["error"]
+    time.sleep(0.5)
+    assert len(world.events("scan_started")) == before

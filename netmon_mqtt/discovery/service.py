@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 
-from ..events import EventBus, ScanFinished
+from ..events import EventBus, ScanFinished, ScanStarted
 from ..inventory.service import Inventory
 from ..models import Observation
 from .networks import Target
@@ -57,14 +58,51 @@ class Discovery:
         for obs in observations:
             await self._inventory.observe(obs)
 
-    async def scan(self, progress: Progress | None = None) -> int:
-        """Sweep every target now (waiting for a sweep already running); return hosts found."""
+    @property
+    def targets(self) -> list[Target]:
+        """The configured targets."""
+        return list(self._targets)
+
+    async def scan(
+        self,
+        targets: list[Target] | None = None,
+        methods: frozenset[str] | None = None,
+        progress: Progress | None = None,
+    ) -> ScanFinished:
+        """Sweep now (after any sweep already running); every configured target by default."""
+        chosen = targets or self._targets
         async with self._lock:
             started = time.monotonic()
-            observations = await self._sweeper.sweep(self._targets, progress, self._record)
+            before = {d.id for d in self._inventory.devices()}
+            run = sorted(self._sweeper.enabled(methods))
+            networks = [str(t.network) for t in chosen]
+            await self._bus.emit(ScanStarted(networks, run))
+            observations = await self._sweeper.sweep(chosen, progress, self._record, methods)
             duration = time.monotonic() - started
             self.last_duration = duration
-            _LOGGER.info("Sweep found %s hosts in %.1f s", len(observations), duration)
-            await self._bus.emit(ScanFinished(len(observations), duration))
+            found = sorted(
+                {
+                    d.id
+                    for d in self._inventory.devices()
+                    if any(d.ip and _inside(d.ip, t) for t in chosen)
+                }
+            )
+            new = sorted(set(found) - before)
+            _LOGGER.info(
+                "Sweep of %s found %s hosts (%s new) in %.1f s",
+                ", ".join(networks),
+                len(found),
+                len(new),
+                duration,
+            )
+            finished = ScanFinished(len(observations), duration, networks, run, found, new)
+            await self._bus.emit(finished)
             await self._inventory.refresh_identities()
-            return len(observations)
+            return finished
+
+
+def _inside(ip: str, target: Target) -> bool:
+    try:
+        return ipaddress.ip_address(ip) in target.network
+    except ValueError:
+        return False

@@ -21,6 +21,7 @@ from .ssdp import ssdp_search
 
 _LOGGER = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
+METHODS = frozenset({"arp", "icmp", "neighbours", "ipv6", "ssdp"})
 Sink = Callable[[list[Observation]], Awaitable[None]]
 
 
@@ -41,14 +42,32 @@ class Sweeper:
         self._arp = ArpSettings(settings.arp_timeout, settings.arp_retries, settings.arp_rate)
         self._raw_refused = False
 
+    def enabled(self, methods: frozenset[str] | None = None) -> frozenset[str]:
+        """The sweep methods that will run: those asked for and switched on."""
+        s = self._settings
+        switched_on = {
+            "arp": s.arp,
+            "icmp": s.icmp_sweep,
+            "neighbours": s.neighbours,
+            "ipv6": s.ipv6,
+            "ssdp": s.use_ssdp,
+        }
+        wanted = METHODS if methods is None else methods
+        return frozenset(m for m in wanted if switched_on[m])
+
     async def sweep(
-        self, targets: list[Target], progress: Progress | None = None, sink: Sink | None = None
+        self,
+        targets: list[Target],
+        progress: Progress | None = None,
+        sink: Sink | None = None,
+        methods: frozenset[str] | None = None,
     ) -> list[Observation]:
-        """Observations from every source, at most one per (ip, mac, source).
+        """Observations from every enabled source, at most one per (ip, mac, source).
 
         ``sink`` receives each source's new observations as soon as that source finishes,
         so hosts appear while slower sources still run.
         """
+        run = self.enabled(methods)
         found: dict[tuple[str | None, str | None, str], Observation] = {}
 
         async def keep(observations: list[Observation]) -> None:
@@ -64,23 +83,23 @@ class Sweeper:
         for index, target in enumerate(targets):
             if progress:
                 progress(index, len(targets), str(target.network))
-            await keep(await self._sweep_target(target))
-        if self._settings.neighbours:
+            await keep(await self._sweep_target(target, run))
+        if "neighbours" in run:
             await keep(read_neighbours(t.network for t in targets))
-        if self._settings.use_ssdp:
+        if "ssdp" in run:
             sources = sorted({t.source_ip for t in targets if t.interface and t.source_ip})
             await keep(await ssdp_search(sources))
-        if self._settings.ipv6:
+        if "ipv6" in run:
             for interface in sorted({t.interface for t in targets if t.interface}):
                 await keep(await discover6(interface))
         if progress:
             progress(len(targets), len(targets), "done")
         return list(found.values())
 
-    async def _sweep_target(self, target: Target) -> list[Observation]:
+    async def _sweep_target(self, target: Target, run: frozenset[str]) -> list[Observation]:
         if not target.on_link:
-            return await self._icmp_sweep(target)
-        if not self._settings.arp or self._raw_refused:
+            return await self._icmp_sweep(target) if "icmp" in run else []
+        if "arp" not in run or self._raw_refused:
             return []
         try:
             observations = await arp_sweep(self._link, target, self._arp)
@@ -100,7 +119,7 @@ class Sweeper:
 
     async def _icmp_sweep(self, target: Target) -> list[Observation]:
         """Ping every address of a routed network (paced); hosts are known by address only."""
-        if not self._settings.icmp_sweep or self._pinger is None:
+        if self._pinger is None:
             return []
         pinger = self._pinger
         addresses = [str(ip) for ip in target.network.hosts()]

@@ -14,7 +14,7 @@ import json
 import logging
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from ..events import (
     MetricsReady,
     PresenceChanged,
     ScanFinished,
+    ScanStarted,
 )
 from ..models import Device, DeviceState, Presence
 from . import ha_discovery, payloads
@@ -35,6 +36,8 @@ from .topics import Topics
 
 _LOGGER = logging.getLogger(__name__)
 _MAX_EVENTS = 1000
+_MAX_PENDING_REQUESTS = 32
+RequestHandler = Callable[[str, str], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,10 @@ class Publisher:
         bus: EventBus,
         devices: Callable[[], list[Device]],
         settings: PublisherSettings,
+        *,
+        handle_request: RequestHandler | None = None,
     ) -> None:
+        self._handle_request = handle_request
         self._link = link
         self._topics = topics
         self._devices = devices
@@ -67,7 +73,8 @@ class Publisher:
         self._desired: dict[str, str] = {}
         self._published: dict[str, str | None] = {}
         self._dirty: dict[str, None] = {}
-        self._events: deque[str] = deque(maxlen=_MAX_EVENTS)
+        self._outbox: deque[tuple[str, str]] = deque(maxlen=_MAX_EVENTS)
+        self._requests: set[asyncio.Task[None]] = set()
         self._online: set[str] = set()
         self._last_scan: float | None = None
         self._collected: dict[str, str] | None = None
@@ -81,6 +88,7 @@ class Publisher:
         bus.subscribe(PresenceChanged, self._on_presence)
         bus.subscribe(MetricsReady, lambda e: self._set_state(e.state))
         bus.subscribe(ScanFinished, self._on_scan)
+        bus.subscribe(ScanStarted, self._on_scan_started)
         bus.subscribe(DeviceRemoved, self._on_removed)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -135,6 +143,10 @@ class Publisher:
     def _set_state(self, state: DeviceState) -> None:
         self._set(self._topics.device_state(state.device_id), payloads.state_payload(state))
 
+    def bridge_info(self) -> dict[str, Any]:
+        """The current ``bridge/info`` payload."""
+        return json.loads(self._desired[self._topics.bridge_info])  # type: ignore[no-any-return]
+
     def _refresh_bridge(self) -> None:
         devices = self._devices()
         self._online &= {d.id for d in devices}
@@ -152,7 +164,11 @@ class Publisher:
         self._set(self._topics.bridge_devices, payloads.device_summaries(devices, self._online))
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
-        self._events.append(payloads.dumps(payloads.event_payload(kind, data)))
+        self._send(self._topics.bridge_event, payloads.event_payload(kind, data))
+
+    def _send(self, topic: str, payload: dict[str, Any]) -> None:
+        """Queue a non-retained message (events, responses)."""
+        self._outbox.append((topic, payloads.dumps(payload)))
         self._wake.set()
 
     # -- bus handlers ----------------------------------------------------------------
@@ -194,6 +210,19 @@ class Publisher:
     def _on_scan(self, event: ScanFinished) -> None:
         self._last_scan = round(event.duration_s, 2)
         self._refresh_bridge()
+        self._event(
+            "scan_finished",
+            {
+                "networks": event.networks,
+                "methods": event.methods,
+                "duration_s": self._last_scan,
+                "devices": len(event.devices),
+                "new_devices": event.new_devices,
+            },
+        )
+
+    def _on_scan_started(self, event: ScanStarted) -> None:
+        self._event("scan_started", {"networks": event.networks, "methods": event.methods})
 
     # -- session ---------------------------------------------------------------------
     async def _session(self, conn: Connection) -> None:
@@ -208,6 +237,8 @@ class Publisher:
 
     async def _write(self, conn: Connection) -> None:
         await conn.subscribe(self._settings.ha_status_topic)
+        if self._handle_request is not None:
+            await conn.subscribe(f"{self._topics.request_prefix}#")
         broker_has = await self._collect(conn)
         await conn.publish(self._topics.bridge_state, "online", retain=True)
         self._reconcile(broker_has)
@@ -268,9 +299,10 @@ class Publisher:
             self._dirty.pop(topic, None)
             if payload == "":
                 self._desired.pop(topic, None)
-        while self._events:
-            await conn.publish(self._topics.bridge_event, self._events[0], retain=False)
-            self._events.popleft()
+        while self._outbox:
+            topic, payload = self._outbox[0]
+            await conn.publish(topic, payload, retain=False)
+            self._outbox.popleft()
 
     async def _read(self, conn: Connection) -> None:
         async for message in conn.messages():
@@ -279,12 +311,27 @@ class Publisher:
     def _on_message(self, message: Message) -> None:
         if self._collected is not None and message.retain and message.payload:
             self._collected[message.topic] = message.payload
+        elif message.topic.startswith(self._topics.request_prefix) and not message.retain:
+            self._dispatch(message.topic[len(self._topics.request_prefix) :], message.payload)
         elif (
             message.topic == self._settings.ha_status_topic
             and message.payload == "online"
             and (self._birth_task is None or self._birth_task.done())
         ):
             self._birth_task = asyncio.create_task(self._on_birth())
+
+    def _dispatch(self, command: str, payload: str) -> None:
+        if self._handle_request is None or len(self._requests) >= _MAX_PENDING_REQUESTS:
+            _LOGGER.warning("Dropping request %s: too many requests in progress", command)
+            return
+        task = asyncio.create_task(self._answer(command, payload))
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def _answer(self, command: str, payload: str) -> None:
+        assert self._handle_request is not None
+        response = await self._handle_request(command, payload)
+        self._send(self._topics.response(command), response)
 
     async def _on_birth(self) -> None:
         delay = random.uniform(0, self._settings.birth_delay)

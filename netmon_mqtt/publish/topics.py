@@ -34,6 +34,15 @@ class Topics:
         return f"{self.base}/bridge/event"
 
     @property
+    def request_prefix(self) -> str:
+        """Prefix of request topics (``<prefix><command>``)."""
+        return f"{self.base}/bridge/request/"
+
+    def response(self, command: str) -> str:
+        """Response topic of a command."""
+        return f"{self.base}/bridge/response/{command}"
+
+    @property
     def bridge_id(self) -> str:
         """The HA identifier of the bridge device."""
         return f"netmon_bridge_{self.instance_id}"

@@ -1,0 +1,103 @@
+"""The request/response API: ``<base>/bridge/request/<cmd>`` -> ``<base>/bridge/response/<cmd>``.
+
+Every request gets exactly one response echoing its ``transaction``. Requests are size limited
+and validated by schema before anything runs, so a bad request changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import voluptuous as vol
+
+from .errors import NetmonError
+
+_LOGGER = logging.getLogger(__name__)
+MAX_REQUEST_BYTES = 16 * 1024
+
+
+class RequestError(NetmonError):
+    """A request that cannot be carried out; the message is sent back to the client."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command: its payload schema and the coroutine that carries it out."""
+
+    schema: vol.Schema
+    run: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def _format_invalid(err: vol.Invalid) -> str:
+    errors = getattr(err, "errors", None) or [err]
+    first = errors[0]
+    path = ".".join(str(p) for p in first.path)
+    message = first.msg
+    if message.startswith("extra keys not allowed"):
+        message = "unknown key"
+    return f"{path}: {message}" if path else message
+
+
+class Bridge:
+    """Dispatches requests to commands and builds the responses."""
+
+    def __init__(self, commands: dict[str, Command]) -> None:
+        self._commands = commands
+
+    @property
+    def names(self) -> list[str]:
+        """The known command names."""
+        return sorted(self._commands)
+
+    def _prepare(self, name: str, data: dict[str, Any]) -> tuple[Command, dict[str, Any]]:
+        command = self._commands.get(name)
+        if command is None:
+            raise RequestError(f"unknown command {name!r}; known: {', '.join(self.names)}")
+        try:
+            return command, command.schema(data)
+        except vol.Invalid as err:
+            raise RequestError(f"invalid request: {_format_invalid(err)}") from err
+
+    async def handle(self, name: str, payload: str) -> dict[str, Any]:
+        """The response to one request; never raises."""
+        transaction: Any = None
+        try:
+            data = _parse(payload)
+            transaction = data.pop("transaction", None)
+            command, arguments = self._prepare(name, data)
+            result = await command.run(arguments)
+        except RequestError as err:
+            return _response("error", {}, transaction, str(err))
+        except Exception as err:
+            _LOGGER.exception("Request %s failed", name)
+            return _response("error", {}, transaction, f"internal error: {err}")
+        return _response("ok", result, transaction)
+
+
+def _parse(payload: str) -> dict[str, Any]:
+    if len(payload.encode("utf-8", errors="replace")) > MAX_REQUEST_BYTES:
+        raise RequestError(f"request larger than {MAX_REQUEST_BYTES} bytes")
+    if not payload.strip():
+        return {}
+    try:
+        data = json.loads(payload)
+    except ValueError as err:
+        raise RequestError(f"malformed JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise RequestError("expected a JSON object")
+    return data
+
+
+def _response(
+    status: str, data: dict[str, Any], transaction: Any, error: str | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {"status": status, "data": data}
+    if error is not None:
+        response["error"] = error
+    if transaction is not None:
+        response["transaction"] = transaction
+    return response
