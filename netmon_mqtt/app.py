@@ -28,6 +28,8 @@ from .inventory.service import Inventory
 from .inventory.store import Store
 from .monitor.icmp import Pinger
 from .monitor.service import Monitor, MonitorSettings
+from .privileges import Privileges
+from .privileges import check as check_privileges
 from .publish.mqtt import MqttLink
 from .publish.service import Publisher, PublisherSettings
 from .publish.topics import Topics
@@ -46,8 +48,11 @@ class Component(Protocol):
 class Service:
     """One netmon-mqtt instance."""
 
-    def __init__(self, config: Config, targets: list[Target]) -> None:
+    def __init__(
+        self, config: Config, targets: list[Target], privileges: Privileges | None = None
+    ) -> None:
         self.config = config
+        self.privileges = privileges or check_privileges()
         self.bus = EventBus()
         self.store = Store(config.database)
         d = config.discovery
@@ -103,7 +108,13 @@ class Service:
             handle_request=self._handle_request,
         )
         self.discovery = Discovery(
-            Sweeper(d, self.link, self.pinger, config.ping_timeout),
+            Sweeper(
+                d,
+                self.link,
+                self.pinger if self.privileges.icmp else None,
+                config.ping_timeout,
+                raw=self.privileges.raw,
+            ),
             targets,
             self.inventory,
             self.bus,
@@ -121,7 +132,7 @@ class Service:
                 PassiveListener(self.link, on_link, self.inventory.observe),
                 "passive ARP/DHCP listening",
             )
-            if d.passive and on_link
+            if d.passive and on_link and self.privileges.raw
             else None
         )
         self._started: list[Component] = []
@@ -138,6 +149,7 @@ class Service:
 
     async def start(self) -> None:
         """Start every component in order; on failure stop what had started."""
+        self.privileges.log_summary()
         order: list[Component | None] = [
             self.broker,
             _StoreComponent(self.store),

@@ -34,13 +34,15 @@ class Sweeper:
         link: Link,
         pinger: Pinger | None,
         ping_timeout: float = 1.0,
+        *,
+        raw: bool = True,
     ) -> None:
         self._settings = settings
         self._link = link
         self._pinger = pinger
         self._ping_timeout = ping_timeout
         self._arp = ArpSettings(settings.arp_timeout, settings.arp_retries, settings.arp_rate)
-        self._raw_refused = False
+        self._raw_refused = not raw
 
     def enabled(self, methods: frozenset[str] | None = None) -> frozenset[str]:
         """The sweep methods that will run: those asked for and switched on."""

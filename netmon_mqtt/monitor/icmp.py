@@ -83,7 +83,7 @@ class Pinger:
                     "(sysctl net.ipv4.ping_group_range): " + str(err)
                 ) from err
             self._raw = False
-            _LOGGER.warning("No raw socket: pinging through unprivileged ICMP sockets")
+            _LOGGER.debug("No raw socket: pinging through unprivileged ICMP sockets")
         sock.setblocking(False)
         self._sock = sock
         asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)

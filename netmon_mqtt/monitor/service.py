@@ -19,6 +19,7 @@ from ..events import (
     MetricsReady,
     PresenceChanged,
 )
+from ..errors import NetmonError
 from ..models import Device, DeviceState, Presence
 from . import presence as machine
 from .icmp import Pinger
@@ -82,12 +83,16 @@ class Monitor:
         await self._evidence(event.device_id, event.observation.source, None)
 
     async def start(self) -> None:
-        """Open the socket and start probing."""
-        self._pinger.open()
-        self._tasks = [
-            asyncio.create_task(self._probe_forever(), name="monitor"),
-            asyncio.create_task(self._metrics_forever(), name="metrics"),
-        ]
+        """Open the socket and start probing (presence then rests on sightings if ICMP is
+        not allowed at all)."""
+        tasks = [asyncio.create_task(self._metrics_forever(), name="metrics")]
+        try:
+            self._pinger.open()
+        except NetmonError as err:
+            _LOGGER.error("No ICMP probes: %s. Presence relies on discovery sightings", err)
+        else:
+            tasks.append(asyncio.create_task(self._probe_forever(), name="monitor"))
+        self._tasks = tasks
 
     async def stop(self) -> None:
         """Stop probing and close the socket."""
