@@ -68,7 +68,7 @@ class DiscoveryConfig:
     passive: bool = True
     icmp_sweep: bool = True
     ipv6: bool = True
-    arp_timeout: float = 1.0
+    arp_timeout: float = 0.5
     arp_retries: int = 2
     arp_rate: int = 500
     use_oui: bool = True

@@ -98,7 +98,7 @@ class NetnsLan:
 
     def build(self) -> NetnsLan:
         """Create everything; on failure remove what was made."""
-        if self.count + 2 > self.network.num_addresses - 2:
+        if self.count > self.network.num_addresses - 3:  # network, service, broadcast
             raise ValueError(f"{self.subnet} is too small for {self.count} hosts")
         try:
             self._build()

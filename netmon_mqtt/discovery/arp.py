@@ -8,6 +8,7 @@ import contextlib
 import ipaddress
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,47 +30,56 @@ Tick = Callable[[int, int], None]
 class ArpSettings:
     """How hard a sweep pushes: reply wait, resend rounds, packet rate."""
 
-    timeout: float = 1.0
-    retries: int = 1
-    rate: int = 1000
+    timeout: float = 0.5
+    retries: int = 2
+    rate: int = 500
 
 
 async def arp_sweep(
     link: Link, target: Target, settings: ArpSettings, progress: Tick | None = None
 ) -> list[Observation]:
-    """Every host of ``target`` that answers an ARP request."""
+    """Every host of ``target`` that answers an ARP request.
+
+    Requests leave at ``rate`` per second. A request unanswered after ``timeout`` is sent
+    again (up to ``retries`` times) between the first requests still queued, so resends
+    never wait for the end of a round and the sweep lasts about one pass plus one timeout.
+    """
     if target.interface is None or target.source_ip is None:
         raise DiscoveryError(f"{target.network} is not on-link; ARP cannot reach it")
     interface = target.interface
     link.open(interface)
     source_mac = interface_mac(interface)
-    pending = {str(ip) for ip in target.network.hosts()} - {target.source_ip}
-    total = len(pending)
+    addresses = sorted({str(ip) for ip in target.network.hosts()} - {target.source_ip}, key=_ip_key)
+    wanted = set(addresses)
     answered: dict[str, str] = {}
     all_in = asyncio.Event()
+    clock = _Lag()
 
     def collect(iface: str, packet: ArpPacket) -> None:
-        if iface == interface and packet.sender_ip in pending and is_usable_mac(packet.sender_mac):
-            answered.setdefault(packet.sender_ip, packet.sender_mac)
-            if len(answered) >= len(pending):
+        ip = packet.sender_ip
+        if iface == interface and ip in wanted and is_usable_mac(packet.sender_mac):
+            if ip not in answered:
+                answered[ip] = packet.sender_mac
+                clock.replied(ip)
+            if len(answered) >= len(wanted):
                 all_in.set()
+
+    def frame(ip: str) -> bytes:
+        return arp_request(source_mac, target.source_ip or "", ip)
 
     link.arp_handlers.append(collect)
     try:
-        for _round in range(settings.retries + 1):
-            frames = [
-                arp_request(source_mac, target.source_ip, ip)
-                for ip in sorted(pending - answered.keys(), key=_ip_key)
-            ]
-            await _send_round(link, interface, frames, settings.rate)
+        last = await _send_paced(
+            link, interface, addresses, answered, frame, settings, clock, progress
+        )
+        remaining = last + settings.timeout - time.monotonic()
+        if remaining > 0 and len(answered) < len(wanted):
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(all_in.wait(), settings.timeout)
-            if progress:
-                progress(len(answered), total)
-            if len(answered) >= len(pending):
-                break
+                await asyncio.wait_for(all_in.wait(), remaining)
     finally:
         link.arp_handlers.remove(collect)
+    if progress:
+        progress(len(addresses), len(addresses))
     now = utcnow()
     return [
         Observation(ip=ip, mac=mac, interface=interface, source="arp", seen_at=now)
@@ -77,17 +87,76 @@ async def arp_sweep(
     ]
 
 
-async def _send_round(link: Link, interface: str, frames: list[bytes], rate: int) -> None:
-    per_tick = max(1, int(rate * _TICK))
-    started = time.monotonic()
-    for index in range(0, len(frames), per_tick):
-        for frame in frames[index : index + per_tick]:
-            for _ in range(20):  # the queue is full only briefly
-                if link.send(interface, frame):
-                    break
-                await asyncio.sleep(_TICK)
-        due = started + (index + per_tick) / rate
-        await asyncio.sleep(max(0.0, due - time.monotonic()))
+async def _send_paced(  # noqa: PLR0917 (private helper of arp_sweep)
+    link: Link,
+    interface: str,
+    addresses: list[str],
+    answered: dict[str, str],
+    frame: Callable[[str], bytes],
+    settings: ArpSettings,
+    clock: _Lag,
+    progress: Tick | None,
+) -> float:
+    """Send first requests and due resends at the configured rate; return the last send time."""
+    first = deque(addresses)
+    resends: deque[tuple[float, str, int]] = deque()  # (due, ip, attempt); dues are in order
+    per_tick = max(1, int(settings.rate * _TICK))
+    started = last = time.monotonic()
+    sent = 0
+    while (first or resends) and len(answered) < len(addresses):
+        while resends and resends[0][1] in answered:
+            resends.popleft()
+        now = time.monotonic()
+        batch: list[tuple[str, int]] = []
+        while len(batch) < per_tick and resends and resends[0][0] <= now:
+            _due, ip, attempt = resends.popleft()
+            if ip not in answered:
+                batch.append((ip, attempt))
+        while len(batch) < per_tick and first:
+            batch.append((first.popleft(), 0))
+        for ip, attempt in batch:
+            await _send(link, interface, frame(ip))
+            last = clock.sent(ip)
+            if attempt < settings.retries:
+                # A busy network answers late: wait at least twice the typical reply delay
+                # before resending, so resends do not add to the congestion.
+                wait = max(settings.timeout, 2 * clock.typical)
+                resends.append((last + wait, ip, attempt + 1))
+        sent += len(batch)
+        if progress and batch:
+            progress(len(addresses) - len(first), len(addresses))
+        if not first and resends and not batch:
+            # Only resends are left: sleep until the next one falls due, waking each tick to
+            # notice when everything has answered.
+            await asyncio.sleep(min(_TICK * 10, max(0.0, resends[0][0] - time.monotonic())))
+            continue
+        await asyncio.sleep(max(0.0, started + sent / settings.rate - time.monotonic()))
+    return last
+
+
+class _Lag:
+    """Reply delays seen so far in a sweep (a moving average)."""
+
+    def __init__(self) -> None:
+        self._sent: dict[str, float] = {}
+        self.typical = 0.0
+
+    def sent(self, ip: str) -> float:
+        now = time.monotonic()
+        self._sent.setdefault(ip, now)
+        return now
+
+    def replied(self, ip: str) -> None:
+        sent = self._sent.get(ip)
+        if sent is not None:
+            self.typical = 0.8 * self.typical + 0.2 * (time.monotonic() - sent)
+
+
+async def _send(link: Link, interface: str, data: bytes) -> None:
+    for _ in range(20):  # the kernel's queue is full only briefly
+        if link.send(interface, data):
+            return
+        await asyncio.sleep(_TICK)
 
 
 def _ip_key(ip: str) -> int:

@@ -15,7 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import DiscoveryError
-from .packets import ETH_P_ARP, ETH_P_IP, ArpPacket, DhcpPacket, dhcp_filter, parse_arp, parse_dhcp
+from .packets import (
+    ETH_P_ARP,
+    ETH_P_IP,
+    ArpPacket,
+    DhcpPacket,
+    dhcp_filter,
+    not_outgoing_filter,
+    parse_arp,
+    parse_dhcp,
+)
 
 _LOGGER = logging.getLogger(__name__)
 _SO_ATTACH_FILTER = 26
@@ -80,6 +89,7 @@ class Link:
         loop = asyncio.get_running_loop()
         arp = _open(interface, ETH_P_ARP)
         try:
+            _attach_filter(arp, not_outgoing_filter())
             dhcp = _open(interface, ETH_P_IP)
             _attach_filter(dhcp, dhcp_filter())
         except BaseException:

@@ -7,6 +7,7 @@ bytes come from the network, so any of them may be garbage.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ def mac_bytes(mac: str) -> bytes:
 
 def mac_text(raw: bytes) -> str:
     """6 bytes -> ``aa:bb:..``."""
-    return ":".join(f"{b:02x}" for b in raw)
+    return raw.hex(":")
 
 
 def arp_request(source_mac: str, source_ip: str, target_ip: str) -> bytes:
@@ -67,9 +68,7 @@ def parse_arp(frame: bytes) -> ArpPacket | None:
     htype, ptype, hlen, plen, op, sha, spa, _tha, tpa = _ARP.unpack_from(frame, _ETH_HEADER.size)
     if (htype, ptype, hlen, plen) != (1, ETH_P_IP, 6, 4) or op not in (ARP_REQUEST, ARP_REPLY):
         return None
-    return ArpPacket(
-        op, mac_text(sha), str(ipaddress.IPv4Address(spa)), str(ipaddress.IPv4Address(tpa))
-    )
+    return ArpPacket(op, mac_text(sha), socket.inet_ntoa(spa), socket.inet_ntoa(tpa))
 
 
 @dataclass(frozen=True)
@@ -157,6 +156,16 @@ def _text(raw: bytes | None) -> str | None:
     text = raw.rstrip(b"\0").decode("utf-8", errors="replace").strip()
     printable = "".join(ch for ch in text if ch.isprintable())
     return printable[:253] or None
+
+
+def not_outgoing_filter() -> list[tuple[int, int, int, int]]:
+    """Classic BPF dropping the frames this host sends (the kernel loops them back)."""
+    return [
+        (0x20, 0, 0, 0xFFFFF000 + 4),  # ld pkttype (SKF_AD_OFF + SKF_AD_PKTTYPE)
+        (0x15, 1, 0, 4),  # jeq PACKET_OUTGOING -> drop
+        (0x06, 0, 0, 0x40000),  # accept
+        (0x06, 0, 0, 0),  # drop
+    ]
 
 
 def dhcp_filter() -> list[tuple[int, int, int, int]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..clock import utcnow
+from ..errors import NetmonError
 from ..events import (
     DeviceDiscovered,
     DeviceRemoved,
@@ -19,7 +20,6 @@ from ..events import (
     MetricsReady,
     PresenceChanged,
 )
-from ..errors import NetmonError
 from ..models import Device, DeviceState, Presence
 from . import presence as machine
 from .icmp import Pinger
@@ -89,7 +89,9 @@ class Monitor:
         try:
             self._pinger.open()
         except NetmonError as err:
-            _LOGGER.error("No ICMP probes: %s. Presence relies on discovery sightings", err)
+            _LOGGER.error(  # noqa: TRY400 (an expected condition, not a crash)
+                "No ICMP probes: %s. Presence relies on discovery sightings", err
+            )
         else:
             tasks.append(asyncio.create_task(self._probe_forever(), name="monitor"))
         self._tasks = tasks
