@@ -32,7 +32,7 @@ from .models import Observation
 from .monitor.icmp import Pinger
 
 EXIT_ERROR = 2
-_QUIET_LOGGERS = ("amqtt", "transitions", "scapy.runtime", "scapy.loading", "aiosqlite")
+_QUIET_LOGGERS = ("amqtt", "transitions", "aiosqlite", "zeroconf")
 
 
 def _parser() -> argparse.ArgumentParser:

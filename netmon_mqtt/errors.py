@@ -1,6 +1,6 @@
 """The one exception hierarchy of netmon-mqtt.
 
-Library errors (voluptuous, sqlite, scapy, aiomqtt) are translated into these at the
+Library errors (voluptuous, sqlite, pysnmp, aiomqtt) are translated into these at the
 boundary of the module that uses the library, so callers only ever catch ``NetmonError``.
 """
 

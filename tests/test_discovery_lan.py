@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -54,6 +55,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
+    require(shutil.which("snmpd") is not None, "needs net-snmp's snmpd (apt-get install snmpd)")
     tmp = tmp_path_factory.mktemp("discovery")
     lan = NetnsLan(10, tag=f"nmd{os.getpid() % 100000}")
     service = None
