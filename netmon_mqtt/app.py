@@ -13,6 +13,7 @@ from . import __version__, commands
 from .bridge import Bridge
 from .broker import EmbeddedBroker
 from .config import Config
+from .discovery.arp import ArpProber
 from .discovery.link import Link
 from .discovery.mdns import MdnsBrowser
 from .discovery.networks import Target
@@ -67,7 +68,11 @@ class Service:
         if self.snmp:
             identifiers.append(self.snmp)
         self.inventory = Inventory(
-            self.store, self.bus, default_database() if d.use_oui else None, identifiers
+            self.store,
+            self.bus,
+            default_database() if d.use_oui else None,
+            identifiers,
+            history_days=config.history_days,
         )
         self.link = Link()
         self.pinger = Pinger()
@@ -79,6 +84,13 @@ class Service:
                 config.ping_timeout,
                 config.consider_home,
                 config.metrics_interval,
+                wake_probe=config.wake_probe,
+                overrides=config.devices,
+            ),
+            arp_probe=(
+                ArpProber(self.link, targets).probe
+                if config.arp_probe and self.privileges.raw
+                else None
             ),
         )
         self.broker = (

@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(devices)
     devices.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    history = sub.add_parser("history", help="recent latency and presence changes of a device")
+    _add_common(history)
+    history.add_argument("device", help="device id, MAC, IP address or name")
+    history.add_argument("--limit", type=int, default=20, help="rows of each kind (default 20)")
+    history.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", nargs="?", default=None, metavar="FILE")
 
@@ -104,6 +110,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "run": _run,
         "scan": _scan,
         "devices": _devices,
+        "history": _history,
         "check-config": _check_config,
         "interfaces": _interfaces,
         "oui-update": _oui_update,
@@ -274,12 +281,67 @@ def _ip_key(ip: str) -> tuple[int, ...]:
     return tuple(int(p) for p in ip.split(".")) if "." in ip else (0,)
 
 
-async def _devices(args: argparse.Namespace) -> int:
+async def _open_store(args: argparse.Namespace) -> Store:
     config = _config(args)
     if not await asyncio.to_thread(Path(config.database).exists):
         raise NetmonError(f"no inventory at {config.database} (run the service first)")
     store = Store(config.database)
     await store.open()
+    return store
+
+
+async def _history(args: argparse.Namespace) -> int:
+    store = await _open_store(args)
+    try:
+        devices = await store.load_devices()
+        wanted = args.device.lower()
+        match = [
+            d
+            for d in devices
+            if wanted in {d.id, (d.mac or "").lower(), d.ip or "", d.display_name.lower()}
+        ]
+        if not match:
+            raise NetmonError(f"no device {args.device!r} in the inventory")
+        device = match[0]
+        samples, changes = await store.history(device.id, max(1, args.limit))
+    finally:
+        await store.close()
+    sample_rows = [
+        dict(
+            zip(
+                (
+                    "at",
+                    "presence",
+                    "latency_ms",
+                    "latency_min_ms",
+                    "latency_max_ms",
+                    "jitter_ms",
+                    "packet_loss_pct",
+                    "probes",
+                ),
+                s,
+                strict=True,
+            )
+        )
+        for s in samples
+    ]
+    change_rows = [dict(zip(("at", "presence", "reason"), c, strict=True)) for c in changes]
+    if args.json:
+        print(
+            json.dumps(
+                {"device": device.id, "samples": sample_rows, "changes": change_rows}, indent=2
+            )
+        )
+        return 0
+    print(f"{device.display_name} ({device.id}, {device.ip or 'no address'})\n")
+    _print_table(sample_rows, ["at", "presence", "latency_ms", "jitter_ms", "packet_loss_pct"])
+    print()
+    _print_table(change_rows, ["at", "presence", "reason"])
+    return 0
+
+
+async def _devices(args: argparse.Namespace) -> int:
+    store = await _open_store(args)
     try:
         devices = await store.load_devices()
     finally:

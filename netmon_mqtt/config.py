@@ -101,6 +101,10 @@ class Config:
     metrics_interval: float = 30.0
     consider_home: float = 180.0
     ping_timeout: float = 1.0
+    wake_probe: bool = True
+    arp_probe: bool = True
+    history_days: float = 7.0
+    devices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     discovery: DiscoveryConfig = DiscoveryConfig()
     mqtt: MqttConfig = MqttConfig()
     embedded_broker: EmbeddedBrokerConfig = EmbeddedBrokerConfig()
@@ -254,6 +258,11 @@ def _mac_or_id(value: Any) -> str:
     raise vol.Invalid(f"expected a MAC address or a device id, got {_describe(value)}")
 
 
+def _device_key(value: Any) -> str:
+    """A ``devices`` key: a MAC (any notation) or a device id, as the device id."""
+    return _mac_or_id(value).replace(":", "")
+
+
 def _cidr(value: Any) -> str:
     try:
         return str(ipaddress.ip_network(str(value), strict=False))
@@ -327,6 +336,25 @@ _ROOT = vol.Schema(
         vol.Optional("metrics_interval"): _number(0, 3600),
         vol.Optional("consider_home"): _number(0, 86400),
         vol.Optional("ping_timeout"): _number(0.05, 30),
+        vol.Optional("wake_probe"): _BOOL,
+        vol.Optional("arp_probe"): _BOOL,
+        vol.Optional("history_days"): _number(0, 3650),
+        vol.Optional("devices"): vol.Any(
+            None,
+            vol.All(
+                _typed(dict, "a mapping of MAC address or device id to settings"),
+                {
+                    _device_key: vol.Schema(
+                        {
+                            vol.Optional("consider_home"): _number(0, 86400),
+                            vol.Optional("monitor_interval"): _number(0.2, 3600),
+                            vol.Optional("ping_timeout"): _number(0.05, 30),
+                            vol.Optional("wake_probe"): _BOOL,
+                        }
+                    )
+                },
+            ),
+        ),
         vol.Optional("discovery"): vol.Any(None, _DISCOVERY),
         vol.Optional("mqtt"): vol.Any(None, _MQTT),
         vol.Optional("snmp"): vol.Any(None, _SNMP),
@@ -398,6 +426,7 @@ def _build(raw: dict[str, Any]) -> Config:
     discovery = DiscoveryConfig(**(raw.pop("discovery", None) or {}))
     embedded = EmbeddedBrokerConfig(**(raw.pop("embedded_broker", None) or {}))
     networks = tuple(raw.pop("networks", ()) or ())
+    raw["devices"] = dict(raw.get("devices") or {})
     snmp_raw = dict(raw.pop("snmp", None) or {})
     snmp = SnmpConfig(credentials=tuple(snmp_raw.pop("credentials", ())), **snmp_raw)
     mqtt = _build_mqtt(mqtt_raw)

@@ -114,3 +114,4 @@ class DeviceState:
     metrics: Metrics
     last_seen: datetime | None
     method: str | None
+    reason: str | None = None

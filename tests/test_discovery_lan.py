@@ -151,6 +151,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 stdout=subprocess.PIPE,
             )
         )
+        for responder in responders:
+            if responder.stdout is not None:  # the helpers print "ready" once listening
+                assert responder.stdout.readline().strip() == "ready"
         routed = lan.add_routed_subnet(ROUTED, 2)
         lan.wait_ipv6_ready()
         config = tmp / "netmon.yaml"

@@ -161,3 +161,52 @@ async def _send(link: Link, interface: str, data: bytes) -> None:
 
 def _ip_key(ip: str) -> int:
     return int(ipaddress.IPv4Address(ip))
+
+
+class ArpProber:
+    """Single ARP requests to one address, answered or not within a timeout: presence
+    evidence for devices that drop ICMP."""
+
+    def __init__(self, link: Link, targets: list[Target]) -> None:
+        self._link = link
+        self._targets = [t for t in targets if t.on_link]
+        self._waiting: dict[str, asyncio.Future[None]] = {}
+        link.arp_handlers.append(self._on_arp)
+
+    def _on_arp(self, _interface: str, packet: ArpPacket) -> None:
+        future = self._waiting.get(packet.sender_ip)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    async def probe(self, ip: str, mac: str | None, timeout: float) -> bool:
+        """True when ``ip`` answered an ARP request (unicast to ``mac`` when known)."""
+        target = next((t for t in self._targets if _inside(ip, t)), None)
+        if target is None or target.interface is None or target.source_ip is None:
+            return False
+        try:
+            self._link.open(target.interface)
+            source_mac = interface_mac(target.interface)
+        except DiscoveryError:
+            return False
+        future = self._waiting.get(ip)
+        if future is None or future.done():
+            future = asyncio.get_running_loop().create_future()
+            self._waiting[ip] = future
+        await _send(
+            self._link, target.interface, arp_request(source_mac, target.source_ip, ip, mac)
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            if self._waiting.get(ip) is future and future.done():
+                del self._waiting[ip]
+        return True
+
+
+def _inside(ip: str, target: Target) -> bool:
+    try:
+        return ipaddress.IPv4Address(ip) in target.network
+    except ValueError:
+        return False

@@ -32,10 +32,13 @@ def mac_text(raw: bytes) -> str:
     return raw.hex(":")
 
 
-def arp_request(source_mac: str, source_ip: str, target_ip: str) -> bytes:
-    """A broadcast ARP who-has frame."""
+def arp_request(
+    source_mac: str, source_ip: str, target_ip: str, dest_mac: str | None = None
+) -> bytes:
+    """An ARP who-has frame, broadcast unless ``dest_mac`` is given (a unicast probe)."""
     src = mac_bytes(source_mac)
-    return _ETH_HEADER.pack(BROADCAST, src, ETH_P_ARP) + _ARP.pack(
+    dest = mac_bytes(dest_mac) if dest_mac else BROADCAST
+    return _ETH_HEADER.pack(dest, src, ETH_P_ARP) + _ARP.pack(
         1,
         ETH_P_IP,
         6,

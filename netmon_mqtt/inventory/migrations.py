@@ -32,6 +32,28 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE devices ADD COLUMN type_evidence TEXT NOT NULL DEFAULT '[]';
     UPDATE devices SET names = json_object('dns', hostname) WHERE hostname IS NOT NULL;
     """,
+    # 3: rolling history: metrics windows and presence changes
+    """
+    CREATE TABLE samples (
+        device_id       TEXT NOT NULL,
+        at              TEXT NOT NULL,
+        presence        TEXT NOT NULL,
+        latency_ms      REAL,
+        latency_min_ms  REAL,
+        latency_max_ms  REAL,
+        jitter_ms       REAL,
+        packet_loss_pct REAL,
+        probes          INTEGER NOT NULL
+    );
+    CREATE INDEX samples_device_at ON samples (device_id, at);
+    CREATE TABLE presence_changes (
+        device_id TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        presence  TEXT NOT NULL,
+        reason    TEXT
+    );
+    CREATE INDEX presence_changes_device_at ON presence_changes (device_id, at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

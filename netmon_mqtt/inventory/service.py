@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 
+from ..clock import utcnow
 from ..events import (
     DeviceDiscovered,
     DeviceRemoved,
@@ -24,11 +27,12 @@ from ..identify.classify import classify
 from ..identify.dns import Identifier
 from ..identify.oui import OuiDatabase
 from ..macs import device_id_for
-from ..models import NAME_SOURCES, Device, Observation
+from ..models import NAME_SOURCES, Device, DeviceState, Observation
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
 FLUSH_INTERVAL = 60.0
+PRUNE_INTERVAL = 3600.0
 
 
 class Inventory:
@@ -40,8 +44,13 @@ class Inventory:
         bus: EventBus,
         oui: OuiDatabase | None,
         identifiers: Sequence[Identifier] = (),
+        *,
         concurrency: int = 16,
+        history_days: float = 7.0,
     ) -> None:
+        self._history_days = history_days
+        self._pending_samples: list[DeviceState] = []
+        self._pruned_at = 0.0
         self._store = store
         self._bus = bus
         self._oui = oui
@@ -206,9 +215,13 @@ class Inventory:
         self._devices[device.id] = updated
         self._dirty.discard(device.id)
         await self._store.save_device(updated)
+        if self._history_days > 0:
+            await self._store.add_presence_change(device.id, event.at, event.presence, event.reason)
 
     def _on_metrics(self, event: MetricsReady) -> None:
-        """Record the monitor's last reply (written at the next flush)."""
+        """Record the window and the monitor's last reply (written at the next flush)."""
+        if self._history_days > 0:
+            self._pending_samples.append(event.state)
         when = event.state.last_seen
         device = self._devices.get(event.state.device_id)
         if device and when and when > device.last_seen:
@@ -217,10 +230,15 @@ class Inventory:
             self._dirty.add(device_id)
 
     async def flush(self) -> None:
-        """Write devices whose last_seen changed since the last write."""
+        """Write devices whose last_seen changed, and the pending history; prune hourly."""
         dirty = [self._devices[i] for i in self._dirty if i in self._devices]
         self._dirty.clear()
         await self._store.save_devices(dirty)
+        samples, self._pending_samples = self._pending_samples, []
+        await self._store.add_samples(samples, utcnow())
+        if self._history_days > 0 and time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
+            self._pruned_at = time.monotonic()
+            await self._store.prune_history(utcnow() - timedelta(days=self._history_days))
 
     async def _flush_periodically(self) -> None:
         while True:

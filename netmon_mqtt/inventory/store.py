@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 import aiosqlite
 
 from ..errors import DatabaseError
-from ..models import Device, Presence
+from ..models import Device, DeviceState, Presence
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 _LOGGER = logging.getLogger(__name__)
@@ -108,6 +109,73 @@ class Store:
             await self._conn.commit()
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot delete device {device_id}: {err}") from err
+
+    async def add_samples(self, states: list[DeviceState], at: datetime) -> None:
+        """Append metrics windows to the history."""
+        if not states:
+            return
+        rows = [
+            (
+                s.device_id,
+                at.isoformat(),
+                s.presence.value,
+                s.metrics.latency_ms,
+                s.metrics.latency_min_ms,
+                s.metrics.latency_max_ms,
+                s.metrics.jitter_ms,
+                s.metrics.packet_loss_pct,
+                s.metrics.probes,
+            )
+            for s in states
+        ]
+        await self._write("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    async def add_presence_change(
+        self, device_id: str, at: datetime, presence: Presence, reason: str
+    ) -> None:
+        """Append a presence change to the history."""
+        await self._write(
+            "INSERT INTO presence_changes VALUES (?, ?, ?, ?)",
+            [(device_id, at.isoformat(), presence.value, reason)],
+        )
+
+    async def prune_history(self, before: datetime) -> None:
+        """Delete history older than ``before``."""
+        try:
+            for table in ("samples", "presence_changes"):
+                await self._conn.execute(f"DELETE FROM {table} WHERE at < ?", (before.isoformat(),))
+            await self._conn.commit()
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot prune the history: {err}") from err
+
+    async def history(
+        self, device_id: str, limit: int
+    ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        """The newest ``limit`` samples and presence changes of a device, oldest first."""
+        try:
+            async with self._conn.execute(
+                "SELECT at, presence, latency_ms, latency_min_ms, latency_max_ms, jitter_ms, "
+                "packet_loss_pct, probes FROM samples WHERE device_id = ? ORDER BY at DESC "
+                "LIMIT ?",
+                (device_id, limit),
+            ) as cursor:
+                samples = [tuple(r) for r in await cursor.fetchall()]
+            async with self._conn.execute(
+                "SELECT at, presence, reason FROM presence_changes WHERE device_id = ? "
+                "ORDER BY at DESC LIMIT ?",
+                (device_id, limit),
+            ) as cursor:
+                changes = [tuple(r) for r in await cursor.fetchall()]
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot read the history: {err}") from err
+        return samples[::-1], changes[::-1]
+
+    async def _write(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+        try:
+            await self._conn.executemany(sql, rows)
+            await self._conn.commit()
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot write the history: {err}") from err
 
     async def save_devices(self, devices: list[Device]) -> None:
         """Insert or replace several devices in one transaction."""

@@ -1,11 +1,21 @@
-"""The monitor: probes every tracked device each ``monitor_interval``, spread over the
-interval, feeds the presence state machine and publishes metrics windows."""
+"""The monitor: probes every tracked device on its own interval, spread evenly in time, feeds
+the presence state machine and publishes metrics windows.
+
+Evidence of presence: ICMP echo replies; when ICMP goes unanswered, an ARP probe (devices
+that drop ICMP still answer ARP); sightings from discovery (passive ARP/DHCP, sweeps, mDNS).
+When the next probe may be the verdict, an optional wake probe (a UDP packet to port 5353)
+gives a dozing phone the chance to answer it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
 import logging
 import time
+import zlib
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,16 +34,21 @@ from ..models import Device, DeviceState, Presence
 from . import presence as machine
 from .icmp import Pinger
 from .metrics import summarise
+from .wake import send_wake
 
 _LOGGER = logging.getLogger(__name__)
 
+ArpProbe = Callable[[str, str | None, float], Awaitable[bool]]
 
-@dataclass
-class _Watched:
-    ip: str
-    state: machine.PresenceState
-    samples: list[float | None] = field(default_factory=list)
-    last_seen: datetime | None = None
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """How one device is probed (the global defaults, or a device's overrides)."""
+
+    interval: float
+    timeout: float
+    consider_home: float
+    wake_probe: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,44 +59,85 @@ class MonitorSettings:
     timeout: float
     consider_home: float
     metrics_interval: float
+    wake_probe: bool = True
+    overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+    def for_device(self, device_id: str) -> ProbeSettings:
+        """The settings of one device: its overrides over the defaults."""
+        own = self.overrides.get(device_id, {})
+        return ProbeSettings(
+            interval=float(own.get("monitor_interval", self.interval)),  # type: ignore[arg-type]
+            timeout=float(own.get("ping_timeout", self.timeout)),  # type: ignore[arg-type]
+            consider_home=float(own.get("consider_home", self.consider_home)),  # type: ignore[arg-type]
+            wake_probe=bool(own.get("wake_probe", self.wake_probe)),
+        )
+
+
+@dataclass
+class _Watched:
+    ip: str
+    mac: str | None
+    settings: ProbeSettings
+    state: machine.PresenceState
+    samples: list[float | None] = field(default_factory=list)
+    last_seen: datetime | None = None
+    busy: bool = False
+    failing: bool = False
 
 
 class Monitor:
-    """ICMP probes plus discovery sightings feeding one presence machine per device."""
+    """ICMP probes plus sightings feeding one presence machine per device."""
 
-    def __init__(self, bus: EventBus, pinger: Pinger, settings: MonitorSettings) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        pinger: Pinger,
+        settings: MonitorSettings,
+        arp_probe: ArpProbe | None = None,
+    ) -> None:
         self._bus = bus
         self._pinger = pinger
         self._settings = settings
+        self._arp_probe = arp_probe
         self._watched: dict[str, _Watched] = {}
+        self._schedule: list[tuple[float, str]] = []
+        self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._probes: set[asyncio.Task[None]] = set()
+        self.probes_sent = 0
         bus.subscribe(DeviceDiscovered, lambda e: self.watch(e.device))
-        bus.subscribe(DeviceUpdated, self._on_updated)
+        bus.subscribe(DeviceUpdated, lambda e: self.watch(e.device))
         bus.subscribe(DeviceSeen, self._on_seen)
         bus.subscribe(DeviceRemoved, lambda e: self.unwatch(e.device.id))
 
+    # -- membership ------------------------------------------------------------------
     def watch(self, device: Device) -> None:
         """Start (or keep) probing a device."""
-        if not device.tracked or not device.ip:
-            self._watched.pop(device.id, None)
+        if not device.tracked or not device.ip or ":" in device.ip:
+            self.unwatch(device.id)
             return
         watched = self._watched.get(device.id)
-        if watched is None:
-            self._watched[device.id] = _Watched(device.ip, machine.initial(time.monotonic()))
-        else:
-            watched.ip = device.ip
+        if watched is not None:
+            watched.ip, watched.mac = device.ip, device.mac
+            return
+        settings = self._settings.for_device(device.id)
+        now = time.monotonic()
+        self._watched[device.id] = _Watched(device.ip, device.mac, settings, machine.initial(now))
+        # Spread first probes over the interval, deterministically per device.
+        offset = (zlib.crc32(device.id.encode()) % 10_000) / 10_000 * settings.interval
+        heapq.heappush(self._schedule, (now + offset, device.id))
+        self._wakeup.set()
 
     def unwatch(self, device_id: str) -> None:
-        """Stop probing a device."""
+        """Stop probing a device (its schedule entry lapses)."""
         self._watched.pop(device_id, None)
 
-    def _on_updated(self, event: DeviceUpdated) -> None:
-        self.watch(event.device)
+    def state_of(self, device_id: str) -> DeviceState | None:
+        """The current state of a watched device."""
+        watched = self._watched.get(device_id)
+        return self._state(device_id, watched) if watched else None
 
-    async def _on_seen(self, event: DeviceSeen) -> None:
-        await self._evidence(event.device_id, event.observation.source, None)
-
+    # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
         """Open the socket and start probing (presence then rests on sightings if ICMP is
         not allowed at all)."""
@@ -103,37 +159,74 @@ class Monitor:
         await asyncio.gather(*self._tasks, *self._probes, return_exceptions=True)
         self._pinger.close()
 
-    def state_of(self, device_id: str) -> DeviceState | None:
-        """The current state of a watched device."""
-        watched = self._watched.get(device_id)
-        return self._state(device_id, watched) if watched else None
-
+    # -- probing ---------------------------------------------------------------------
     async def _probe_forever(self) -> None:
         while True:
-            started = time.monotonic()
-            ids = list(self._watched)
-            spacing = self._settings.interval / max(len(ids), 1)
-            for device_id in ids:
-                task = asyncio.create_task(self._probe(device_id))
+            now = time.monotonic()
+            while self._schedule and self._schedule[0][0] <= now:
+                _due, device_id = heapq.heappop(self._schedule)
+                watched = self._watched.get(device_id)
+                if watched is None:
+                    continue  # unwatched since
+                heapq.heappush(
+                    self._schedule, (max(_due + watched.settings.interval, now), device_id)
+                )
+                if watched.busy:
+                    continue  # the previous probe (with its wake wait) is still running
+                task = asyncio.create_task(self._probe(device_id, watched))
                 self._probes.add(task)
                 task.add_done_callback(self._probes.discard)
-                await asyncio.sleep(spacing)
-            await asyncio.sleep(max(0.0, started + self._settings.interval - time.monotonic()))
+            delay = self._schedule[0][0] - now if self._schedule else 3600.0
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), max(0.0, delay))
 
-    async def _probe(self, device_id: str) -> None:
-        watched = self._watched.get(device_id)
-        if watched is None:
-            return
-        rtt = await self._pinger.ping(watched.ip, self._settings.timeout)
-        if self._watched.get(device_id) is not watched:
-            return
-        watched.samples.append(rtt)
-        if rtt is None:
+    async def _probe(self, device_id: str, watched: _Watched) -> None:
+        watched.busy = True
+        try:
+            if watched.failing and self._arp_probe is not None:
+                # ICMP went unanswered last time: ask ARP at the same time, so a device that
+                # drops ICMP costs no extra wait.
+                rtt, arp_ok = await asyncio.gather(self._ping(watched), self._arp(watched))
+            else:
+                rtt = await self._ping(watched)
+                arp_ok = rtt is None and await self._arp(watched)
+            watched.failing = rtt is None
+            if rtt is not None or arp_ok:
+                await self._evidence(device_id, "icmp" if rtt is not None else "arp")
+                return
+            if watched.settings.wake_probe and self._near_deadline(watched):
+                # The next probe may be the verdict: wake a dozing phone so it can answer it.
+                send_wake(watched.ip)
             await self._silence(device_id, watched)
-        else:
-            await self._evidence(device_id, "icmp", rtt)
+        finally:
+            watched.busy = False
 
-    async def _evidence(self, device_id: str, method: str, rtt: float | None) -> None:
+    async def _ping(self, watched: _Watched) -> float | None:
+        self.probes_sent += 1
+        rtt = await self._pinger.ping(watched.ip, watched.settings.timeout)
+        watched.samples.append(rtt)
+        return rtt
+
+    async def _arp(self, watched: _Watched) -> bool:
+        if self._arp_probe is None:
+            return False
+        return await self._arp_probe(watched.ip, watched.mac, watched.settings.timeout)
+
+    def _near_deadline(self, watched: _Watched) -> bool:
+        """True when the device is home but will be away unless the next probe answers."""
+        state = watched.state
+        if state.presence is Presence.NOT_HOME:
+            return False
+        reference = state.last_heard if state.last_heard is not None else state.since
+        silent_for = time.monotonic() - reference
+        return silent_for + watched.settings.interval >= watched.settings.consider_home
+
+    # -- verdicts --------------------------------------------------------------------
+    async def _on_seen(self, event: DeviceSeen) -> None:
+        await self._evidence(event.device_id, event.observation.source)
+
+    async def _evidence(self, device_id: str, method: str) -> None:
         watched = self._watched.get(device_id)
         if watched is None:
             return
@@ -146,7 +239,7 @@ class Monitor:
     async def _silence(self, device_id: str, watched: _Watched) -> None:
         before = watched.state.presence
         watched.state = machine.silent(
-            watched.state, time.monotonic(), self._settings.consider_home
+            watched.state, time.monotonic(), watched.settings.consider_home
         )
         if watched.state.presence is not before:
             await self._changed(device_id, watched)
@@ -171,6 +264,7 @@ class Monitor:
             metrics=summarise(watched.samples),
             last_seen=watched.last_seen,
             method=watched.state.method,
+            reason=watched.state.reason,
         )
 
     async def _metrics_forever(self) -> None:

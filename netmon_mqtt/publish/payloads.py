@@ -29,6 +29,7 @@ def state_payload(state: DeviceState) -> dict[str, Any]:
         "packet_loss_pct": m.packet_loss_pct,
         "last_seen": iso(state.last_seen),
         "method": state.method,
+        "reason": state.reason,
     }
 
 

@@ -1,0 +1,40 @@
+"""Answer ICMP echo requests after a fixed delay (run in a host namespace whose kernel echo
+replies are switched off with net.ipv4.icmp_echo_ignore_all=1).
+
+Usage: icmp_delay.py DELAY_MS
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import sys
+import threading
+
+
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def main() -> None:
+    delay = float(sys.argv[1]) / 1000
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    print("ready", flush=True)
+    while True:
+        packet, (source, _port) = sock.recvfrom(2048)
+        icmp = packet[(packet[0] & 0x0F) * 4 :]
+        if len(icmp) < 8 or icmp[0] != 8:
+            continue
+        body = b"\0\0\0\0" + icmp[4:]
+        reply = bytearray(body)
+        reply[2:4] = struct.pack("!H", checksum(bytes(body)))
+        threading.Timer(delay, sock.sendto, (bytes(reply), (source, 0))).start()
+
+
+if __name__ == "__main__":
+    main()
