@@ -114,7 +114,7 @@ def test_state_payload_uses_null_for_missing_numbers() -> None:
     assert payloads.dumps(payloads.state_payload(state)) == (
         '{"presence":"not_home","online":false,"latency_ms":null,"latency_min_ms":null,'
         '"latency_max_ms":null,"jitter_ms":null,"packet_loss_pct":100.0,'
-        '"last_seen":"2026-01-02T03:04:05.000+00:00","method":"icmp"}'
+        '"last_seen":"2026-01-02T03:04:05.000+00:00","method":"icmp","reason":null}'
     )
 
 
