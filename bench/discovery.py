@@ -66,12 +66,28 @@ def tools(lan: NetnsLan, config: Path) -> dict[str, tuple[list[str], str]]:
     """argv and the regex that extracts found addresses, per tool."""
     ns = lan.exec_args(lan.service_ns)
     return {
-        "netmon-mqtt": ([*ns, sys.executable, "-m", "netmon_mqtt", "scan", lan.subnet,
-                         "--json", "--config", str(config)], r'"ip": "([\d.]+)"'),
-        "arp-scan": ([*ns, "arp-scan", "-q", "-I", "eth0", lan.subnet],
-                     r"^([\d.]+)\s+[0-9a-f:]{17}"),
-        "nmap -sn -PR": ([*ns, "nmap", "-sn", "-PR", "-n", lan.subnet],
-                         r"Nmap scan report for ([\d.]+)"),
+        "netmon-mqtt": (
+            [
+                *ns,
+                sys.executable,
+                "-m",
+                "netmon_mqtt",
+                "scan",
+                lan.subnet,
+                "--json",
+                "--config",
+                str(config),
+            ],
+            r'"ip": "([\d.]+)"',
+        ),
+        "arp-scan": (
+            [*ns, "arp-scan", "-q", "-I", "eth0", lan.subnet],
+            r"^([\d.]+)\s+[0-9a-f:]{17}",
+        ),
+        "nmap -sn -PR": (
+            [*ns, "nmap", "-sn", "-PR", "-n", lan.subnet],
+            r"Nmap scan report for ([\d.]+)",
+        ),
     }
 
 
@@ -91,8 +107,9 @@ def bench_size(size: int, runs: int) -> list[tuple[str, int, list[Sample]]]:
                     run("ip", "-n", lan.service_ns, "neigh", "flush", "all")
                     sample, out = measure(argv)
                     found = set(re.findall(pattern, out, re.MULTILINE)) & live
-                    samples[name].append(Sample(sample.wall_s, sample.cpu_s, sample.rss_mb,
-                                                len(found)))
+                    samples[name].append(
+                        Sample(sample.wall_s, sample.cpu_s, sample.rss_mb, len(found))
+                    )
             results = [(name, len(live), s) for name, s in samples.items()]
         finally:
             lan.destroy()
@@ -100,16 +117,19 @@ def bench_size(size: int, runs: int) -> list[tuple[str, int, list[Sample]]]:
 
 
 def report(size: int, results: list[tuple[str, int, list[Sample]]]) -> str:
-    lines = [f"### {size} live hosts",
-             "| tool | wall s (median) | CPU s (median) | peak RSS MB | hosts found (worst run) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"### {size} live hosts",
+        "| tool | wall s (median) | CPU s (median) | peak RSS MB | hosts found (worst run) |",
+        "|---|---|---|---|---|",
+    ]
     for name, live, samples in results:
         worst = min(s.found for s in samples)
         lines.append(
             f"| {name} | {statistics.median(s.wall_s for s in samples):.2f} "
             f"| {statistics.median(s.cpu_s for s in samples):.2f} "
             f"| {max(s.rss_mb for s in samples):.0f} "
-            f"| {worst}/{live} ({100 * worst / live:.1f}%) |")
+            f"| {worst}/{live} ({100 * worst / live:.1f}%) |"
+        )
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 from ..errors import NetmonError
 
@@ -62,7 +63,9 @@ class Pinger:
         self._raw = True
         self._ident = os.getpid() & 0xFFFF
         self._seq = 0
-        self._pending: dict[tuple[str, int], tuple[asyncio.Future[float], float]] = {}
+        self._pending: dict[
+            tuple[str, int], tuple[Callable[[float | None], object], float, asyncio.TimerHandle]
+        ] = {}
 
     @property
     def privileged(self) -> bool:
@@ -97,24 +100,39 @@ class Pinger:
 
     async def ping(self, ip: str, timeout: float) -> float | None:
         """Round-trip time in milliseconds, or None when no reply came within ``timeout``."""
+        future: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
+
+        def done(rtt: float | None) -> None:
+            if not future.done():
+                future.set_result(rtt)
+
+        self.send(ip, timeout, done)
+        return await future
+
+    def send(self, ip: str, timeout: float, done: Callable[[float | None], object]) -> None:
+        """Send one echo request; ``done`` gets the RTT in ms, or None after ``timeout``.
+
+        Callback-based so that thousands of probes cost no task each.
+        """
         if self._sock is None:
             raise NetmonError("the pinger is not open")
         self._seq = (self._seq + 1) & 0xFFFF
         key = (ip, self._seq)
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._pending[key] = (future, time.perf_counter())
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(timeout, self._expire, key)
+        self._pending[key] = (done, time.perf_counter(), timer)
         try:
             self._sock.sendto(echo_request(self._ident, self._seq), (ip, 0))
         except OSError as err:
-            self._pending.pop(key, None)
             _LOGGER.debug("Cannot ping %s: %s", ip, err)
-            return None
-        try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            return None
-        finally:
+            timer.cancel()
             self._pending.pop(key, None)
+            loop.call_soon(done, None)
+
+    def _expire(self, key: tuple[str, int]) -> None:
+        entry = self._pending.pop(key, None)
+        if entry is not None:
+            entry[0](None)
 
     def _on_readable(self) -> None:
         assert self._sock is not None
@@ -136,9 +154,9 @@ class Pinger:
         ident, seq = parsed
         if self._raw and ident != self._ident:
             return  # another program's ping
-        entry = self._pending.get((source, seq))
+        entry = self._pending.pop((source, seq), None)
         if entry is None:
-            return  # late, forged or from an address we did not ping
-        future, sent = entry
-        if not future.done():
-            future.set_result((received - sent) * 1000.0)
+            return  # late, duplicate, forged or from an address we did not ping
+        done, sent, timer = entry
+        timer.cancel()
+        done((received - sent) * 1000.0)

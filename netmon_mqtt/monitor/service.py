@@ -15,9 +15,10 @@ import heapq
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ..clock import utcnow
 from ..errors import NetmonError
@@ -83,6 +84,7 @@ class _Watched:
     last_seen: datetime | None = None
     busy: bool = False
     failing: bool = False
+    arp: asyncio.Task[bool] | None = None
 
 
 class Monitor:
@@ -103,7 +105,7 @@ class Monitor:
         self._schedule: list[tuple[float, str]] = []
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._probes: set[asyncio.Task[None]] = set()
+        self._probes: set[asyncio.Task[Any]] = set()
         self.probes_sent = 0
         bus.subscribe(DeviceDiscovered, lambda e: self.watch(e.device))
         bus.subscribe(DeviceUpdated, lambda e: self.watch(e.device))
@@ -161,36 +163,67 @@ class Monitor:
 
     # -- probing ---------------------------------------------------------------------
     async def _probe_forever(self) -> None:
+        """Send each due probe from the schedule; replies arrive through callbacks."""
         while True:
             now = time.monotonic()
             while self._schedule and self._schedule[0][0] <= now:
-                _due, device_id = heapq.heappop(self._schedule)
+                due, device_id = heapq.heappop(self._schedule)
                 watched = self._watched.get(device_id)
                 if watched is None:
                     continue  # unwatched since
                 heapq.heappush(
-                    self._schedule, (max(_due + watched.settings.interval, now), device_id)
+                    self._schedule, (max(due + watched.settings.interval, now), device_id)
                 )
-                if watched.busy:
-                    continue  # the previous probe (with its wake wait) is still running
-                task = asyncio.create_task(self._probe(device_id, watched))
-                self._probes.add(task)
-                task.add_done_callback(self._probes.discard)
-            delay = self._schedule[0][0] - now if self._schedule else 3600.0
+                if not watched.busy:
+                    self._send_probe(device_id, watched)
+            delay = self._schedule[0][0] - now if self._schedule else 1.0
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), max(0.0, delay))
 
-    async def _probe(self, device_id: str, watched: _Watched) -> None:
+    def _send_probe(self, device_id: str, watched: _Watched) -> None:
         watched.busy = True
+        self.probes_sent += 1
+        if watched.failing and self._arp_probe is not None:
+            # ICMP went unanswered last time: ask ARP at the same time, so a device that
+            # drops ICMP (or a verdict) costs no extra wait.
+            watched.arp = task = asyncio.create_task(self._arp(watched))
+            self._probes.add(task)
+            task.add_done_callback(self._probes.discard)
+        self._pinger.send(
+            watched.ip,
+            watched.settings.timeout,
+            lambda rtt: self._on_reply(device_id, watched, rtt),
+        )
+
+    def _on_reply(self, device_id: str, watched: _Watched, rtt: float | None) -> None:
+        watched.samples.append(rtt)
+        if rtt is not None and not watched.failing:
+            # The common case, kept free of tasks: an answer from a device that answers.
+            watched.busy = False
+            watched.last_seen = utcnow()
+            before = watched.state.presence
+            watched.state = machine.heard(watched.state, "icmp", time.monotonic())
+            if watched.state.presence is not before:
+                self._spawn(self._changed(device_id, watched))
+            return
+        self._spawn(self._after_probe(device_id, watched, rtt))
+
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._probes.add(task)
+        task.add_done_callback(self._probes.discard)
+
+    async def _after_probe(self, device_id: str, watched: _Watched, rtt: float | None) -> None:
+        """Unanswered (or recovering) probes: ARP evidence, the wake probe, the verdict."""
         try:
-            if watched.failing and self._arp_probe is not None:
-                # ICMP went unanswered last time: ask ARP at the same time, so a device that
-                # drops ICMP costs no extra wait.
-                rtt, arp_ok = await asyncio.gather(self._ping(watched), self._arp(watched))
+            arp, watched.arp = watched.arp, None
+            if rtt is not None:
+                arp_ok = False
+            elif arp is not None:
+                arp_ok = await arp
             else:
-                rtt = await self._ping(watched)
-                arp_ok = rtt is None and await self._arp(watched)
+                arp_ok = await self._arp(watched)
             watched.failing = rtt is None
             if rtt is not None or arp_ok:
                 await self._evidence(device_id, "icmp" if rtt is not None else "arp")
@@ -201,12 +234,6 @@ class Monitor:
             await self._silence(device_id, watched)
         finally:
             watched.busy = False
-
-    async def _ping(self, watched: _Watched) -> float | None:
-        self.probes_sent += 1
-        rtt = await self._pinger.ping(watched.ip, watched.settings.timeout)
-        watched.samples.append(rtt)
-        return rtt
 
     async def _arp(self, watched: _Watched) -> bool:
         if self._arp_probe is None:

@@ -78,6 +78,7 @@ class Publisher:
         self._online: set[str] = set()
         self._last_scan: float | None = None
         self._collected: dict[str, str] | None = None
+        self._bridge_stale = False
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -103,6 +104,7 @@ class Publisher:
                 self._online.add(device.id)
             self._set_device(device)
         self._refresh_bridge()
+        self._rebuild_bridge()
         self._task = asyncio.create_task(
             self._link.run(self._settings.host, self._session), name="mqtt"
         )
@@ -145,12 +147,9 @@ class Publisher:
 
     def bridge_info(self) -> dict[str, Any]:
         """The current ``bridge/info`` payload."""
-        return json.loads(self._desired[self._topics.bridge_info])  # type: ignore[no-any-return]
-
-    def _refresh_bridge(self) -> None:
         devices = self._devices()
         self._online &= {d.id for d in devices}
-        info = {
+        return {
             "version": self._settings.version,
             "instance_id": self._topics.instance_id,
             "base_topic": self._topics.base,
@@ -160,8 +159,20 @@ class Publisher:
             "devices": {"total": len(devices), "online": len(self._online)},
             "last_scan_duration_s": self._last_scan,
         }
-        self._set(self._topics.bridge_info, info)
-        self._set(self._topics.bridge_devices, payloads.device_summaries(devices, self._online))
+
+    def _refresh_bridge(self) -> None:
+        """Mark the bridge topics stale; they are rebuilt once per flush, not per event."""
+        self._bridge_stale = True
+        self._wake.set()
+
+    def _rebuild_bridge(self) -> None:
+        if not self._bridge_stale:
+            return
+        self._bridge_stale = False
+        self._set(self._topics.bridge_info, self.bridge_info())
+        self._set(
+            self._topics.bridge_devices, payloads.device_summaries(self._devices(), self._online)
+        )
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         self._send(self._topics.bridge_event, payloads.event_payload(kind, data))
@@ -290,6 +301,7 @@ class Publisher:
         self._wake.set()
 
     async def _flush(self, conn: Connection) -> None:
+        self._rebuild_bridge()
         while self._dirty:
             topic = next(iter(self._dirty))
             payload = self._desired.get(topic, "")
