@@ -3,8 +3,9 @@
     sudo uv run python bench/monitor.py [--sizes 253 1000] [--seconds 60]
 
 For each size a LAN of that many live hosts is built. Each tool then probes every host every
-5 s for ``--seconds`` (after a warm-up): netmon-mqtt as the real service (embedded broker,
-monitoring every device it discovered), fping as ``fping -l -p 5000 -t 1000 -i 2 -Q 1 -q``.
+5 s for ``--seconds`` (after a warm-up): netmon-mqtt as the real service (publishing to a
+mosquitto broker in the same namespace, monitoring every device it discovered), fping as
+``fping -l -p 5000 -t 1000 -i 2 -Q 1 -q``.
 Halfway through, one host is cut off the bridge; reported:
 - CPU seconds per 1000 probes (user + system of the process over the window, from /proc);
 - peak memory (VmHWM);
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.lan import NetnsLan  # noqa: E402
-from tests.mqtt_tools import connect_subscriber, wait_until  # noqa: E402
+from tests.mqtt_tools import LocalMosquitto, connect_subscriber, wait_until  # noqa: E402
 
 PERIOD = 5.0
 WARMUP = 15.0
@@ -95,11 +96,13 @@ def bench_netmon(lan: NetnsLan, seconds: float, folder: Path) -> Result:
                     "use_mdns": False,
                     "ipv6": False,
                 },
-                "embedded_broker": {"host": "127.0.0.1", "port": PORT},
+                "mqtt": {"host": "127.0.0.1", "port": PORT},
             }
         )
     )
     ns = lan.exec_args(lan.service_ns)
+    broker = LocalMosquitto(PORT, prefix=ns)
+    broker.start()
     proc = subprocess.Popen(
         [*ns, sys.executable, "-m", "netmon_mqtt", "run", "--config", str(config)],
         stdout=subprocess.DEVNULL,
@@ -134,6 +137,7 @@ def bench_netmon(lan: NetnsLan, seconds: float, folder: Path) -> Result:
             sub.close()
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+        broker.stop()
 
 
 def bench_fping(lan: NetnsLan, seconds: float) -> Result:

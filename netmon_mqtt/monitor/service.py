@@ -38,6 +38,7 @@ from .metrics import summarise
 from .wake import send_wake
 
 _LOGGER = logging.getLogger(__name__)
+SEND_TICK = 0.05
 
 ArpProbe = Callable[[str, str | None, float], Awaitable[bool]]
 
@@ -176,7 +177,9 @@ class Monitor:
                 )
                 if not watched.busy:
                     self._send_probe(device_id, watched)
-            delay = self._schedule[0][0] - now if self._schedule else 1.0
+            # Wake at most every SEND_TICK: probes falling due together leave together (a
+            # handful at a time, still spread over the interval), sparing loop wake-ups.
+            delay = max(SEND_TICK, self._schedule[0][0] - now) if self._schedule else 1.0
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), max(0.0, delay))
