@@ -75,7 +75,7 @@ class Service:
             history_days=config.history_days,
         )
         self.link = Link()
-        self.pinger = Pinger()
+        self.pinger = Pinger(batched=True)
         self.monitor = Monitor(
             self.bus,
             self.pinger,
@@ -123,7 +123,7 @@ class Service:
             Sweeper(
                 d,
                 self.link,
-                self.pinger if self.privileges.icmp else None,
+                Pinger() if self.privileges.icmp else None,
                 config.ping_timeout,
                 raw=self.privileges.raw,
             ),

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from ..clock import utcnow
 from ..config import DiscoveryConfig
-from ..errors import DiscoveryError
+from ..errors import DiscoveryError, NetmonError
 from ..models import Observation
 from ..monitor.icmp import Pinger
 from .arp import ArpSettings, arp_sweep
@@ -124,6 +124,20 @@ class Sweeper:
         if self._pinger is None:
             return []
         pinger = self._pinger
+        opened_here = not pinger.is_open
+        if opened_here:
+            try:
+                pinger.open()
+            except NetmonError as err:
+                _LOGGER.warning("No ICMP sweep of %s: %s", target.network, err)
+                return []
+        try:
+            return await self._ping_all(pinger, target)
+        finally:
+            if opened_here:
+                pinger.close()
+
+    async def _ping_all(self, pinger: Pinger, target: Target) -> list[Observation]:
         addresses = [str(ip) for ip in target.network.hosts()]
         started = time.monotonic()
         spacing = 1.0 / self._settings.arp_rate

@@ -7,6 +7,7 @@ datagram socket (``net.ipv4.ping_group_range``), where the kernel owns the ident
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -20,7 +21,10 @@ _LOGGER = logging.getLogger(__name__)
 _ECHO_REQUEST = 8
 _ECHO_REPLY = 0
 _PAYLOAD = b"netmon-mqtt-probe"
-_MAX_READS = 256
+_MAX_READS = 1024
+_SO_TIMESTAMPNS = 35  # also the control message type (SCM_TIMESTAMPNS)
+_ANCILLARY = socket.CMSG_SPACE(16)
+Done = Callable[[float | None], object]
 
 
 def checksum(data: bytes) -> int:
@@ -56,21 +60,36 @@ def parse_reply(packet: bytes, raw: bool) -> tuple[int, int] | None:
 
 
 class Pinger:
-    """Sends echo requests and awaits their replies on one non-blocking socket."""
+    """Sends echo requests and matches their replies on one non-blocking socket.
 
-    def __init__(self) -> None:
+    Round trips are measured from the send time to the kernel's receive timestamp
+    (SO_TIMESTAMPNS), so when replies are read does not change the result. In ``batched``
+    mode nothing wakes the event loop per reply: the owner calls ``poll()`` on its own tick,
+    which reads every waiting reply and expires timed-out probes.
+    """
+
+    _instances = 0
+
+    def __init__(self, *, batched: bool = False) -> None:
         self._sock: socket.socket | None = None
         self._raw = True
-        self._ident = os.getpid() & 0xFFFF
+        self._batched = batched
+        Pinger._instances += 1
+        self._ident = (os.getpid() + Pinger._instances * 7919) & 0xFFFF
         self._seq = 0
-        self._pending: dict[
-            tuple[str, int], tuple[Callable[[float | None], object], float, asyncio.TimerHandle]
-        ] = {}
+        # (address, sequence) -> (callback, sent at (ns, realtime), deadline (monotonic), timer)
+        self._pending: dict[tuple[str, int], tuple[Done, int, float, asyncio.TimerHandle | None]]
+        self._pending = {}
 
     @property
     def privileged(self) -> bool:
         """True when a raw socket is in use."""
         return self._raw
+
+    @property
+    def is_open(self) -> bool:
+        """True once ``open`` succeeded."""
+        return self._sock is not None
 
     def open(self) -> None:
         """Open the socket, falling back to an unprivileged one."""
@@ -88,15 +107,23 @@ class Pinger:
             self._raw = False
             _LOGGER.debug("No raw socket: pinging through unprivileged ICMP sockets")
         sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
         self._sock = sock
-        asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)
+        if not self._batched:
+            asyncio.get_running_loop().add_reader(sock.fileno(), self._drain)
 
     def close(self) -> None:
-        """Close the socket; pending pings time out as lost."""
+        """Close the socket; pending pings are dropped."""
         if self._sock is not None:
-            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            if not self._batched:
+                asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
+        for _done, _sent, _deadline, timer in self._pending.values():
+            if timer is not None:
+                timer.cancel()
+        self._pending.clear()
 
     async def ping(self, ip: str, timeout: float) -> float | None:
         """Round-trip time in milliseconds, or None when no reply came within ``timeout``."""
@@ -109,7 +136,7 @@ class Pinger:
         self.send(ip, timeout, done)
         return await future
 
-    def send(self, ip: str, timeout: float, done: Callable[[float | None], object]) -> None:
+    def send(self, ip: str, timeout: float, done: Done) -> None:
         """Send one echo request; ``done`` gets the RTT in ms, or None after ``timeout``.
 
         Callback-based so that thousands of probes cost no task each.
@@ -119,44 +146,63 @@ class Pinger:
         self._seq = (self._seq + 1) & 0xFFFF
         key = (ip, self._seq)
         loop = asyncio.get_running_loop()
-        timer = loop.call_later(timeout, self._expire, key)
-        self._pending[key] = (done, time.perf_counter(), timer)
+        timer = None if self._batched else loop.call_later(timeout, self._expire, key)
+        self._pending[key] = (done, time.time_ns(), time.monotonic() + timeout, timer)
         try:
             self._sock.sendto(echo_request(self._ident, self._seq), (ip, 0))
         except OSError as err:
             _LOGGER.debug("Cannot ping %s: %s", ip, err)
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
             self._pending.pop(key, None)
             loop.call_soon(done, None)
+
+    def poll(self) -> None:
+        """Batched mode: read every waiting reply, then expire overdue probes."""
+        self._drain()
+        now = time.monotonic()
+        overdue = [key for key, entry in self._pending.items() if entry[2] <= now]
+        for key in overdue:
+            self._expire(key)
 
     def _expire(self, key: tuple[str, int]) -> None:
         entry = self._pending.pop(key, None)
         if entry is not None:
             entry[0](None)
 
-    def _on_readable(self) -> None:
-        assert self._sock is not None
+    def _drain(self) -> None:
+        if self._sock is None:
+            return
         for _ in range(_MAX_READS):
             try:
-                packet, address = self._sock.recvfrom(2048)
+                packet, ancillary, _flags, address = self._sock.recvmsg(2048, _ANCILLARY)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as err:
                 _LOGGER.debug("ICMP receive failed: %s", err)
                 return
-            self._deliver(packet, address[0])
+            self._deliver(packet, address[0], _kernel_time_ns(ancillary))
 
-    def _deliver(self, packet: bytes, source: str) -> None:
-        received = time.perf_counter()
+    def _deliver(self, packet: bytes, source: str, received_ns: int | None = None) -> None:
+        received = received_ns or time.time_ns()
         parsed = parse_reply(packet, self._raw)
         if parsed is None:
             return
         ident, seq = parsed
         if self._raw and ident != self._ident:
-            return  # another program's ping
+            return  # another program's (or another pinger's) echo
         entry = self._pending.pop((source, seq), None)
         if entry is None:
             return  # late, duplicate, forged or from an address we did not ping
-        done, sent, timer = entry
-        timer.cancel()
-        done((received - sent) * 1000.0)
+        done, sent, _deadline, timer = entry
+        if timer is not None:
+            timer.cancel()
+        done(max(0, received - sent) / 1e6)
+
+
+def _kernel_time_ns(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanos = struct.unpack("qq", data[:16])
+            return int(seconds * 1_000_000_000 + nanos)
+    return None

@@ -10,7 +10,6 @@ gives a dozing phone the chance to answer it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import time
@@ -104,7 +103,6 @@ class Monitor:
         self._arp_probe = arp_probe
         self._watched: dict[str, _Watched] = {}
         self._schedule: list[tuple[float, str]] = []
-        self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._probes: set[asyncio.Task[Any]] = set()
         self.probes_sent = 0
@@ -129,7 +127,6 @@ class Monitor:
         # Spread first probes over the interval, deterministically per device.
         offset = (zlib.crc32(device.id.encode()) % 10_000) / 10_000 * settings.interval
         heapq.heappush(self._schedule, (now + offset, device.id))
-        self._wakeup.set()
 
     def unwatch(self, device_id: str) -> None:
         """Stop probing a device (its schedule entry lapses)."""
@@ -164,8 +161,14 @@ class Monitor:
 
     # -- probing ---------------------------------------------------------------------
     async def _probe_forever(self) -> None:
-        """Send each due probe from the schedule; replies arrive through callbacks."""
+        """Every SEND_TICK: collect replies and timeouts, then send the probes now due.
+
+        One wake-up per tick instead of one per probe and one per reply: probes falling due
+        together leave together (a handful at a time, still spread over the interval), and
+        round trips come from kernel timestamps, so reading replies late costs no accuracy.
+        """
         while True:
+            self._pinger.poll()
             now = time.monotonic()
             while self._schedule and self._schedule[0][0] <= now:
                 due, device_id = heapq.heappop(self._schedule)
@@ -177,12 +180,7 @@ class Monitor:
                 )
                 if not watched.busy:
                     self._send_probe(device_id, watched)
-            # Wake at most every SEND_TICK: probes falling due together leave together (a
-            # handful at a time, still spread over the interval), sparing loop wake-ups.
-            delay = max(SEND_TICK, self._schedule[0][0] - now) if self._schedule else 1.0
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), max(0.0, delay))
+            await asyncio.sleep(SEND_TICK)
 
     def _send_probe(self, device_id: str, watched: _Watched) -> None:
         watched.busy = True
