@@ -111,3 +111,11 @@ def test_read_neighbours_filters_by_network(tmp_path: Path) -> None:
         ("192.168.1.1", "b8:27:eb:00:00:01", "neighbours")
     ]
     assert read_neighbours([ipaddress.IPv4Network("10.0.0.0/8")], tmp_path / "missing") == []
+
+
+def test_target_contains() -> None:
+    (target,) = resolve_targets(("10.20.1.0/24",), _addresses())
+    assert target.contains("10.20.1.77")
+    assert not target.contains("10.20.2.1")
+    assert not target.contains("fe80::1")
+    assert not target.contains("garbage")

@@ -180,7 +180,7 @@ class ArpProber:
 
     async def probe(self, ip: str, mac: str | None, timeout: float) -> bool:
         """True when ``ip`` answered an ARP request (unicast to ``mac`` when known)."""
-        target = next((t for t in self._targets if _inside(ip, t)), None)
+        target = next((t for t in self._targets if t.contains(ip)), None)
         if target is None or target.interface is None or target.source_ip is None:
             return False
         try:
@@ -203,10 +203,3 @@ class ArpProber:
             if self._waiting.get(ip) is future and future.done():
                 del self._waiting[ip]
         return True
-
-
-def _inside(ip: str, target: Target) -> bool:
-    try:
-        return ipaddress.IPv4Address(ip) in target.network
-    except ValueError:
-        return False

@@ -35,6 +35,13 @@ class Target:
         """True when ARP reaches the hosts directly."""
         return self.interface is not None
 
+    def contains(self, ip: str) -> bool:
+        """True when ``ip`` (any text) is an IPv4 address inside this target's network."""
+        try:
+            return ipaddress.IPv4Address(ip) in self.network
+        except ValueError:
+            return False
+
 
 async def local_addresses() -> list[InterfaceAddress]:
     """IPv4 addresses of the machine's interfaces, from ``ip -j addr``."""

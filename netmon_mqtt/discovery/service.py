@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import time
 
@@ -84,7 +83,7 @@ class Discovery:
                 {
                     d.id
                     for d in self._inventory.devices()
-                    if any(d.ip and _inside(d.ip, t) for t in chosen)
+                    if any(d.ip and t.contains(d.ip) for t in chosen)
                 }
             )
             new = sorted(set(found) - before)
@@ -99,10 +98,3 @@ class Discovery:
             await self._bus.emit(finished)
             await self._inventory.refresh_identities()
             return finished
-
-
-def _inside(ip: str, target: Target) -> bool:
-    try:
-        return ipaddress.ip_address(ip) in target.network
-    except ValueError:
-        return False
