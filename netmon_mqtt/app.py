@@ -118,6 +118,7 @@ class Service:
                 },
             ),
             handle_request=self._handle_request,
+            on_config_deleted=self._config_deleted,
         )
         self.discovery = Discovery(
             Sweeper(
@@ -151,10 +152,18 @@ class Service:
         self.bridge = Bridge(
             commands.build(
                 commands.Components(
-                    self.inventory, self.discovery, self.publisher.bridge_info, time.monotonic()
+                    self.inventory,
+                    self.discovery,
+                    self.publisher.bridge_info,
+                    time.monotonic(),
+                    lambda ip: self.pinger.ping(ip, config.ping_timeout),
+                    self.publisher.republish_discovery,
                 )
             )
         )
+
+    async def _config_deleted(self, device_id: str) -> None:
+        await self.inventory.update(device_id, ha_discovery=False)
 
     async def _handle_request(self, command: str, payload: str) -> dict[str, Any]:
         return await self.bridge.handle(command, payload)

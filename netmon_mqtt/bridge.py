@@ -70,7 +70,7 @@ class Bridge:
             transaction = data.pop("transaction", None)
             command, arguments = self._prepare(name, data)
             result = await command.run(arguments)
-        except RequestError as err:
+        except NetmonError as err:  # RequestError, or a component's clear refusal
             return _response("error", {}, transaction, str(err))
         except Exception as err:
             _LOGGER.exception("Request %s failed", name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +25,10 @@ class Components:
 
     inventory: Inventory
     discovery: Discovery
-    bridge_info: Any  # Callable[[], dict[str, Any]]
+    bridge_info: Callable[[], dict[str, Any]]
     started: float
+    ping: Callable[[str], Awaitable[float | None]]
+    republish: Callable[[], int]
 
 
 def _summary(device: Device) -> dict[str, Any]:
@@ -82,7 +85,56 @@ def build(components: Components) -> dict[str, Command]:
             "last_scan_duration_s": discovery.last_duration,
         }
 
+    def device(args: dict[str, Any]) -> Device:
+        found = inventory.get(args["id"])
+        if found is None:
+            raise RequestError(f"no device {args['id']!r}")
+        return found
+
+    async def ping(args: dict[str, Any]) -> dict[str, Any]:
+        target = device(args)
+        if not target.ip or ":" in target.ip:
+            raise RequestError(f"device {target.id!r} has no IPv4 address to ping")
+        rtts = [await components.ping(target.ip) for _ in range(args["count"])]
+        answered = [r for r in rtts if r is not None]
+        return {
+            "id": target.id,
+            "ip": target.ip,
+            "sent": len(rtts),
+            "received": len(answered),
+            "packet_loss_pct": round(100 * (len(rtts) - len(answered)) / len(rtts), 1),
+            "latency_ms": round(sum(answered) / len(answered), 3) if answered else None,
+            "rtts_ms": [None if r is None else round(r, 3) for r in rtts],
+        }
+
+    async def rename(args: dict[str, Any]) -> dict[str, Any]:
+        target = device(args)
+        name = (args["name"] or "").strip() or None
+        updated = await inventory.update(target.id, name=name)
+        assert updated is not None
+        return _summary(updated)
+
+    async def options(args: dict[str, Any]) -> dict[str, Any]:
+        target = device(args)
+        updated = await inventory.update(target.id, **args["options"])
+        assert updated is not None
+        return {
+            **_summary(updated),
+            "tracked": updated.tracked,
+            "ha_discovery": updated.ha_discovery,
+        }
+
+    async def remove(args: dict[str, Any]) -> dict[str, Any]:
+        target = device(args)
+        reason = "removed and blocked by request" if args["block"] else "removed by request"
+        await inventory.remove(target.id, reason, block=args["block"])
+        return {"id": target.id, "blocked": args["block"]}
+
+    async def republish(_args: dict[str, Any]) -> dict[str, Any]:
+        return {"configs": components.republish()}
+
     empty = vol.Schema({})
+    device_id = vol.All(str, vol.Length(min=1, max=64))
     return {
         "scan": Command(
             vol.Schema(
@@ -94,5 +146,50 @@ def build(components: Components) -> dict[str, Command]:
             scan,
         ),
         "info": Command(empty, info),
+        "device/ping": Command(
+            vol.Schema(
+                {
+                    vol.Required("id"): device_id,
+                    vol.Optional("count", default=3): vol.All(int, vol.Range(min=1, max=10)),
+                }
+            ),
+            ping,
+        ),
+        "device/rename": Command(
+            vol.Schema(
+                {
+                    vol.Required("id"): device_id,
+                    vol.Required("name"): vol.Any(None, vol.All(str, vol.Length(max=100))),
+                }
+            ),
+            rename,
+        ),
+        "device/options": Command(
+            vol.Schema(
+                {
+                    vol.Required("id"): device_id,
+                    vol.Required("options"): vol.All(
+                        vol.Schema(
+                            {
+                                vol.Optional("tracked"): bool,
+                                vol.Optional("ha_discovery"): bool,
+                            }
+                        ),
+                        vol.Length(min=1),
+                    ),
+                }
+            ),
+            options,
+        ),
+        "device/remove": Command(
+            vol.Schema(
+                {
+                    vol.Required("id"): device_id,
+                    vol.Optional("block", default=False): bool,
+                }
+            ),
+            remove,
+        ),
+        "discovery/republish": Command(empty, republish),
         "health_check": Command(empty, health_check),
     }

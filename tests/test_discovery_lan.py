@@ -407,3 +407,89 @@ def test_scan_request_outside_the_configured_networks_is_refused(world: World) -
     assert bad["status"] == "error" and "methods" in bad["error"]
     time.sleep(0.5)
     assert len(world.events("scan_started")) == before
+
+
+# The requests below change devices; they run last in this module.
+
+
+def _config(world: World, host: Host) -> str | None:
+    message = world.sub.latest(f"homeassistant/device/netmon_{host.device_id}/config")
+    return message.payload if message else None
+
+
+@pytest.mark.netns
+def test_device_requests_ping_rename_options(world: World) -> None:
+    host = world.lan.hosts[5]
+    pinged = _request(world, "device/ping", {"id": host.device_id, "count": 2})
+    assert pinged["status"] == "ok", pinged
+    assert pinged["data"]["received"] == 2 and pinged["data"]["latency_ms"] is not None
+
+    renamed = _request(world, "device/rename", {"id": host.device_id, "name": "Den speaker"})
+    assert renamed["status"] == "ok" and renamed["data"]["name"] == "Den speaker"
+    assert wait_until(
+        lambda: (
+            json.loads(_config(world, host) or "{}").get("device", {}).get("name") == "Den speaker"
+        ),
+        5,
+    )
+
+    hidden = _request(
+        world, "device/options", {"id": host.device_id, "options": {"ha_discovery": False}}
+    )
+    assert hidden["status"] == "ok" and hidden["data"]["ha_discovery"] is False
+    assert wait_until(lambda: _config(world, host) == "", 5)
+    shown = _request(
+        world, "device/options", {"id": host.device_id, "options": {"ha_discovery": True}}
+    )
+    assert shown["status"] == "ok"
+    assert wait_until(lambda: _config(world, host), 5)
+
+    for bad, message in (
+        ({"id": "nope", "name": "x"}, "no device 'nope'"),
+        ({"id": host.device_id}, "name: required key"),
+        ({"id": host.device_id, "name": 7}, "invalid request"),
+    ):
+        response = _request(world, "device/rename", bad)
+        assert response["status"] == "error" and message in response["error"], response
+    info = world.info(host.device_id)
+    assert info is not None and info["name"] == "Den speaker"  # nothing changed by errors
+
+
+@pytest.mark.netns
+def test_remove_with_block_keeps_a_device_out(world: World) -> None:
+    junk = world.lan.hosts[9]
+    removed = _request(world, "device/remove", {"id": junk.device_id, "block": True})
+    assert removed["status"] == "ok", removed
+    assert wait_until(lambda: _config(world, junk) == "" and world.info(junk.device_id) is None, 5)
+    assert [e for e in world.events("device_removed") if e["data"]["id"] == junk.device_id]
+    rescan = _request(world, "scan", {"methods": ["arp"]})
+    assert rescan["status"] == "ok"
+    assert junk.device_id not in {d["id"] for d in rescan["data"]["devices"]}
+    assert world.info(junk.device_id) is None
+
+
+@pytest.mark.netns
+def test_config_deleted_in_home_assistant_is_not_brought_back(world: World) -> None:
+    printer = world.lan.hosts[6]
+    topic = f"homeassistant/device/netmon_{printer.device_id}/config"
+    run(
+        *world.lan.exec_args(
+            world.lan.service_ns,
+            "mosquitto_pub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PORT),
+            "-r",
+            "-n",
+            "-t",
+            topic,
+        )
+    )
+    time.sleep(1.0)
+    republished = _request(world, "discovery/republish", {})
+    assert republished["status"] == "ok" and republished["data"]["configs"] >= 1
+    time.sleep(1.0)
+    assert _config(world, printer) == ""
+    other = world.lan.hosts[7]
+    assert _config(world, other)  # the others are back

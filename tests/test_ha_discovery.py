@@ -47,6 +47,7 @@ def test_device_config_snapshot() -> None:
         "ip",
         "hostname",
         "vendor",
+        "ping",
     ]
     for key, component in components.items():
         assert component["unique_id"] == f"netmon_b827eb000001_{key}"
@@ -176,3 +177,15 @@ def test_naming_rule() -> None:
         assert Device(**{**base.__dict__, "names": dict(names)}).display_name == name
     named = Device(**{**base.__dict__, "names": names, "name": "My phone"})
     assert named.display_name == "My phone"
+
+
+def test_buttons_and_event_entity() -> None:
+    ping = ha_discovery.device_config(DEVICE, TOPICS, "1")["components"]["ping"]
+    assert ping["platform"] == "button"
+    assert ping["command_topic"] == "netmon/bridge/request/device/ping"
+    assert json.loads(ping["payload_press"]) == {"id": "b827eb000001"}
+    bridge = ha_discovery.bridge_config(TOPICS, "1")["components"]
+    assert bridge["scan"]["command_topic"] == "netmon/bridge/request/scan"
+    event = bridge["device_events"]
+    assert event["platform"] == "event" and event["state_topic"] == "netmon/bridge/event"
+    assert event["event_types"] == ["device_joined", "device_removed"]

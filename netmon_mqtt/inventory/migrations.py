@@ -54,6 +54,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX presence_changes_device_at ON presence_changes (device_id, at);
     """,
+    # 4: devices removed with "block": never added again
+    """
+    CREATE TABLE blocked (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -49,6 +49,7 @@ class Inventory:
         history_days: float = 7.0,
     ) -> None:
         self._history_days = history_days
+        self._blocked: set[str] = set()
         self._pending_samples: list[DeviceState] = []
         self._pruned_at = 0.0
         self._store = store
@@ -67,6 +68,7 @@ class Inventory:
         """Load the stored devices and start the periodic flush of last_seen."""
         for device in await self._store.load_devices():
             self._devices[device.id] = device
+        self._blocked = await self._store.blocked()
         _LOGGER.info("Inventory holds %s devices", len(self._devices))
         self._flusher = asyncio.create_task(self._flush_periodically())
 
@@ -90,7 +92,7 @@ class Inventory:
     async def observe(self, obs: Observation) -> None:
         """Merge one observation."""
         device_id = self._id_for(obs)
-        if device_id is None:
+        if device_id is None or device_id in self._blocked:
             return
         device = self._devices.get(device_id)
         if device is None:
@@ -153,11 +155,14 @@ class Inventory:
             await self.remove(stand_in.id, f"merged into {device_id}")
         self._enrich(device)
 
-    async def remove(self, device_id: str, reason: str) -> Device | None:
-        """Forget a device; emits ``DeviceRemoved``."""
+    async def remove(self, device_id: str, reason: str, *, block: bool = False) -> Device | None:
+        """Forget a device (and with ``block``, never add it again); emits ``DeviceRemoved``."""
         device = self._devices.pop(device_id, None)
         if device is None:
             return None
+        if block:
+            self._blocked.add(device_id)
+            await self._store.block(device_id, utcnow())
         self._dirty.discard(device_id)
         await self._store.delete_device(device_id)
         _LOGGER.info("Removed device %s (%s)", device_id, reason)
@@ -249,7 +254,17 @@ class Inventory:
                 _LOGGER.exception("Could not write last_seen times")
 
 
-_TRACKED_FIELDS = ("ip", "vendor", "name", "names", "details", "ipv6", "device_type")
+_TRACKED_FIELDS = (
+    "ip",
+    "vendor",
+    "name",
+    "names",
+    "details",
+    "ipv6",
+    "device_type",
+    "tracked",
+    "ha_discovery",
+)
 
 
 def _changed_fields(before: Device, after: Device) -> frozenset[str]:

@@ -102,6 +102,20 @@ class Store:
         """Insert or replace one device."""
         await self.save_devices([device])
 
+    async def blocked(self) -> set[str]:
+        """Ids of devices removed with ``block``."""
+        try:
+            async with self._conn.execute("SELECT id FROM blocked") as cursor:
+                return {str(row[0]) for row in await cursor.fetchall()}
+        except sqlite3.Error as err:
+            raise DatabaseError(f"cannot read blocked devices: {err}") from err
+
+    async def block(self, device_id: str, at: datetime) -> None:
+        """Never add ``device_id`` again."""
+        await self._write(
+            "INSERT OR REPLACE INTO blocked VALUES (?, ?)", [(device_id, at.isoformat())]
+        )
+
     async def delete_device(self, device_id: str) -> None:
         """Delete one device."""
         try:

@@ -5,6 +5,7 @@ Component keys are part of every entity's ``unique_id``: never rename them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..models import Device
@@ -12,6 +13,7 @@ from .topics import Topics
 
 ORIGIN_URL = "https://github.com/netmon-mqtt/netmon-mqtt"
 _DIAGNOSTIC = "diagnostic"
+BRIDGE_EVENT_TYPES = ("device_joined", "device_removed")
 
 
 def _origin(version: str) -> dict[str, str]:
@@ -112,6 +114,15 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             entity_category=_DIAGNOSTIC,
             icon="mdi:factory",
         ),
+        "ping": {
+            "platform": "button",
+            "unique_id": f"{uid}_ping",
+            "name": "Ping",
+            "command_topic": f"{topics.request_prefix}device/ping",
+            "payload_press": json.dumps({"id": device_id}, separators=(",", ":")),
+            "entity_category": _DIAGNOSTIC,
+            "icon": "mdi:lan-pending",
+        },
     }
 
 
@@ -198,6 +209,29 @@ def bridge_config(topics: Topics, version: str) -> dict[str, Any]:
                 availability=available,
                 entity_category=_DIAGNOSTIC,
             ),
+            "scan": {
+                "platform": "button",
+                "unique_id": f"{uid}_scan",
+                "name": "Scan now",
+                "command_topic": f"{topics.request_prefix}scan",
+                "payload_press": "{}",
+                "availability": available,
+                "icon": "mdi:radar",
+            },
+            "device_events": {
+                "platform": "event",
+                "unique_id": f"{uid}_device_events",
+                "name": "Device events",
+                "state_topic": topics.bridge_event,
+                "event_types": list(BRIDGE_EVENT_TYPES),
+                "availability": available,
+                # Other event types render empty, which Home Assistant ignores.
+                "value_template": (
+                    "{% if value_json.type in " + repr(list(BRIDGE_EVENT_TYPES)) + " %}"
+                    "{{ {'event_type': value_json.type, 'device': value_json.data.id}"
+                    " | to_json }}{% endif %}"
+                ),
+            },
         },
     }
 

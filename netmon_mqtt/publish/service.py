@@ -14,7 +14,7 @@ import json
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +64,10 @@ class Publisher:
         settings: PublisherSettings,
         *,
         handle_request: RequestHandler | None = None,
+        on_config_deleted: Callable[[str], Coroutine[Any, Any, object]] | None = None,
     ) -> None:
         self._handle_request = handle_request
+        self._on_config_deleted = on_config_deleted
         self._link = link
         self._topics = topics
         self._devices = devices
@@ -135,11 +137,13 @@ class Publisher:
         self._set(topic, "")
 
     def _set_device(self, device: Device) -> None:
+        config = self._topics.device_config(device.id)
         if device.ha_discovery:
             self._set(
-                self._topics.device_config(device.id),
-                ha_discovery.device_config(device, self._topics, self._settings.version),
+                config, ha_discovery.device_config(device, self._topics, self._settings.version)
             )
+        elif self._desired.get(config) or self._published.get(config):
+            self._clear(config)
         self._set(self._topics.device_info(device.id), payloads.info_payload(device))
 
     def _set_state(self, state: DeviceState) -> None:
@@ -275,7 +279,7 @@ class Publisher:
             for topic in wildcards:
                 await conn.subscribe(topic)
             await asyncio.sleep(self._settings.retained_wait)
-            for topic in wildcards:
+            for topic in wildcards[1:]:  # configs stay subscribed: deletions in HA show
                 await conn.unsubscribe(topic)
             return self._collected
         finally:
@@ -306,8 +310,8 @@ class Publisher:
             topic = next(iter(self._dirty))
             payload = self._desired.get(topic, "")
             if self._published.get(topic) != payload:
+                self._published[topic] = payload  # before the broker echoes it back
                 await conn.publish(topic, payload, retain=True)
-                self._published[topic] = payload
             self._dirty.pop(topic, None)
             if payload == "":
                 self._desired.pop(topic, None)
@@ -323,6 +327,8 @@ class Publisher:
     def _on_message(self, message: Message) -> None:
         if self._collected is not None and message.retain and message.payload:
             self._collected[message.topic] = message.payload
+        elif self._collected is None and message.topic.endswith("/config"):
+            self._on_config_message(message)
         elif message.topic.startswith(self._topics.request_prefix) and not message.retain:
             self._dispatch(message.topic[len(self._topics.request_prefix) :], message.payload)
         elif (
@@ -331,6 +337,39 @@ class Publisher:
             and (self._birth_task is None or self._birth_task.done())
         ):
             self._birth_task = asyncio.create_task(self._on_birth())
+
+    def republish_discovery(self) -> int:
+        """Publish every discovery config again (the ``discovery/republish`` request)."""
+        topics = [
+            t
+            for t in self._desired
+            if t == self._topics.bridge_config or self._topics.config_owner(t)
+        ]
+        for topic in topics:
+            self._published.pop(topic, None)
+            self._dirty[topic] = None
+        self._wake.set()
+        return len(topics)
+
+    def _on_config_message(self, message: Message) -> None:
+        """An empty config for one of our devices that we did not clear: deleted in HA."""
+        owner = self._topics.config_owner(message.topic)
+        if owner is None or message.payload or self._on_config_deleted is None:
+            return
+        if self._published.get(message.topic):
+            _LOGGER.info(
+                "Discovery config of %s was deleted outside netmon (in Home "
+                "Assistant); it will not be published again",
+                owner,
+            )
+            self._published[message.topic] = ""
+            self._desired.pop(message.topic, None)
+            self._spawn_request(self._on_config_deleted(owner))
+
+    def _spawn_request(self, coroutine: Coroutine[Any, Any, object]) -> None:
+        task: asyncio.Task[Any] = asyncio.create_task(coroutine)
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
 
     def _dispatch(self, command: str, payload: str) -> None:
         if self._handle_request is None or len(self._requests) >= _MAX_PENDING_REQUESTS:
