@@ -110,14 +110,16 @@ def test_thirty_percent_loss_never_goes_offline(world: World) -> None:
     lossy = world.lan.hosts[1]
     started = time.monotonic()
     time.sleep(22 * INTERVAL)  # at least 20 probe cycles
-    assert world.events("device_offline", lossy) == [], world.service.log()
-    windows = [s for s in world.states(lossy) if s["packet_loss_pct"] is not None]
-    assert windows and all(s["presence"] == "home" for s in world.states(lossy))
     assert time.monotonic() - started >= 20 * INTERVAL
-    # The loss is measured, not hidden: over all windows it is near the 30 % injected
-    # (the cls_bpf filter drops replies; ARP evidence keeps the device home).
-    losses = [s["packet_loss_pct"] for s in windows[1:]]
-    assert 10 <= sum(losses) / len(losses) <= 55
+    offline = world.events("device_offline", lossy)
+    states = world.states(lossy)
+    assert offline == [], (offline, states, world.service.log())
+    assert all(s["presence"] == "home" for s in states), states
+    # The loss is measured, not hidden: averaged over the windows it is near the 30 %
+    # injected (the cls_bpf filter drops replies; ARP evidence keeps the device home).
+    losses = [s["packet_loss_pct"] for s in states[1:] if s["packet_loss_pct"] is not None]
+    assert len(losses) >= 5, states
+    assert 5 <= sum(losses) / len(losses) <= 60, losses
 
 
 @pytest.mark.netns
