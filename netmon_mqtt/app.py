@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -22,6 +21,7 @@ from .discovery.service import Discovery
 from .discovery.sweep import Sweeper
 from .errors import DiscoveryError
 from .events import EventBus
+from .health import Health
 from .identify.dns import Identifier, ReverseResolver
 from .identify.oui import default_database
 from .identify.snmp import SnmpIdentifier
@@ -149,13 +149,16 @@ class Service:
             else None
         )
         self._started: list[Component] = []
+        self.health = Health(
+            self.discovery, self.inventory, config.discovery_interval, self.publisher.set_health
+        )
         self.bridge = Bridge(
             commands.build(
                 commands.Components(
                     self.inventory,
                     self.discovery,
                     self.publisher.bridge_info,
-                    time.monotonic(),
+                    self.health.snapshot,
                     lambda ip: self.pinger.ping(ip, config.ping_timeout),
                     self.publisher.republish_discovery,
                 )
@@ -181,6 +184,7 @@ class Service:
             self.passive,
             self.mdns,
             self.discovery,
+            self.health,
         ]
         try:
             for component in order:

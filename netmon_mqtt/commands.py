@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ class Components:
     inventory: Inventory
     discovery: Discovery
     bridge_info: Callable[[], dict[str, Any]]
-    started: float
+    health: Callable[[], dict[str, Any]]
     ping: Callable[[str], Awaitable[float | None]]
     republish: Callable[[], int]
 
@@ -78,12 +77,7 @@ def build(components: Components) -> dict[str, Command]:
         return dict(components.bridge_info())
 
     async def health_check(_args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "healthy": True,
-            "uptime_s": round(time.monotonic() - components.started, 1),
-            "devices": len(inventory.devices()),
-            "last_scan_duration_s": discovery.last_duration,
-        }
+        return components.health()
 
     def device(args: dict[str, Any]) -> Device:
         found = inventory.get(args["id"])

@@ -76,3 +76,9 @@ def write_config(
         mqtt.update(host="127.0.0.1", port=broker_port)
     config.update(overrides)
     path.write_text(yaml.safe_dump(config))
+
+
+def no_traceback(log: str) -> tuple[bool, str]:
+    """(True, "") when the log has no traceback; else (False, the part around the first)."""
+    at = log.find("Traceback")
+    return at < 0, log[max(0, at - 400) : at + 3000] if at >= 0 else ""

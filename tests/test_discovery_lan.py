@@ -24,7 +24,7 @@ import pytest
 from .conftest import require
 from .lan import Host, NetnsLan, have_root, run
 from .mqtt_tools import Subscriber, connect_subscriber, wait_until
-from .service_tools import RunningService, write_config
+from .service_tools import RunningService, no_traceback, write_config
 from .tools.snmpd import SYSTEM, V3_USER, remove_folders, start_snmpd
 
 PORT = 1883
@@ -278,7 +278,8 @@ def test_malformed_frames_are_ignored(world: World) -> None:
     time.sleep(1.0)
     assert world.service.proc is not None and world.service.proc.poll() is None
     assert world.info("02000000" + "0bad") is None
-    assert "Traceback" not in world.service.log()
+    clean, excerpt = no_traceback(world.service.log())
+    assert clean, excerpt
 
 
 @pytest.mark.netns
@@ -493,3 +494,19 @@ def test_config_deleted_in_home_assistant_is_not_brought_back(world: World) -> N
     assert _config(world, printer) == ""
     other = world.lan.hosts[7]
     assert _config(world, other)  # the others are back
+
+
+@pytest.mark.netns
+def test_health_topic_and_request(world: World) -> None:
+    health = world.sub.latest("netmon/bridge/health")
+    assert health is not None
+    payload = health.json()  # published at start and every 30 s
+    assert payload["healthy"] is True and payload["db_ok"] is True
+    response = _request(world, "health_check", {})
+    assert response["status"] == "ok"
+    assert set(response["data"]) == set(payload)
+    fresh = response["data"]
+    assert fresh["healthy"] is True and fresh["scan_lag_s"] == 0
+    assert fresh["devices"] >= len(world.lan.hosts) - 1
+    info = _request(world, "info", {})
+    assert info["data"]["instance_id"] == "main" and info["data"]["networks"]

@@ -34,6 +34,7 @@ class Discovery:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.last_duration: float | None = None
+        self.last_finished: float | None = None
 
     async def start(self) -> None:
         """Start the schedule; the first sweep runs at once."""
@@ -79,6 +80,7 @@ class Discovery:
             observations = await self._sweeper.sweep(chosen, progress, self._record, methods)
             duration = time.monotonic() - started
             self.last_duration = duration
+            self.last_finished = time.monotonic()
             found = sorted(
                 {
                     d.id

@@ -50,6 +50,7 @@ class Inventory:
     ) -> None:
         self._history_days = history_days
         self._blocked: set[str] = set()
+        self.db_ok = True
         self._pending_samples: list[DeviceState] = []
         self._pruned_at = 0.0
         self._store = store
@@ -251,7 +252,13 @@ class Inventory:
             try:
                 await self.flush()
             except Exception:
-                _LOGGER.exception("Could not write last_seen times")
+                if self.db_ok:
+                    _LOGGER.exception("Could not write to the database")
+                self.db_ok = False
+            else:
+                if not self.db_ok:
+                    _LOGGER.info("Database writes work again")
+                self.db_ok = True
 
 
 _TRACKED_FIELDS = (

@@ -273,6 +273,8 @@ class Monitor:
             await self._changed(device_id, watched)
 
     async def _changed(self, device_id: str, watched: _Watched) -> None:
+        if self._watched.get(device_id) is not watched:
+            return  # removed (or re-added) while its probe ran: that verdict is moot
         presence = watched.state.presence
         _LOGGER.info("%s is now %s (%s)", device_id, presence.value, watched.state.reason)
         await self._bus.emit(

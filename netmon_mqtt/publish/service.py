@@ -338,6 +338,10 @@ class Publisher:
         ):
             self._birth_task = asyncio.create_task(self._on_birth())
 
+    def set_health(self, payload: dict[str, Any]) -> None:
+        """Publish the retained ``bridge/health``."""
+        self._set(self._topics.bridge_health, payload)
+
     def republish_discovery(self) -> int:
         """Publish every discovery config again (the ``discovery/republish`` request)."""
         topics = [

@@ -29,6 +29,11 @@ class Topics:
         return f"{self.base}/bridge/devices"
 
     @property
+    def bridge_health(self) -> str:
+        """Retained health payload."""
+        return f"{self.base}/bridge/health"
+
+    @property
     def bridge_event(self) -> str:
         """Non-retained events."""
         return f"{self.base}/bridge/event"
