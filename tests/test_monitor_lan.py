@@ -90,9 +90,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         sub = connect_subscriber(PORT, lan.exec_args(lan.service_ns))
         world = World(lan, service, sub, database)
         # Wait until every host is home (the lossy one may take a probe or two).
-        assert wait_until(
+        home = wait_until(
             lambda: all(world.state(h).get("presence") == "home" for h in lan.hosts), 30
-        ), service.log()
+        )
+        assert home, ({h.ip: world.state(h) for h in lan.hosts}, service.log()[-3000:])
         yield world
     finally:
         if responder:
