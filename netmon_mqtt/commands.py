@@ -10,12 +10,12 @@ from typing import Any
 import voluptuous as vol
 
 from .bridge import Command, RequestError
-from .clock import iso
 from .discovery.networks import Target
 from .discovery.service import Discovery
 from .discovery.sweep import METHODS
 from .inventory.service import Inventory
 from .models import Device
+from .publish.payloads import device_summary
 
 
 @dataclass(frozen=True)
@@ -28,18 +28,6 @@ class Components:
     health: Callable[[], dict[str, Any]]
     ping: Callable[[str], Awaitable[float | None]]
     republish: Callable[[], int]
-
-
-def _summary(device: Device) -> dict[str, Any]:
-    return {
-        "id": device.id,
-        "name": device.display_name,
-        "ip": device.ip,
-        "mac": device.mac,
-        "vendor": device.vendor,
-        "device_type": device.device_type,
-        "last_seen": iso(device.last_seen),
-    }
 
 
 def scan_target(text: str, configured: list[Target]) -> Target:
@@ -70,7 +58,7 @@ def build(components: Components) -> dict[str, Command]:
             "duration_s": round(result.duration_s, 2),
             "found": len(devices),
             "new_devices": result.new_devices,
-            "devices": [_summary(d) for d in devices],
+            "devices": [device_summary(d) for d in devices],
         }
 
     async def info(_args: dict[str, Any]) -> dict[str, Any]:
@@ -106,14 +94,14 @@ def build(components: Components) -> dict[str, Command]:
         name = (args["name"] or "").strip() or None
         updated = await inventory.update(target.id, name=name)
         assert updated is not None
-        return _summary(updated)
+        return device_summary(updated)
 
     async def options(args: dict[str, Any]) -> dict[str, Any]:
         target = device(args)
         updated = await inventory.update(target.id, **args["options"])
         assert updated is not None
         return {
-            **_summary(updated),
+            **device_summary(updated),
             "tracked": updated.tracked,
             "ha_discovery": updated.ha_discovery,
         }

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .background import Background
 from .discovery.service import Discovery
 from .inventory.service import Inventory
 
@@ -28,7 +29,7 @@ class Health:
         self._interval = interval
         self._publish = publish
         self._started = time.monotonic()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Background("health", self._run)
 
     def snapshot(self) -> dict[str, Any]:
         """``healthy`` is false when the database failed its last write or sweeps are late."""
@@ -53,13 +54,11 @@ class Health:
 
     async def start(self) -> None:
         """Publish now and every ``PUBLISH_EVERY`` seconds."""
-        self._task = asyncio.create_task(self._run(), name="health")
+        await self._loop.start()
 
     async def stop(self) -> None:
         """Stop publishing."""
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._loop.stop()
 
     async def _run(self) -> None:
         while True:

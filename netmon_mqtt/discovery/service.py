@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 
+from ..background import Background
 from ..events import EventBus, ScanFinished, ScanStarted
 from ..inventory.service import Inventory
 from ..models import Observation
@@ -32,19 +33,17 @@ class Discovery:
         self._bus = bus
         self._interval = interval
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._schedule = Background("discovery", self._run)
         self.last_duration: float | None = None
         self.last_finished: float | None = None
 
     async def start(self) -> None:
         """Start the schedule; the first sweep runs at once."""
-        self._task = asyncio.create_task(self._run(), name="discovery")
+        await self._schedule.start()
 
     async def stop(self) -> None:
         """Cancel the schedule and any running sweep."""
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._schedule.stop()
 
     async def _run(self) -> None:
         while True:

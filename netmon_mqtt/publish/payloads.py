@@ -66,21 +66,26 @@ def _model(device: Device) -> str | None:
     return None
 
 
+def device_summary(device: Device, online: bool | None = None) -> dict[str, Any]:
+    """One device in brief (``bridge/devices`` entries, request responses)."""
+    summary: dict[str, Any] = {
+        "id": device.id,
+        "name": device.display_name,
+        "mac": device.mac,
+        "ip": device.ip,
+        "vendor": device.vendor,
+        "device_type": device.device_type,
+        "last_seen": iso(device.last_seen),
+        "tracked": device.tracked,
+    }
+    if online is not None:
+        summary["online"] = online
+    return summary
+
+
 def device_summaries(devices: Iterable[Device], online: set[str]) -> list[dict[str, Any]]:
     """``<base>/bridge/devices``."""
-    return [
-        {
-            "id": d.id,
-            "name": d.display_name,
-            "mac": d.mac,
-            "ip": d.ip,
-            "vendor": d.vendor,
-            "online": d.id in online,
-            "last_seen": iso(d.last_seen),
-            "tracked": d.tracked,
-        }
-        for d in devices
-    ]
+    return [device_summary(d, d.id in online) for d in devices]
 
 
 def event_payload(kind: str, data: dict[str, Any]) -> dict[str, Any]:
