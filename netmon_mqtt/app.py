@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from . import __version__, commands
 from .bridge import Bridge
 from .broker import EmbeddedBroker
-from .config import Config
+from .config import RUNTIME_OPTIONS, Config
 from .discovery.arp import ArpProber
 from .discovery.link import Link
 from .discovery.mdns import MdnsBrowser
@@ -149,6 +149,7 @@ class Service:
             else None
         )
         self._started: list[Component] = []
+        self._options: dict[str, Any] = {}
         self.health = Health(
             self.discovery, self.inventory, config.discovery_interval, self.publisher.set_health
         )
@@ -161,9 +162,48 @@ class Service:
                     self.health.snapshot,
                     lambda ip: self.pinger.ping(ip, config.ping_timeout),
                     self.publisher.republish_discovery,
+                    self.current_options,
+                    self.set_options,
                 )
             )
         )
+
+    def current_options(self) -> dict[str, Any]:
+        """The run-time options in force (saved ones over the configuration file)."""
+        return {key: self._options.get(key, getattr(self.config, key)) for key in RUNTIME_OPTIONS}
+
+    async def set_options(self, options: dict[str, Any], *, persist: bool = True) -> dict[str, Any]:
+        """Apply run-time options to the running components; save them unless loading."""
+        monitor_keys = {
+            "monitor_interval": "interval",
+            "ping_timeout": "timeout",
+            "consider_home": "consider_home",
+            "metrics_interval": "metrics_interval",
+            "wake_probe": "wake_probe",
+        }
+        self.monitor.update_settings(
+            **{monitor_keys[k]: v for k, v in options.items() if k in monitor_keys}
+        )
+        if "discovery_interval" in options:
+            self.discovery.set_interval(options["discovery_interval"])
+        if "history_days" in options:
+            self.inventory.set_history_days(options["history_days"])
+        self.publisher.update_facts(
+            {k: v for k, v in options.items() if k in ("discovery_interval", "monitor_interval")}
+        )
+        self._options.update(options)
+        if persist and options:
+            await self.store.save_settings(options)
+            _LOGGER.info("Options changed: %s", options)
+        return self.current_options()
+
+    async def _load_options(self) -> None:
+        saved = {
+            k: v for k, v in (await self.store.load_settings()).items() if k in RUNTIME_OPTIONS
+        }
+        if saved:
+            _LOGGER.info("Applying saved options: %s", saved)
+            await self.set_options(saved, persist=False)
 
     async def _config_deleted(self, device_id: str) -> None:
         await self.inventory.update(device_id, ha_discovery=False)
@@ -194,6 +234,7 @@ class Service:
                 if component is not None:
                     await component.start()
                     self._started.append(component)
+            await self._load_options()
         except BaseException:
             await self.stop()
             raise

@@ -10,6 +10,7 @@ from typing import Any
 import voluptuous as vol
 
 from .bridge import Command, RequestError
+from .config import RUNTIME_OPTIONS
 from .discovery.networks import Target
 from .discovery.service import Discovery
 from .discovery.sweep import METHODS
@@ -28,6 +29,8 @@ class Components:
     health: Callable[[], dict[str, Any]]
     ping: Callable[[str], Awaitable[float | None]]
     republish: Callable[[], int]
+    options: Callable[[], dict[str, Any]]
+    set_options: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def scan_target(text: str, configured: list[Target]) -> Target:
@@ -96,7 +99,7 @@ def build(components: Components) -> dict[str, Command]:
         assert updated is not None
         return device_summary(updated)
 
-    async def options(args: dict[str, Any]) -> dict[str, Any]:
+    async def device_options(args: dict[str, Any]) -> dict[str, Any]:
         target = device(args)
         updated = await inventory.update(target.id, **args["options"])
         assert updated is not None
@@ -111,6 +114,11 @@ def build(components: Components) -> dict[str, Command]:
         reason = "removed and blocked by request" if args["block"] else "removed by request"
         await inventory.remove(target.id, reason, block=args["block"])
         return {"id": target.id, "blocked": args["block"]}
+
+    async def options(args: dict[str, Any]) -> dict[str, Any]:
+        changes = args.get("options", {})
+        current = await components.set_options(changes) if changes else components.options()
+        return {"options": current}
 
     async def republish(_args: dict[str, Any]) -> dict[str, Any]:
         return {"configs": components.republish()}
@@ -161,7 +169,7 @@ def build(components: Components) -> dict[str, Command]:
                     ),
                 }
             ),
-            options,
+            device_options,
         ),
         "device/remove": Command(
             vol.Schema(
@@ -173,5 +181,15 @@ def build(components: Components) -> dict[str, Command]:
             remove,
         ),
         "discovery/republish": Command(empty, republish),
+        "options": Command(
+            vol.Schema(
+                {
+                    vol.Optional("options"): vol.Schema(
+                        {vol.Optional(key): check for key, check in RUNTIME_OPTIONS.items()}
+                    ),
+                }
+            ),
+            options,
+        ),
         "health_check": Command(empty, health_check),
     }

@@ -323,6 +323,17 @@ _SNMP = vol.Schema(
     }
 )
 
+# Settings the ``options`` request may change at run time (persisted in the database).
+RUNTIME_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "discovery_interval": _number(10, 86400),
+    "monitor_interval": _number(0.2, 3600),
+    "metrics_interval": _number(0, 3600),
+    "consider_home": _number(0, 86400),
+    "ping_timeout": _number(0.05, 30),
+    "wake_probe": _BOOL,
+    "history_days": _number(0, 3650),
+}
+
 _ROOT = vol.Schema(
     {
         vol.Optional("networks"): vol.All(_typed(list, "a list of networks"), [parse_network]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -43,6 +44,7 @@ class World:
     ipv6_host: Host
     silent: Host
     newcomer: Host
+    database: Path
 
     def info(self, device_id: str) -> dict[str, Any] | None:
         message = self.sub.latest(f"netmon/device/{device_id}/info")
@@ -178,7 +180,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             30,
         )
         assert scanned, service.log()
-        yield World(lan, service, sub, routed, randomized, ipv6_host, silent, newcomer)
+        yield World(
+            lan, service, sub, routed, randomized, ipv6_host, silent, newcomer, tmp / "netmon.db"
+        )
     finally:
         for responder in responders:
             responder.terminate()
@@ -510,3 +514,31 @@ def test_health_topic_and_request(world: World) -> None:
     assert fresh["devices"] >= len(world.lan.hosts) - 1
     info = _request(world, "info", {})
     assert info["data"]["instance_id"] == "main" and info["data"]["networks"]
+
+
+@pytest.mark.netns
+def test_options_change_at_run_time_and_are_saved(world: World) -> None:
+    current = _request(world, "options", {})
+    assert current["status"] == "ok"
+    assert current["data"]["options"]["discovery_interval"] == 3600
+    changed = _request(
+        world, "options", {"options": {"discovery_interval": 1800, "consider_home": 240}}
+    )
+    assert changed["status"] == "ok", changed
+    assert changed["data"]["options"]["discovery_interval"] == 1800
+    assert changed["data"]["options"]["consider_home"] == 240
+    assert wait_until(
+        lambda: world.sub.latest("netmon/bridge/info").json()["discovery_interval"] == 1800, 5
+    )
+    with sqlite3.connect(world.database) as db:
+        saved = dict(db.execute("SELECT key, value FROM settings"))
+    assert json.loads(saved["discovery_interval"]) == 1800
+    for bad, message in (
+        ({"options": {"monitor_interval": "fast"}}, "monitor_interval"),
+        ({"options": {"monitor_interval": 0}}, "from 0.2 to 3600"),
+        ({"options": {"networks": ["10.0.0.0/8"]}}, "unknown key"),
+    ):
+        refused = _request(world, "options", bad)
+        assert refused["status"] == "error" and message in refused["error"], refused
+    after = _request(world, "options", {})
+    assert after["data"]["options"] == changed["data"]["options"]

@@ -57,6 +57,10 @@ class Discovery:
         for obs in observations:
             await self._inventory.observe(obs)
 
+    def set_interval(self, seconds: float) -> None:
+        """Seconds between scheduled sweeps (from the next sleep on)."""
+        self._interval = seconds
+
     @property
     def targets(self) -> list[Target]:
         """The configured targets."""

@@ -82,6 +82,10 @@ class Inventory:
             await asyncio.gather(self._flusher, return_exceptions=True)
         await self.flush()
 
+    def set_history_days(self, days: float) -> None:
+        """History retention (``options`` request)."""
+        self._history_days = days
+
     def devices(self) -> list[Device]:
         """Every device, oldest first."""
         return list(self._devices.values())

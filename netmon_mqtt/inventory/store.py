@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -101,6 +102,21 @@ class Store:
     async def save_device(self, device: Device) -> None:
         """Insert or replace one device."""
         await self.save_devices([device])
+
+    async def load_settings(self) -> dict[str, Any]:
+        """Options saved by the ``options`` request."""
+        try:
+            async with self._conn.execute("SELECT key, value FROM settings") as cursor:
+                return {str(k): json.loads(str(v)) for k, v in await cursor.fetchall()}
+        except (sqlite3.Error, ValueError) as err:
+            raise DatabaseError(f"cannot read saved options: {err}") from err
+
+    async def save_settings(self, settings: dict[str, Any]) -> None:
+        """Save options (merged with those already saved)."""
+        await self._write(
+            "INSERT OR REPLACE INTO settings VALUES (?, ?)",
+            [(k, json.dumps(v)) for k, v in settings.items()],
+        )
 
     async def blocked(self) -> set[str]:
         """Ids of devices removed with ``block``."""

@@ -15,7 +15,7 @@ import logging
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -127,6 +127,12 @@ class Monitor:
         # Spread first probes over the interval, deterministically per device.
         offset = (zlib.crc32(device.id.encode()) % 10_000) / 10_000 * settings.interval
         heapq.heappush(self._schedule, (now + offset, device.id))
+
+    def update_settings(self, **changes: object) -> None:
+        """Apply new defaults (``options`` request); per-device overrides still win."""
+        self._settings = replace(self._settings, **changes)  # type: ignore[arg-type]
+        for device_id, watched in self._watched.items():
+            watched.settings = self._settings.for_device(device_id)
 
     def unwatch(self, device_id: str) -> None:
         """Stop probing a device (its schedule entry lapses)."""

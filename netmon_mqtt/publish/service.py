@@ -15,7 +15,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..clock import iso, utcnow
@@ -337,6 +337,13 @@ class Publisher:
             and (self._birth_task is None or self._birth_task.done())
         ):
             self._birth_task = asyncio.create_task(self._on_birth())
+
+    def update_facts(self, facts: dict[str, Any]) -> None:
+        """Change facts shown in ``bridge/info`` (intervals after an ``options`` request)."""
+        self._settings = replace(
+            self._settings, bridge_facts={**self._settings.bridge_facts, **facts}
+        )
+        self._refresh_bridge()
 
     def set_health(self, payload: dict[str, Any]) -> None:
         """Publish the retained ``bridge/health``."""
