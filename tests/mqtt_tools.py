@@ -157,3 +157,41 @@ def connect_subscriber(
         if time.monotonic() > deadline:
             raise RuntimeError(f"no broker accepted a subscriber on port {port}")
         time.sleep(0.3)
+
+
+def request(
+    sub: Subscriber,
+    prefix: Sequence[str],
+    port: int,
+    command: str,
+    payload: dict[str, Any],
+    timeout: float = 30.0,
+) -> dict[str, Any] | None:
+    """Send ``netmon/bridge/request/<command>`` and wait for its response on ``sub``."""
+    transaction = f"t{time.monotonic_ns()}"
+    subprocess.run(
+        [
+            *prefix,
+            "mosquitto_pub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-q",
+            "1",
+            "-t",
+            f"netmon/bridge/request/{command}",
+            "-m",
+            json.dumps({**payload, "transaction": transaction}),
+        ],
+        check=True,
+        timeout=10,
+    )
+
+    def answered() -> dict[str, Any] | None:
+        for message in sub.on(f"netmon/bridge/response/{command}"):
+            if message.json().get("transaction") == transaction:
+                return message.json()  # type: ignore[no-any-return]
+        return None
+
+    return wait_until(answered, timeout)  # type: ignore[no-any-return]

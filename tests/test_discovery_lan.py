@@ -24,7 +24,7 @@ import pytest
 
 from .conftest import require
 from .lan import Host, NetnsLan, have_root, run
-from .mqtt_tools import Subscriber, connect_subscriber, wait_until
+from .mqtt_tools import Subscriber, connect_subscriber, request, wait_until
 from .service_tools import RunningService, no_traceback, write_config
 from .tools.snmpd import SYSTEM, V3_USER, remove_folders, start_snmpd
 
@@ -359,31 +359,8 @@ def test_malformed_ssdp_replies_are_skipped(world: World) -> None:
 
 
 def _request(world: World, command: str, payload: dict[str, Any]) -> dict[str, Any]:
-    transaction = f"t{time.monotonic_ns()}"
-    run(
-        *world.lan.exec_args(
-            world.lan.service_ns,
-            "mosquitto_pub",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(PORT),
-            "-q",
-            "1",
-            "-t",
-            f"netmon/bridge/request/{command}",
-            "-m",
-            json.dumps({**payload, "transaction": transaction}),
-        )
-    )
-
-    def answered() -> dict[str, Any] | None:
-        for message in world.sub.on(f"netmon/bridge/response/{command}"):
-            if message.json().get("transaction") == transaction:
-                return message.json()  # type: ignore[no-any-return]
-        return None
-
-    response = wait_until(answered, 30)
+    prefix = world.lan.exec_args(world.lan.service_ns)
+    response = request(world.sub, prefix, PORT, command, payload)
     assert response is not None, world.service.log()
     return response
 

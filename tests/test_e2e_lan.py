@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .lan import Host, NetnsLan
-from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, wait_until
+from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request, wait_until
 from .service_tools import RunningService, no_traceback, write_config
 
 HOSTS = 20
@@ -127,7 +127,10 @@ def test_lan_devices_become_home_assistant_entities(
         back = wait_until(lambda: (_state(sub, victim) or {}).get("presence") == "home", 10)
         assert back, service.log()
 
-        # 3. A restart keeps ids and first_seen and publishes no duplicate config.
+        # 3. A restart keeps ids, first_seen and options changed at run time, and publishes
+        # no duplicate config.
+        changed = request(sub, ns, PORT, "options", {"options": {"discovery_interval": 1234}})
+        assert changed is not None and changed["status"] == "ok", changed
         before = _stored_devices(database)
         assert set(before) == {h.device_id for h in lan.hosts}
         assert service.stop() == 0
@@ -152,6 +155,9 @@ def test_lan_devices_become_home_assistant_entities(
         time.sleep(2.0)
         after = _stored_devices(database)
         assert after == before
+        assert wait_until(
+            lambda: sub.latest("netmon/bridge/info").json()["discovery_interval"] == 1234, 5
+        ), "saved options not re-applied"
         listed = subprocess.run(
             [sys.executable, "-m", "netmon_mqtt", "devices", "--json", "--database", str(database)],
             capture_output=True,
