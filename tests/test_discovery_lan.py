@@ -443,7 +443,10 @@ def test_remove_with_block_keeps_a_device_out(world: World) -> None:
     removed = _request(world, "device/remove", {"id": junk.device_id, "block": True})
     assert removed["status"] == "ok", removed
     assert wait_until(lambda: _config(world, junk) == "" and world.info(junk.device_id) is None, 5)
-    assert [e for e in world.events("device_removed") if e["data"]["id"] == junk.device_id]
+    assert wait_until(
+        lambda: [e for e in world.events("device_removed") if e["data"]["id"] == junk.device_id],
+        2,
+    )
     rescan = _request(world, "scan", {"methods": ["arp"]})
     assert rescan["status"] == "ok"
     assert junk.device_id not in {d["id"] for d in rescan["data"]["devices"]}
