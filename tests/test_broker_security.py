@@ -136,6 +136,20 @@ def _publisher(mqtt: MqttConfig) -> Publisher:
     )
 
 
+def _tls_client(port: int, pki: Path, password: str) -> MqttConfig:
+    """A client with the test CA, the client certificate and user netmon."""
+    return MqttConfig(
+        host="127.0.0.1",
+        port=port,
+        tls=True,
+        ca_file=str(pki / "ca.crt"),
+        cert_file=str(pki / "client.crt"),
+        key_file=str(pki / "client.key"),
+        username="netmon",
+        password=password,
+    )
+
+
 def _read_state(port: int, pki: Path) -> str:
     result = subprocess.run(
         [
@@ -171,18 +185,7 @@ def _read_state(port: int, pki: Path) -> str:
 
 async def test_tls_with_client_certificate_and_password(secure_broker: tuple[int, Path]) -> None:
     port, pki = secure_broker
-    publisher = _publisher(
-        MqttConfig(
-            host="127.0.0.1",
-            port=port,
-            tls=True,
-            ca_file=str(pki / "ca.crt"),
-            cert_file=str(pki / "client.crt"),
-            key_file=str(pki / "client.key"),
-            username="netmon",
-            password="s3cret-pass",
-        )
-    )
+    publisher = _publisher(_tls_client(port, pki, "s3cret-pass"))
     await publisher.start()
     try:
         state = ""
@@ -201,18 +204,7 @@ async def test_wrong_password_is_retried_without_crashing(
     secure_broker: tuple[int, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     port, pki = secure_broker
-    publisher = _publisher(
-        MqttConfig(
-            host="127.0.0.1",
-            port=port,
-            tls=True,
-            ca_file=str(pki / "ca.crt"),
-            cert_file=str(pki / "client.crt"),
-            key_file=str(pki / "client.key"),
-            username="netmon",
-            password="wrong-password",
-        )
-    )
+    publisher = _publisher(_tls_client(port, pki, "wrong-password"))
     await publisher.start()
     try:
         await asyncio.sleep(2.5)
