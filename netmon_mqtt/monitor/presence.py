@@ -36,11 +36,16 @@ def heard(state: PresenceState, method: str, now: float) -> PresenceState:
     return PresenceState(Presence.HOME, now, last, method, f"{method} answered")
 
 
+def quiet_since(state: PresenceState) -> float:
+    """When the device was last heard, or tracking began if it never was."""
+    return state.last_heard if state.last_heard is not None else state.since
+
+
 def silent(state: PresenceState, now: float, consider_home: float) -> PresenceState:
     """A probe went unanswered; away once nothing was heard for ``consider_home`` seconds."""
     if state.presence is Presence.NOT_HOME:
         return state
-    reference = state.last_heard if state.last_heard is not None else state.since
+    reference = quiet_since(state)
     if now < reference:
         # The reading went backwards (should not happen with a monotonic clock):
         # restart the grace period rather than guess.

@@ -105,7 +105,6 @@ class Monitor:
         self._schedule: list[tuple[float, str]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._probes: set[asyncio.Task[Any]] = set()
-        self.probes_sent = 0
         bus.subscribe(DeviceDiscovered, lambda e: self.watch(e.device))
         bus.subscribe(DeviceUpdated, lambda e: self.watch(e.device))
         bus.subscribe(DeviceSeen, self._on_seen)
@@ -137,11 +136,6 @@ class Monitor:
     def unwatch(self, device_id: str) -> None:
         """Stop probing a device (its schedule entry lapses)."""
         self._watched.pop(device_id, None)
-
-    def state_of(self, device_id: str) -> DeviceState | None:
-        """The current state of a watched device."""
-        watched = self._watched.get(device_id)
-        return self._state(device_id, watched) if watched else None
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -190,7 +184,6 @@ class Monitor:
 
     def _send_probe(self, device_id: str, watched: _Watched) -> None:
         watched.busy = True
-        self.probes_sent += 1
         if watched.failing and self._arp_probe is not None:
             # ICMP went unanswered last time: ask ARP at the same time, so a device that
             # drops ICMP (or a verdict) costs no extra wait.
@@ -252,8 +245,7 @@ class Monitor:
         state = watched.state
         if state.presence is Presence.NOT_HOME:
             return False
-        reference = state.last_heard if state.last_heard is not None else state.since
-        silent_for = time.monotonic() - reference
+        silent_for = time.monotonic() - machine.quiet_since(state)
         return silent_for + watched.settings.interval >= watched.settings.consider_home
 
     # -- verdicts --------------------------------------------------------------------
