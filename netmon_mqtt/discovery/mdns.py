@@ -8,13 +8,13 @@ when they arrive (an announcement is a packet the device just sent).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from ..background import TaskSet
 from ..clock import utcnow
 from ..errors import DiscoveryError
 from ..models import Observation
@@ -79,7 +79,7 @@ class MdnsBrowser:
         self._observe = observe
         self._zeroconf: AsyncZeroconf | None = None
         self._browsers: dict[str, AsyncServiceBrowser] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     async def start(self) -> None:
         """Open the multicast sockets and start browsing."""
@@ -92,9 +92,7 @@ class MdnsBrowser:
 
     async def stop(self) -> None:
         """Stop browsing and close the sockets."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         for browser in self._browsers.values():
             await browser.async_cancel()
         self._browsers.clear()
@@ -119,9 +117,7 @@ class MdnsBrowser:
             if name.endswith(".local.") and name.startswith("_"):
                 self._browse(name)
             return
-        task = asyncio.create_task(self._resolve(service_type, name))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._resolve(service_type, name))
 
     async def _resolve(self, service_type: str, name: str) -> None:
         assert self._zeroconf is not None

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from ..background import Background
 from ..clock import utcnow
 from ..macs import is_usable_mac
 from ..models import Observation
@@ -76,7 +77,7 @@ class PassiveListener:
         self._repeat_after = repeat_after
         self._last: dict[tuple[str | None, str | None, str], float] = {}
         self._queue: asyncio.Queue[Observation] = asyncio.Queue(_QUEUE_LIMIT)
-        self._task: asyncio.Task[None] | None = None
+        self._forwarder = Background("passive", self._forward)
 
     async def start(self) -> None:
         """Open the interfaces and start forwarding."""
@@ -84,7 +85,7 @@ class PassiveListener:
             self._link.open(interface)
         self._link.arp_handlers.append(self._on_arp)
         self._link.dhcp_handlers.append(self._on_dhcp)
-        self._task = asyncio.create_task(self._forward(), name="passive")
+        await self._forwarder.start()
         _LOGGER.info("Listening passively for ARP and DHCP on %s", ", ".join(self._interfaces))
 
     async def stop(self) -> None:
@@ -92,9 +93,7 @@ class PassiveListener:
         if self._on_arp in self._link.arp_handlers:
             self._link.arp_handlers.remove(self._on_arp)
             self._link.dhcp_handlers.remove(self._on_dhcp)
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._forwarder.stop()
 
     def _on_arp(self, interface: str, packet: ArpPacket) -> None:
         self._offer(arp_observation(interface, packet), always=False)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
+from ..background import Background, TaskSet
 from ..clock import utcnow
 from ..events import (
     DeviceDiscovered,
@@ -60,8 +61,8 @@ class Inventory:
         self._identify_slots = asyncio.Semaphore(concurrency)
         self._devices: dict[str, Device] = {}
         self._dirty: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._flusher: asyncio.Task[None] | None = None
+        self._tasks = TaskSet()
+        self._flusher = Background("inventory-flush", self._flush_periodically)
         bus.subscribe(PresenceChanged, self._on_presence)
         bus.subscribe(MetricsReady, self._on_metrics)
 
@@ -71,15 +72,12 @@ class Inventory:
             self._devices[device.id] = device
         self._blocked = await self._store.blocked()
         _LOGGER.info("Inventory holds %s devices", len(self._devices))
-        self._flusher = asyncio.create_task(self._flush_periodically())
+        await self._flusher.start()
 
     async def stop(self) -> None:
         """Cancel enrichment, write what is pending."""
-        for task in [*self._tasks, *([self._flusher] if self._flusher else [])]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._flusher:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self._tasks.cancel()
+        await self._flusher.stop()
         await self.flush()
 
     def set_history_days(self, days: float) -> None:
@@ -177,9 +175,7 @@ class Inventory:
     def _enrich(self, device: Device) -> None:
         if not self._identifiers or not device.ip:
             return
-        task = asyncio.create_task(self._identify(device.id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._identify(device.id))
 
     async def _identify(self, device_id: str) -> None:
         """Ask every identifier (reverse DNS, SNMP, ...) about a device; merge the answers."""

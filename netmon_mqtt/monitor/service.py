@@ -14,11 +14,11 @@ import heapq
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
+from ..background import TaskSet
 from ..clock import utcnow
 from ..errors import NetmonError
 from ..events import (
@@ -104,7 +104,7 @@ class Monitor:
         self._watched: dict[str, _Watched] = {}
         self._schedule: list[tuple[float, str]] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._probes: set[asyncio.Task[Any]] = set()
+        self._probes = TaskSet()
         bus.subscribe(DeviceDiscovered, lambda e: self.watch(e.device))
         bus.subscribe(DeviceUpdated, lambda e: self.watch(e.device))
         bus.subscribe(DeviceSeen, self._on_seen)
@@ -154,9 +154,10 @@ class Monitor:
 
     async def stop(self) -> None:
         """Stop probing and close the socket."""
-        for task in [*self._tasks, *self._probes]:
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._probes, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._probes.cancel()
         self._pinger.close()
 
     # -- probing ---------------------------------------------------------------------
@@ -187,9 +188,7 @@ class Monitor:
         if watched.failing and self._arp_probe is not None:
             # ICMP went unanswered last time: ask ARP at the same time, so a device that
             # drops ICMP (or a verdict) costs no extra wait.
-            watched.arp = task = asyncio.create_task(self._arp(watched))
-            self._probes.add(task)
-            task.add_done_callback(self._probes.discard)
+            watched.arp = self._probes.spawn(self._arp(watched))
         self._pinger.send(
             watched.ip,
             watched.settings.timeout,
@@ -205,14 +204,9 @@ class Monitor:
             before = watched.state.presence
             watched.state = machine.heard(watched.state, "icmp", time.monotonic())
             if watched.state.presence is not before:
-                self._spawn(self._changed(device_id, watched))
+                self._probes.spawn(self._changed(device_id, watched))
             return
-        self._spawn(self._after_probe(device_id, watched, rtt))
-
-    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
-        task = asyncio.create_task(coroutine)
-        self._probes.add(task)
-        task.add_done_callback(self._probes.discard)
+        self._probes.spawn(self._after_probe(device_id, watched, rtt))
 
     async def _after_probe(self, device_id: str, watched: _Watched, rtt: float | None) -> None:
         """Unanswered (or recovering) probes: ARP evidence, the wake probe, the verdict."""

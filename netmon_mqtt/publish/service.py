@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..background import TaskSet
 from ..clock import iso, utcnow
 from ..events import (
     DeviceDiscovered,
@@ -76,7 +77,7 @@ class Publisher:
         self._published: dict[str, str | None] = {}
         self._dirty: dict[str, None] = {}
         self._outbox: deque[tuple[str, str]] = deque(maxlen=_MAX_EVENTS)
-        self._requests: set[asyncio.Task[None]] = set()
+        self._requests = TaskSet()
         self._online: set[str] = set()
         self._last_scan: float | None = None
         self._collected: dict[str, str] | None = None
@@ -124,6 +125,7 @@ class Publisher:
                 pass
             except Exception:
                 _LOGGER.exception("MQTT session ended with an error")
+        await self._requests.cancel()  # their responses can no longer be sent
 
     # -- desired state ---------------------------------------------------------------
     def _set(self, topic: str, payload: Any) -> None:
@@ -375,20 +377,13 @@ class Publisher:
             )
             self._published[message.topic] = ""
             self._desired.pop(message.topic, None)
-            self._spawn_request(self._on_config_deleted(owner))
-
-    def _spawn_request(self, coroutine: Coroutine[Any, Any, object]) -> None:
-        task: asyncio.Task[Any] = asyncio.create_task(coroutine)
-        self._requests.add(task)
-        task.add_done_callback(self._requests.discard)
+            self._requests.spawn(self._on_config_deleted(owner))
 
     def _dispatch(self, command: str, payload: str) -> None:
         if self._handle_request is None or len(self._requests) >= _MAX_PENDING_REQUESTS:
             _LOGGER.warning("Dropping request %s: too many requests in progress", command)
             return
-        task = asyncio.create_task(self._answer(command, payload))
-        self._requests.add(task)
-        task.add_done_callback(self._requests.discard)
+        self._requests.spawn(self._answer(command, payload))
 
     async def _answer(self, command: str, payload: str) -> None:
         assert self._handle_request is not None
