@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,5 +208,27 @@ async def test_address_known_before_its_mac_is_merged_into_the_mac_device(tmp_pa
     await store.close()
     store, inventory, _ = await _open(tmp_path / "inv.db")
     assert [d.id for d in inventory.devices()] == ["001a11000006"]
+    await inventory.stop()
+    await store.close()
+
+
+async def test_sweep_refresh_skips_devices_identified_during_the_sweep(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    class Counting:
+        async def identify(self, device: Any) -> None:
+            asked.append(device.id)
+
+    store = Store(tmp_path / "inv.db")
+    await store.open()
+    inventory = Inventory(store, EventBus(), None, [Counting()])
+    await inventory.start()
+    await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01"))
+    await asyncio.sleep(0.05)
+    sweep_started = time.monotonic()
+    await inventory.observe(_obs("10.0.0.3", "b8:27:eb:00:00:02"))  # new during the sweep
+    await asyncio.sleep(0.05)
+    await inventory.refresh_identities(since=sweep_started)
+    assert sorted(asked) == ["b827eb000001", "b827eb000001", "b827eb000002"]
     await inventory.stop()
     await store.close()

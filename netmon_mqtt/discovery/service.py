@@ -101,5 +101,5 @@ class Discovery:
             )
             finished = ScanFinished(len(observations), duration, networks, run, found, new)
             await self._bus.emit(finished)
-            await self._inventory.refresh_identities()
+            await self._inventory.refresh_identities(since=started)
             return finished

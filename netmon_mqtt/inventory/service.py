@@ -52,6 +52,7 @@ class Inventory:
         self._history_days = history_days
         self._blocked: set[str] = set()
         self.db_ok = True
+        self._identified: dict[str, float] = {}  # device id -> monotonic start of last run
         self._pending_samples: list[DeviceState] = []
         self._pruned_at = 0.0
         self._store = store
@@ -167,6 +168,7 @@ class Inventory:
             self._blocked.add(device_id)
             await self._store.block(device_id, utcnow())
         self._dirty.discard(device_id)
+        self._identified.pop(device_id, None)
         await self._store.delete_device(device_id)
         _LOGGER.info("Removed device %s (%s)", device_id, reason)
         await self._bus.emit(DeviceRemoved(device, reason))
@@ -179,6 +181,7 @@ class Inventory:
 
     async def _identify(self, device_id: str) -> None:
         """Ask every identifier (reverse DNS, SNMP, ...) about a device; merge the answers."""
+        self._identified[device_id] = time.monotonic()
         async with self._identify_slots:
             for identifier in self._identifiers:
                 device = self._devices.get(device_id)
@@ -192,10 +195,15 @@ class Inventory:
                 if obs is not None:
                     await self.observe(replace(obs, mac=device.mac, ip=device.ip))
 
-    async def refresh_identities(self) -> None:
-        """Identify every device with an address again (after each discovery sweep)."""
+    async def refresh_identities(self, since: float) -> None:
+        """Identify again every device with an address (after each discovery sweep), except
+        those already identified at or after ``since`` (new or moved during that sweep)."""
         await asyncio.gather(
-            *(self._identify(d.id) for d in list(self._devices.values()) if d.ip and d.tracked)
+            *(
+                self._identify(d.id)
+                for d in list(self._devices.values())
+                if d.ip and d.tracked and self._identified.get(d.id, -1.0) < since
+            )
         )
 
     async def update(self, device_id: str, **fields: object) -> Device | None:
