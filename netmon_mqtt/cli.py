@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("network", metavar="CIDR", help="network to sweep, e.g. 192.168.1.0/24")
     scan.add_argument("--config", metavar="FILE", help="configuration file")
     scan.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    scan.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
     devices = sub.add_parser("devices", help="list the inventory")
     _add_common(devices)
@@ -229,7 +230,7 @@ class _ProgressLine:
 
 async def _scan(args: argparse.Namespace) -> int:
     config = with_overrides(load(args.config), networks=[args.network])
-    _setup_logging("warning")
+    _setup_logging(args.log_level or "warning")
     targets = resolve_targets(config.networks, await local_addresses())
     link, pinger = Link(), Pinger()
     pinger.open()

@@ -40,9 +40,11 @@ async def arp_sweep(
 ) -> list[Observation]:
     """Every host of ``target`` that answers an ARP request.
 
-    Requests leave at ``rate`` per second. A request unanswered after ``timeout`` is sent
-    again (up to ``retries`` times) between the first requests still queued, so resends
-    never wait for the end of a round and the sweep lasts about one pass plus one timeout.
+    Requests leave at ``rate`` per second. An unanswered request is sent again (up to
+    ``retries`` times, see ``_resend_gap``) between the first requests still queued, so
+    resends never wait for the end of a round. Every address is given at least ``timeout``
+    after its first request and half of it after its last, so the sweep lasts about one pass
+    plus one timeout.
     """
     if target.interface is None or target.source_ip is None:
         raise DiscoveryError(f"{target.network} is not on-link; ARP cannot reach it")
@@ -72,12 +74,23 @@ async def arp_sweep(
         last = await _send_paced(
             link, interface, addresses, answered, frame, settings, clock, progress
         )
-        remaining = last + settings.timeout - time.monotonic()
+        last_wait = settings.timeout / 2 if settings.retries else settings.timeout
+        end = max(clock.last_first + settings.timeout, last + last_wait)
+        remaining = end - time.monotonic()
         if remaining > 0 and len(answered) < len(wanted):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(all_in.wait(), remaining)
     finally:
         link.arp_handlers.remove(collect)
+    _LOGGER.debug(
+        "ARP sweep of %s: %d of %d answered after %.2f s, %d requests sent, reply delay %.3f s",
+        target.network,
+        len(answered),
+        len(wanted),
+        time.monotonic() - clock.started,
+        clock.requests,
+        clock.typical,
+    )
     if progress:
         progress(len(addresses), len(addresses))
     now = utcnow()
@@ -118,10 +131,9 @@ async def _send_paced(  # noqa: PLR0917 (private helper of arp_sweep)
             await _send(link, interface, frame(ip))
             last = clock.sent(ip)
             if attempt < settings.retries:
-                # A busy network answers late: wait at least twice the typical reply delay
-                # before resending, so resends do not add to the congestion.
-                wait = max(settings.timeout, 2 * clock.typical)
-                resends.append((last + wait, ip, attempt + 1))
+                resends.append(
+                    (last + _resend_gap(settings.timeout, clock.typical), ip, attempt + 1)
+                )
         sent += len(batch)
         if progress and batch:
             progress(len(addresses) - len(first), len(addresses))
@@ -140,16 +152,31 @@ class _Lag:
     def __init__(self) -> None:
         self._sent: dict[str, float] = {}
         self.typical = 0.0
+        self.requests = 0
+        self.started = self.last_first = time.monotonic()
 
     def sent(self, ip: str) -> float:
         now = time.monotonic()
-        self._sent.setdefault(ip, now)
+        self.requests += 1
+        if ip not in self._sent:
+            self._sent[ip] = self.last_first = now
         return now
 
     def replied(self, ip: str) -> None:
         sent = self._sent.get(ip)
         if sent is not None:
             self.typical = 0.8 * self.typical + 0.2 * (time.monotonic() - sent)
+
+
+def _resend_gap(timeout: float, typical_delay: float) -> float:
+    """Seconds between two requests to the same address.
+
+    A resend recovers a lost request or reply, so it need not wait a whole reply timeout: half
+    of it is enough, and the sweep still waits a full timeout after its very last request.
+    A busy network answers late, so the gap grows to twice the typical reply delay (up to the
+    timeout) and resends do not add to the congestion.
+    """
+    return min(timeout, max(timeout / 2, 2 * typical_delay))
 
 
 async def _send(link: Link, interface: str, data: bytes) -> None:
