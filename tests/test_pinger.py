@@ -26,6 +26,21 @@ async def pinger() -> AsyncIterator[Pinger]:
     engine.close()
 
 
+class Silent:
+    """A socket with its sends recorded and swallowed: nothing real answers these probes."""
+
+    def __init__(self, sock: object, sent: list[bytes]) -> None:
+        self._sock = sock
+        self._sent = sent
+
+    def sendto(self, data: bytes, _address: object) -> int:
+        self._sent.append(data)
+        return len(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
 def _reply(ident: int, seq: int, *, kind: int = 0, raw: bool = True) -> bytes:
     body = struct.pack("!BBHHH", kind, 0, 0, ident, seq) + b"netmon-mqtt-probe"
     body = body[:2] + struct.pack("!H", checksum(body)) + body[4:]
@@ -47,21 +62,7 @@ async def test_forged_and_garbage_replies_do_not_answer(
 ) -> None:
     assert pinger._sock is not None
     sent: list[bytes] = []
-
-    class Silent:
-        """The socket, with sends swallowed: nothing real answers these probes."""
-
-        def __init__(self, sock: object) -> None:
-            self._sock = sock
-
-        def sendto(self, data: bytes, _address: object) -> int:
-            sent.append(data)
-            return len(data)
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(self._sock, name)
-
-    monkeypatch.setattr(pinger, "_sock", Silent(pinger._sock))
+    monkeypatch.setattr(pinger, "_sock", Silent(pinger._sock, sent))
     raw = pinger.privileged
     probe = asyncio.create_task(pinger.ping("127.0.0.9", 0.4))
     await asyncio.sleep(0.05)
@@ -95,3 +96,32 @@ async def test_forged_and_garbage_replies_do_not_answer(
 async def test_ping_before_open_is_an_error() -> None:
     with pytest.raises(NetmonError, match="not open"):
         await Pinger().ping("127.0.0.1", 0.1)
+
+
+@pytest.fixture
+async def batched() -> AsyncIterator[Pinger]:
+    engine = Pinger(batched=True)
+    try:
+        engine.open()
+    except NetmonError as err:
+        require(False, f"needs raw or unprivileged ICMP sockets: {err}")
+    yield engine
+    engine.close()
+
+
+async def test_an_awaited_ping_in_batched_mode_needs_no_poll(batched: Pinger) -> None:
+    # The monitor polls a batched pinger only when it wakes up; a ping someone waits for
+    # (a device/ping request) is read at once.
+    rtt = await asyncio.wait_for(batched.ping("127.0.0.1", 2.0), 0.5)
+    assert rtt is not None
+    assert batched.next_deadline() is None  # nothing left pending
+
+
+async def test_an_awaited_ping_in_batched_mode_times_out_on_time(
+    batched: Pinger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batched, "_sock", Silent(batched._sock, []))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await asyncio.wait_for(batched.ping("127.0.0.1", 0.3), 2.0) is None
+    assert 0.25 <= loop.time() - started < 1.0

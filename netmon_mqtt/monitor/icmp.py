@@ -80,6 +80,7 @@ class Pinger:
         # (address, sequence) -> (callback, sent at (ns, realtime), deadline (monotonic), timer)
         self._pending: dict[tuple[str, int], tuple[Done, int, float, asyncio.TimerHandle | None]]
         self._pending = {}
+        self._awaited = 0  # batched mode: ping() calls waiting, reading replies at once
 
     @property
     def privileged(self) -> bool:
@@ -116,8 +117,9 @@ class Pinger:
     def close(self) -> None:
         """Close the socket; pending pings are dropped."""
         if self._sock is not None:
-            if not self._batched:
+            if not self._batched or self._awaited:
                 asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._awaited = 0
             self._sock.close()
             self._sock = None
         for _done, _sent, _deadline, timer in self._pending.values():
@@ -134,7 +136,27 @@ class Pinger:
                 future.set_result(rtt)
 
         self.send(ip, timeout, done)
-        return await future
+        if not self._batched:
+            return await future
+        # Someone waits for this answer: read replies as they come and expire it on time,
+        # instead of at the owner's next poll.
+        timer = asyncio.get_running_loop().call_later(timeout, self.poll)
+        self._await_replies(1)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+            self._await_replies(-1)
+
+    def _await_replies(self, change: int) -> None:
+        if self._sock is None:
+            return
+        loop = asyncio.get_running_loop()
+        before, self._awaited = self._awaited, self._awaited + change
+        if before == 0 and self._awaited > 0:
+            loop.add_reader(self._sock.fileno(), self._drain)
+        elif before > 0 and self._awaited == 0:
+            loop.remove_reader(self._sock.fileno())
 
     def send(self, ip: str, timeout: float, done: Done) -> None:
         """Send one echo request; ``done`` gets the RTT in ms, or None after ``timeout``.
@@ -164,6 +186,10 @@ class Pinger:
         overdue = [key for key, entry in self._pending.items() if entry[2] <= now]
         for key in overdue:
             self._expire(key)
+
+    def next_deadline(self) -> float | None:
+        """Batched mode: when the earliest pending probe times out (monotonic), if any."""
+        return min((entry[2] for entry in self._pending.values()), default=None)
 
     def _expire(self, key: tuple[str, int]) -> None:
         entry = self._pending.pop(key, None)

@@ -37,7 +37,8 @@ from .metrics import summarise
 from .wake import send_wake
 
 _LOGGER = logging.getLogger(__name__)
-SEND_TICK = 0.05
+BATCH_WINDOW = 0.2  # probes falling due this close together leave in one wake-up
+MAX_SLEEP = 5.0
 
 ArpProbe = Callable[[str, str | None, float], Awaitable[bool]]
 
@@ -103,6 +104,8 @@ class Monitor:
         self._arp_probe = arp_probe
         self._watched: dict[str, _Watched] = {}
         self._schedule: list[tuple[float, str]] = []
+        self._alarm: asyncio.Future[None] | None = None
+        self._alarm_at = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._probes = TaskSet()
         bus.subscribe(DeviceDiscovered, lambda e: self.watch(e.device))
@@ -126,6 +129,8 @@ class Monitor:
         # Spread first probes over the interval, deterministically per device.
         offset = (zlib.crc32(device.id.encode()) % 10_000) / 10_000 * settings.interval
         heapq.heappush(self._schedule, (now + offset, device.id))
+        if now + offset < self._alarm_at:
+            self._ring()
 
     def update_settings(self, **changes: object) -> None:
         """Apply new defaults (``options`` request); per-device overrides still win."""
@@ -162,26 +167,51 @@ class Monitor:
 
     # -- probing ---------------------------------------------------------------------
     async def _probe_forever(self) -> None:
-        """Every SEND_TICK: collect replies and timeouts, then send the probes now due.
+        """Collect replies and timeouts, send the probes now due, sleep until the next is.
 
-        One wake-up per tick instead of one per probe and one per reply: probes falling due
-        together leave together (a handful at a time, still spread over the interval), and
-        round trips come from kernel timestamps, so reading replies late costs no accuracy.
+        Wake-ups, not probes, are what costs most on a small machine, so there are as few as
+        possible: probes falling due within ``BATCH_WINDOW`` leave together (a handful at a
+        time, still spread over the interval), replies are read at the next wake-up (round
+        trips come from kernel timestamps, so reading them late costs no accuracy), and an
+        idle monitor sleeps until its next probe or reply deadline.
         """
         while True:
             self._pinger.poll()
             now = time.monotonic()
-            while self._schedule and self._schedule[0][0] <= now:
-                due, device_id = heapq.heappop(self._schedule)
-                watched = self._watched.get(device_id)
-                if watched is None:
-                    continue  # unwatched since
-                heapq.heappush(
-                    self._schedule, (max(due + watched.settings.interval, now), device_id)
-                )
-                if not watched.busy:
-                    self._send_probe(device_id, watched)
-            await asyncio.sleep(SEND_TICK)
+            self._send_due(now)
+            wake = min(
+                self._schedule[0][0] if self._schedule else now + MAX_SLEEP,
+                self._pinger.next_deadline() or now + MAX_SLEEP,
+                now + MAX_SLEEP,
+            )
+            await self._sleep_until(max(wake, now + BATCH_WINDOW))
+
+    async def _sleep_until(self, when: float) -> None:
+        """Sleep until ``when`` (monotonic) or until ``_ring`` is called."""
+        loop = asyncio.get_running_loop()
+        alarm: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_at(when - time.monotonic() + loop.time(), _resolve, alarm)
+        self._alarm, self._alarm_at = alarm, when
+        try:
+            await alarm
+        finally:
+            timer.cancel()
+            self._alarm, self._alarm_at = None, 0.0
+
+    def _ring(self) -> None:
+        """Wake the probe loop now (a new device is due before its planned wake-up)."""
+        if self._alarm is not None:
+            _resolve(self._alarm)
+
+    def _send_due(self, now: float) -> None:
+        while self._schedule and self._schedule[0][0] <= now:
+            due, device_id = heapq.heappop(self._schedule)
+            watched = self._watched.get(device_id)
+            if watched is None:
+                continue  # unwatched since
+            heapq.heappush(self._schedule, (max(due + watched.settings.interval, now), device_id))
+            if not watched.busy:
+                self._send_probe(device_id, watched)
 
     def _send_probe(self, device_id: str, watched: _Watched) -> None:
         watched.busy = True
@@ -298,3 +328,8 @@ class Monitor:
                 state = self._state(device_id, watched)
                 watched.samples = []
                 await self._bus.emit(MetricsReady(state))
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
