@@ -15,7 +15,7 @@ from .config import RUNTIME_OPTIONS, Config
 from .discovery.arp import ArpProber
 from .discovery.link import Link
 from .discovery.mdns import MdnsBrowser
-from .discovery.networks import Target
+from .discovery.networks import Target, scoped
 from .discovery.passive import PassiveListener
 from .discovery.service import Discovery
 from .discovery.sweep import Sweeper
@@ -133,16 +133,17 @@ class Service:
             self.bus,
             config.discovery_interval,
         )
+        observe = scoped(self.inventory.observe, targets)
         on_link = sorted({t.interface for t in targets if t.interface})
         sources = sorted({t.source_ip for t in targets if t.source_ip})
         self.mdns = (
-            _Optional(MdnsBrowser(sources, self.inventory.observe), "mDNS browsing")
+            _Optional(MdnsBrowser(sources, observe), "mDNS browsing")
             if d.use_mdns and sources
             else None
         )
         self.passive = (
             _Optional(
-                PassiveListener(self.link, on_link, self.inventory.observe),
+                PassiveListener(self.link, on_link, observe),
                 "passive ARP/DHCP listening",
             )
             if d.passive and on_link and self.privileges.raw
@@ -162,6 +163,7 @@ class Service:
                     self.health.snapshot,
                     lambda ip: self.pinger.ping(ip, config.ping_timeout),
                     self.publisher.republish_discovery,
+                    self.publisher.recreate_discovery,
                     self.current_options,
                     self.set_options,
                 )

@@ -29,6 +29,7 @@ class Components:
     health: Callable[[], dict[str, Any]]
     ping: Callable[[str], Awaitable[float | None]]
     republish: Callable[[], int]
+    recreate_discovery: Callable[[str, Callable[[], Awaitable[object]]], Awaitable[None]]
     options: Callable[[], dict[str, Any]]
     set_options: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -95,7 +96,15 @@ def build(components: Components) -> dict[str, Command]:
     async def rename(args: dict[str, Any]) -> dict[str, Any]:
         target = device(args)
         name = (args["name"] or "").strip() or None
-        updated = await inventory.update(target.id, name=name)
+
+        async def change() -> object:
+            return await inventory.update(target.id, name=name)
+
+        if args["update_entity_ids"] and target.ha_discovery:
+            await components.recreate_discovery(target.id, change)
+        else:
+            await change()
+        updated = inventory.get(target.id)
         assert updated is not None
         return device_summary(updated)
 
@@ -150,6 +159,7 @@ def build(components: Components) -> dict[str, Command]:
                 {
                     vol.Required("id"): device_id,
                     vol.Required("name"): vol.Any(None, vol.All(str, vol.Length(max=100))),
+                    vol.Optional("update_entity_ids", default=False): bool,
                 }
             ),
             rename,

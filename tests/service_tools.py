@@ -56,10 +56,12 @@ def write_config(
     *,
     broker_port: int,
     embedded: bool,
+    mqtt_options: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> None:
-    """A service configuration with test cadences; ``overrides`` replace top-level keys."""
-    mqtt: dict[str, Any] = {"retained_wait": 1.0, "birth_delay": 0}
+    """A service configuration with test cadences; ``overrides`` replace top-level keys,
+    ``mqtt_options`` add to the ``mqtt`` section."""
+    mqtt: dict[str, Any] = {"retained_wait": 1.0, "birth_delay": 0, **(mqtt_options or {})}
     config: dict[str, Any] = {
         "networks": networks,
         "database": str(database),

@@ -24,7 +24,7 @@ import pytest
 
 from .conftest import require
 from .lan import Host, NetnsLan, have_root, run
-from .mqtt_tools import Subscriber, connect_subscriber, request, wait_until
+from .mqtt_tools import Received, Subscriber, connect_subscriber, request, wait_until
 from .service_tools import RunningService, no_traceback, write_config
 from .tools.snmpd import SYSTEM, V3_USER, remove_folders, start_snmpd
 
@@ -415,6 +415,26 @@ def test_device_requests_ping_rename_options(world: World) -> None:
         5,
     )
 
+    # A rename with new entity ids: the config is cleared, then published again ~2 s later
+    # (Home Assistant would make `_2` duplicates if it came back at once).
+    topic = f"homeassistant/device/netmon_{host.device_id}/config"
+    mark = len(world.sub.snapshot())
+    renamed = _request(
+        world,
+        "device/rename",
+        {"id": host.device_id, "name": "Study speaker", "update_entity_ids": True},
+    )
+    assert renamed["status"] == "ok" and renamed["data"]["name"] == "Study speaker"
+
+    def configs() -> list[Received]:
+        return [m for m in world.sub.snapshot()[mark:] if m.topic == topic]
+
+    assert wait_until(lambda: len(configs()) >= 2, 5)
+    cleared, republished = configs()
+    assert cleared.payload == ""
+    assert json.loads(republished.payload)["device"]["name"] == "Study speaker"
+    assert republished.at - cleared.at >= 1.5
+
     hidden = _request(
         world, "device/options", {"id": host.device_id, "options": {"ha_discovery": False}}
     )
@@ -430,11 +450,12 @@ def test_device_requests_ping_rename_options(world: World) -> None:
         ({"id": "nope", "name": "x"}, "no device 'nope'"),
         ({"id": host.device_id}, "name: required key"),
         ({"id": host.device_id, "name": 7}, "invalid request"),
+        ({"id": host.device_id, "name": "x", "update_entity_ids": "yes"}, "update_entity_ids"),
     ):
         response = _request(world, "device/rename", bad)
         assert response["status"] == "error" and message in response["error"], response
     info = world.info(host.device_id)
-    assert info is not None and info["name"] == "Den speaker"  # nothing changed by errors
+    assert info is not None and info["name"] == "Study speaker"  # nothing changed by errors
 
 
 @pytest.mark.netns

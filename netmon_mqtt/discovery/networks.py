@@ -6,9 +6,11 @@ import asyncio
 import ipaddress
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..errors import DiscoveryError
+from ..models import Observation
 
 _LOGGER = logging.getLogger(__name__)
 AUTO_MIN_PREFIX = 22
@@ -124,3 +126,24 @@ def _resolve_one(spec: str, addresses: list[InterfaceAddress]) -> list[Target]:
 
 def _on_link(address: InterfaceAddress) -> Target:
     return Target(address.address.network, address.interface, str(address.address.ip))
+
+
+def in_scope(ip: str | None, targets: list[Target]) -> bool:
+    """False for an IPv4 address outside every target: a device outside the configured
+    networks (seen passively, by mDNS or SSDP) is none of this instance's business.
+    Sightings without an IPv4 address (a DHCP request, IPv6 only) are in scope."""
+    if not ip or ":" in ip:
+        return True
+    return any(target.contains(ip) for target in targets)
+
+
+def scoped(
+    observe: Callable[[Observation], Awaitable[None]], targets: list[Target]
+) -> Callable[[Observation], Awaitable[None]]:
+    """``observe`` for the sightings ``in_scope`` of ``targets``; the others are dropped."""
+
+    async def observe_in_scope(obs: Observation) -> None:
+        if in_scope(obs.ip, targets):
+            await observe(obs)
+
+    return observe_in_scope

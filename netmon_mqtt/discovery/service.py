@@ -10,7 +10,7 @@ from ..background import Background
 from ..events import EventBus, ScanFinished, ScanStarted
 from ..inventory.service import Inventory
 from ..models import Observation
-from .networks import Target
+from .networks import Target, in_scope
 from .sweep import Progress, Sweeper
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ class Discovery:
 
     async def _record(self, observations: list[Observation]) -> None:
         for obs in observations:
-            await self._inventory.observe(obs)
+            if in_scope(obs.ip, self._targets):
+                await self._inventory.observe(obs)
 
     def set_interval(self, seconds: float) -> None:
         """Seconds between scheduled sweeps (from the next sleep on)."""

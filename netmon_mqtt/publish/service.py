@@ -51,6 +51,7 @@ class PublisherSettings:
     retained_wait: float
     version: str
     bridge_facts: dict[str, Any]
+    recreate_delay: float = 2.0  # between clearing a config and publishing it again
 
 
 class Publisher:
@@ -79,6 +80,7 @@ class Publisher:
         self._outbox: deque[tuple[str, str]] = deque(maxlen=_MAX_EVENTS)
         self._requests = TaskSet()
         self._online: set[str] = set()
+        self._held: set[str] = set()  # devices whose discovery config is withdrawn for now
         self._last_scan: float | None = None
         self._collected: dict[str, str] | None = None
         self._bridge_stale = False
@@ -140,7 +142,7 @@ class Publisher:
 
     def _set_device(self, device: Device) -> None:
         config = self._topics.device_config(device.id)
-        if device.ha_discovery:
+        if device.ha_discovery and device.id not in self._held:
             self._set(
                 config, ha_discovery.device_config(device, self._topics, self._settings.version)
             )
@@ -290,6 +292,8 @@ class Publisher:
     def _reconcile(self, broker_has: dict[str, str]) -> None:
         if self._topics.bridge_info not in broker_has:
             _LOGGER.info("Broker holds no retained state of ours; publishing everything")
+        else:
+            _warn_if_shared(broker_has[self._topics.bridge_info], self._topics)
         self._published = dict(broker_has)
         self._published[self._topics.bridge_state] = "online"
         known = {d.id for d in self._devices()}
@@ -351,6 +355,26 @@ class Publisher:
         """Publish the retained ``bridge/health``."""
         self._set(self._topics.bridge_health, payload)
 
+    async def recreate_discovery(
+        self, device_id: str, change: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Clear a device's discovery config, apply ``change``, wait, publish it again.
+
+        Home Assistant then removes the device's entities and creates them anew, with entity
+        ids derived from the new name; publishing the new config at once would instead give
+        ``_2`` duplicates while the removal is still in progress.
+        """
+        self._held.add(device_id)
+        try:
+            self._clear(self._topics.device_config(device_id))
+            await change()
+            await asyncio.sleep(self._settings.recreate_delay)
+        finally:
+            self._held.discard(device_id)
+            device = next((d for d in self._devices() if d.id == device_id), None)
+            if device is not None:
+                self._set_device(device)
+
     def republish_discovery(self) -> int:
         """Publish every discovery config again (the ``discovery/republish`` request)."""
         topics = [
@@ -407,6 +431,22 @@ class Publisher:
                 self._dirty[topic] = None
         self._desired.setdefault(self._topics.bridge_state, "online")
         self._wake.set()
+
+
+def _warn_if_shared(info: str, topics: Topics) -> None:
+    """Log when the retained ``bridge/info`` under our base topic is another instance's."""
+    try:
+        other = json.loads(info).get("instance_id")
+    except (ValueError, AttributeError):
+        return
+    if other and other != topics.instance_id:
+        _LOGGER.error(
+            "Base topic %r was last used by netmon instance %r (this one is %r): two "
+            "instances on one broker need their own mqtt.base_topic",
+            topics.base,
+            other,
+            topics.instance_id,
+        )
 
 
 def _is_ours(payload: str, topics: Topics) -> bool:

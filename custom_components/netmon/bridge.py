@@ -1,0 +1,344 @@
+"""The netmon-mqtt bridge as seen from Home Assistant: requests and responses over MQTT,
+bridge events turned into Home Assistant events, the bridge's health turned into repairs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.components import mqtt
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+
+from .const import (
+    BRIDGE_EVENTS,
+    DOMAIN,
+    ISSUE_OFFLINE,
+    ISSUE_VERSION,
+    MIN_SERVICE_VERSION,
+    OFFLINE_REPAIR_AFTER,
+    REQUEST_TIMEOUT,
+    SUPPORTED_MAJOR,
+)
+from .devices import find_device, netmon_id
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class BridgeError(HomeAssistantError):
+    """The bridge did not answer, or refused a request."""
+
+    def __init__(self, message: str, *, key: str, placeholders: dict[str, str]) -> None:
+        super().__init__(
+            message,
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders=placeholders,
+        )
+
+
+class BridgeTimeout(BridgeError):
+    """No response within the timeout: the service is not running or not reachable."""
+
+
+class BridgeRefused(BridgeError):
+    """The service answered with an error (its own validation message)."""
+
+
+def _parse(payload: str | bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None
+
+
+async def async_request(
+    hass: HomeAssistant,
+    base_topic: str,
+    command: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    timeout: float = REQUEST_TIMEOUT,
+    resend_every: float | None = None,
+) -> dict[str, Any]:
+    """One request on a fresh subscription (for the config flow, before any entry exists).
+
+    Home Assistant sends subscriptions to the broker a moment after they are made, so an
+    idempotent request may be sent again (``resend_every``) until the answer comes.
+    """
+    loop = asyncio.get_running_loop()
+    transaction = uuid.uuid4().hex
+    answer: asyncio.Future[dict[str, Any]] = loop.create_future()
+
+    @callback
+    def on_response(message: mqtt.ReceiveMessage) -> None:
+        data = _parse(message.payload)
+        if isinstance(data, dict) and data.get("transaction") == transaction and not answer.done():
+            answer.set_result(data)
+
+    unsubscribe = await mqtt.async_subscribe(
+        hass, f"{base_topic}/bridge/response/{command}", on_response, qos=1
+    )
+    body = json.dumps({**(payload or {}), "transaction": transaction})
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                await mqtt.async_publish(hass, f"{base_topic}/bridge/request/{command}", body, 1)
+                if resend_every is None:
+                    return _result(command, await answer)
+                done, _ = await asyncio.wait({answer}, timeout=resend_every)
+                if done:
+                    return _result(command, answer.result())
+    except TimeoutError as err:
+        raise _timeout(command, base_topic) from err
+    finally:
+        unsubscribe()
+
+
+def _timeout(command: str, base_topic: str) -> BridgeTimeout:
+    return BridgeTimeout(
+        f"netmon did not answer '{command}' on {base_topic}/bridge/request/{command}",
+        key="no_response",
+        placeholders={"command": command, "base_topic": base_topic},
+    )
+
+
+def _result(command: str, response: dict[str, Any]) -> dict[str, Any]:
+    if response.get("status") != "ok":
+        error = str(response.get("error") or "unknown error")
+        raise BridgeRefused(
+            f"netmon refused '{command}': {error}",
+            key="refused",
+            placeholders={"command": command, "error": error},
+        )
+    data = response.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def version_supported(version: object) -> bool:
+    """True for service versions this component speaks to."""
+    try:
+        major, minor = (int(part) for part in str(version).split(".")[:2])
+    except ValueError:
+        return False
+    return major == SUPPORTED_MAJOR and (major, minor) >= MIN_SERVICE_VERSION
+
+
+class NetmonBridge:
+    """One netmon-mqtt instance: its retained bridge topics, events and requests."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        base_topic: str,
+        *,
+        offline_repair_after: float = OFFLINE_REPAIR_AFTER,
+    ) -> None:
+        self.hass = hass
+        self.entry_id = entry_id
+        self.base_topic = base_topic
+        self.info: dict[str, Any] = {}
+        self.devices: list[dict[str, Any]] = []
+        self.online: bool | None = None
+        self.offline_since: float | None = None
+        self._offline_repair_after = offline_repair_after
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self._offline_timer: CALLBACK_TYPE | None = None
+
+    @property
+    def issue_suffix(self) -> str:
+        """Repairs are per bridge: the base topic tells them apart."""
+        return self.base_topic.replace("/", "_")
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def async_start(self) -> None:
+        """Subscribe to the bridge topics."""
+        base = f"{self.base_topic}/bridge"
+        handlers: dict[str, Callable[[mqtt.ReceiveMessage], None]] = {
+            f"{base}/response/#": self._on_response,
+            f"{base}/state": self._on_state,
+            f"{base}/info": self._on_info,
+            f"{base}/devices": self._on_devices,
+            f"{base}/event": self._on_event,
+        }
+        for topic, handler in handlers.items():
+            self._unsubscribe.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
+        self._unsubscribe.append(
+            self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry)
+        )
+
+    @callback
+    def async_stop(self) -> None:
+        """Unsubscribe; fail requests still waiting; drop this bridge's repairs."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        self._cancel_offline_timer()
+        for future in self._pending.values():
+            if not future.done():
+                future.cancel()
+        self._pending.clear()
+        for issue in (ISSUE_OFFLINE, ISSUE_VERSION):
+            ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{self.issue_suffix}")
+
+    # -- requests --------------------------------------------------------------------
+    async def request(
+        self, command: str, payload: dict[str, Any] | None = None, timeout: float = REQUEST_TIMEOUT
+    ) -> dict[str, Any]:
+        """Send a request and return the response's ``data``; BridgeError otherwise."""
+        transaction = uuid.uuid4().hex
+        future: asyncio.Future[dict[str, Any]] = self.hass.loop.create_future()
+        self._pending[transaction] = future
+        body = json.dumps({**(payload or {}), "transaction": transaction})
+        try:
+            await mqtt.async_publish(
+                self.hass, f"{self.base_topic}/bridge/request/{command}", body, 1
+            )
+            async with asyncio.timeout(timeout):
+                response = await future
+        except TimeoutError as err:
+            raise _timeout(command, self.base_topic) from err
+        finally:
+            self._pending.pop(transaction, None)
+        return _result(command, response)
+
+    @callback
+    def _on_response(self, message: mqtt.ReceiveMessage) -> None:
+        data = _parse(message.payload)
+        if not isinstance(data, dict):
+            return
+        future = self._pending.get(str(data.get("transaction")))
+        if future is not None and not future.done():
+            future.set_result(data)
+
+    # -- retained bridge topics ------------------------------------------------------
+    @callback
+    def _on_state(self, message: mqtt.ReceiveMessage) -> None:
+        online = message.payload == "online"
+        self.online = online
+        if online:
+            self.offline_since = None
+            self._cancel_offline_timer()
+            ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_OFFLINE}_{self.issue_suffix}")
+        elif self._offline_timer is None:
+            self.offline_since = time.time()
+            self._offline_timer = async_call_later(
+                self.hass, self._offline_repair_after, self._raise_offline_issue
+            )
+
+    @callback
+    def _raise_offline_issue(self, _now: object) -> None:
+        self._offline_timer = None
+        minutes = max(1, round(self._offline_repair_after / 60))
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{ISSUE_OFFLINE}_{self.issue_suffix}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_OFFLINE,
+            translation_placeholders={"base_topic": self.base_topic, "minutes": str(minutes)},
+        )
+
+    def _cancel_offline_timer(self) -> None:
+        if self._offline_timer is not None:
+            self._offline_timer()
+            self._offline_timer = None
+
+    @callback
+    def _on_info(self, message: mqtt.ReceiveMessage) -> None:
+        info = _parse(message.payload)
+        if not isinstance(info, dict):
+            return
+        self.info = info
+        issue_id = f"{ISSUE_VERSION}_{self.issue_suffix}"
+        version = str(info.get("version"))
+        if version_supported(version):
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_VERSION,
+            translation_placeholders={
+                "version": version,
+                "supported": ".".join(str(p) for p in MIN_SERVICE_VERSION),
+                "base_topic": self.base_topic,
+            },
+        )
+
+    @callback
+    def _on_devices(self, message: mqtt.ReceiveMessage) -> None:
+        devices = _parse(message.payload)
+        if not isinstance(devices, list):
+            return
+        self.devices = [d for d in devices if isinstance(d, dict)]
+        for summary in self.devices:
+            self._link(str(summary.get("id")))
+
+    # -- devices ---------------------------------------------------------------------
+    def _link(self, device_id: str) -> None:
+        """Attach this entry to the MQTT device of ``device_id`` (for device triggers).
+
+        The device and its entities stay the MQTT integration's; this only lets Home
+        Assistant offer netmon's triggers and actions for it.
+        """
+        device = find_device(self.hass, device_id)
+        if device is not None and self.entry_id not in device.config_entries:
+            dr.async_get(self.hass).async_update_device(
+                device.id, add_config_entry_id=self.entry_id
+            )
+
+    def _unlink(self, device_id: str) -> None:
+        device = find_device(self.hass, device_id)
+        if device is not None and self.entry_id in device.config_entries:
+            dr.async_get(self.hass).async_update_device(
+                device.id, remove_config_entry_id=self.entry_id
+            )
+
+    @callback
+    def _on_registry(self, event: Any) -> None:
+        if event.data.get("action") != "create":
+            return
+        device = dr.async_get(self.hass).async_get(event.data["device_id"])
+        known = {str(d.get("id")) for d in self.devices}
+        if device is not None and (found := netmon_id(device)) in known:
+            self._link(found)
+
+    # -- events ----------------------------------------------------------------------
+    @callback
+    def _on_event(self, message: mqtt.ReceiveMessage) -> None:
+        event = _parse(message.payload)
+        if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+            _LOGGER.debug("Ignoring a malformed bridge event: %s", message.payload)
+            return
+        kind, data = event.get("type"), event["data"]
+        device_id = str(data.get("id", ""))
+        if kind == "device_removed":
+            self._unlink(device_id)
+        ha_event = BRIDGE_EVENTS.get(str(kind))
+        if ha_event is None:
+            return
+        device = find_device(self.hass, device_id)
+        self.hass.bus.async_fire(
+            ha_event,
+            {
+                **data,
+                "netmon_id": device_id,
+                "device_id": device.id if device else None,
+                "base_topic": self.base_topic,
+            },
+        )
