@@ -71,15 +71,16 @@ async def arp_sweep(
 
     link.arp_handlers.append(collect)
     try:
-        last = await _send_paced(
-            link, interface, addresses, answered, frame, settings, clock, progress
-        )
-        last_wait = settings.timeout / 2 if settings.retries else settings.timeout
-        end = max(clock.last_first + settings.timeout, last + last_wait)
-        remaining = end - time.monotonic()
-        if remaining > 0 and len(answered) < len(wanted):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(all_in.wait(), remaining)
+        with link.awaiting_arp():
+            last = await _send_paced(
+                link, interface, addresses, answered, frame, settings, clock, progress
+            )
+            last_wait = settings.timeout / 2 if settings.retries else settings.timeout
+            end = max(clock.last_first + settings.timeout, last + last_wait)
+            remaining = end - time.monotonic()
+            if remaining > 0 and len(answered) < len(wanted):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(all_in.wait(), remaining)
     finally:
         link.arp_handlers.remove(collect)
     _LOGGER.debug(
@@ -219,11 +220,14 @@ class ArpProber:
         if future is None or future.done():
             future = asyncio.get_running_loop().create_future()
             self._waiting[ip] = future
-        await _send(
-            self._link, target.interface, arp_request(source_mac, target.source_ip, ip, mac)
-        )
         try:
-            await asyncio.wait_for(asyncio.shield(future), timeout)
+            with self._link.awaiting_arp():
+                await _send(
+                    self._link,
+                    target.interface,
+                    arp_request(source_mac, target.source_ip, ip, mac),
+                )
+                await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
             return False
         finally:

@@ -7,11 +7,12 @@ alike); a second one, with a kernel BPF filter, receives only DHCP traffic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import DiscoveryError
@@ -29,6 +30,7 @@ from .packets import (
 _LOGGER = logging.getLogger(__name__)
 _SO_ATTACH_FILTER = 26
 _MAX_READS = 512
+ARP_POLL = 0.5  # seconds between batched reads of ARP frames nobody is waiting for
 _SO_RCVBUFFORCE = 33
 _RECEIVE_BUFFER = 4 * 1024 * 1024
 NEED_RAW = (
@@ -82,7 +84,13 @@ def _enlarge_receive_buffer(sock: socket.socket) -> None:
 
 
 class Link:
-    """ARP and DHCP on a set of interfaces; handlers see every parsed packet."""
+    """ARP and DHCP on a set of interfaces; handlers see every parsed packet.
+
+    DHCP frames are read as they arrive (a device joining is news). ARP frames, a steady
+    trickle on any LAN, are read in batches every ``ARP_POLL`` seconds, since every wake-up
+    of the event loop costs more than the frames it reads; while someone waits for an ARP
+    answer (a sweep, a probe: ``awaiting_arp``) they are read as they arrive.
+    """
 
     def __init__(self) -> None:
         self._arp: dict[str, socket.socket] = {}
@@ -90,6 +98,8 @@ class Link:
         self.arp_handlers: list[ArpHandler] = []
         self.dhcp_handlers: list[DhcpHandler] = []
         self.malformed = 0
+        self._awaiting = 0
+        self._poll_timer: asyncio.TimerHandle | None = None
 
     @property
     def interfaces(self) -> list[str]:
@@ -110,17 +120,49 @@ class Link:
             arp.close()
             raise
         self._arp[interface], self._dhcp[interface] = arp, dhcp
-        loop.add_reader(arp.fileno(), self._read, arp, interface, self._on_arp)
+        if self._awaiting:
+            loop.add_reader(arp.fileno(), self._read, arp, interface, self._on_arp)
         loop.add_reader(dhcp.fileno(), self._read, dhcp, interface, self._on_dhcp)
+        if self._poll_timer is None:
+            self._poll_timer = loop.call_later(ARP_POLL, self._poll_arp)
 
     def close(self) -> None:
         """Stop listening everywhere."""
         loop = asyncio.get_running_loop()
-        for sock in [*self._arp.values(), *self._dhcp.values()]:
+        for sock in self._dhcp.values():
             loop.remove_reader(sock.fileno())
+        for sock in self._arp.values():
+            if self._awaiting:
+                loop.remove_reader(sock.fileno())
+        for sock in [*self._arp.values(), *self._dhcp.values()]:
             sock.close()
         self._arp.clear()
         self._dhcp.clear()
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+            self._poll_timer = None
+
+    @contextlib.contextmanager
+    def awaiting_arp(self) -> Iterator[None]:
+        """Read ARP frames as they arrive while inside (someone waits for an answer)."""
+        loop = asyncio.get_running_loop()
+        self._awaiting += 1
+        if self._awaiting == 1:
+            for interface, sock in self._arp.items():
+                loop.add_reader(sock.fileno(), self._read, sock, interface, self._on_arp)
+        try:
+            yield
+        finally:
+            self._awaiting -= 1
+            if self._awaiting == 0:
+                for sock in self._arp.values():
+                    loop.remove_reader(sock.fileno())
+
+    def _poll_arp(self) -> None:
+        self._poll_timer = asyncio.get_running_loop().call_later(ARP_POLL, self._poll_arp)
+        if not self._awaiting:
+            for interface, sock in self._arp.items():
+                self._read(sock, interface, self._on_arp)
 
     def send(self, interface: str, frame: bytes) -> bool:
         """Send a frame; False when the kernel's queue is full (the caller retries later)."""

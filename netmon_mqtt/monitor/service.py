@@ -37,7 +37,9 @@ from .metrics import summarise
 from .wake import send_wake
 
 _LOGGER = logging.getLogger(__name__)
-BATCH_WINDOW = 0.2  # probes falling due this close together leave in one wake-up
+# Probes falling due this close together leave in one wake-up: a tenth of the probe
+# interval, within these bounds (0.5 s at the default 5 s interval).
+BATCH_WINDOW = (0.2, 0.5)
 MAX_SLEEP = 5.0
 
 ArpProbe = Callable[[str, str | None, float], Awaitable[bool]]
@@ -170,7 +172,7 @@ class Monitor:
         """Collect replies and timeouts, send the probes now due, sleep until the next is.
 
         Wake-ups, not probes, are what costs most on a small machine, so there are as few as
-        possible: probes falling due within ``BATCH_WINDOW`` leave together (a handful at a
+        possible: probes falling due within the batch window leave together (a handful at a
         time, still spread over the interval), replies are read at the next wake-up (round
         trips come from kernel timestamps, so reading them late costs no accuracy), and an
         idle monitor sleeps until its next probe or reply deadline.
@@ -184,7 +186,9 @@ class Monitor:
                 self._pinger.next_deadline() or now + MAX_SLEEP,
                 now + MAX_SLEEP,
             )
-            await self._sleep_until(max(wake, now + BATCH_WINDOW))
+            low, high = BATCH_WINDOW
+            batch = min(high, max(low, self._settings.interval / 10))
+            await self._sleep_until(max(wake, now + batch))
 
     async def _sleep_until(self, when: float) -> None:
         """Sleep until ``when`` (monotonic) or until ``_ring`` is called."""

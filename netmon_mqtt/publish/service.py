@@ -312,15 +312,19 @@ class Publisher:
 
     async def _flush(self, conn: Connection) -> None:
         self._rebuild_bridge()
+        batch: list[tuple[str, str]] = []
         while self._dirty:
             topic = next(iter(self._dirty))
             payload = self._desired.get(topic, "")
             if self._published.get(topic) != payload:
                 self._published[topic] = payload  # before the broker echoes it back
-                await conn.publish(topic, payload, retain=True)
+                batch.append((topic, payload))
             self._dirty.pop(topic, None)
             if payload == "":
                 self._desired.pop(topic, None)
+        # Retained state needs no per-message wait: if the connection drops, the next
+        # session compares the broker's retained copy with what is desired and resends.
+        await conn.publish_many(batch, retain=True)
         while self._outbox:
             topic, payload = self._outbox[0]
             await conn.publish(topic, payload, retain=False)
