@@ -9,13 +9,14 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from . import __version__, commands
-from .bridge import Bridge
+from .background import TaskSet
+from .bridge import Bridge, RequestError
 from .broker import EmbeddedBroker
-from .config import RUNTIME_OPTIONS, Config
+from .config import RUNTIME_OPTIONS, Config, credentials_from
 from .discovery.arp import ArpProber
 from .discovery.link import Link
 from .discovery.mdns import MdnsBrowser
-from .discovery.networks import Target, scoped
+from .discovery.networks import Target, local_addresses, resolve_targets, scoped
 from .discovery.passive import PassiveListener
 from .discovery.service import Discovery
 from .discovery.sweep import Sweeper
@@ -24,7 +25,7 @@ from .events import EventBus
 from .health import Health
 from .identify.dns import Identifier, ReverseResolver
 from .identify.oui import default_database
-from .identify.snmp import SnmpIdentifier
+from .identify.snmp import SnmpCredential, SnmpIdentifier
 from .inventory.service import Inventory
 from .inventory.store import Store
 from .monitor.icmp import Pinger
@@ -57,23 +58,20 @@ class Service:
         self.bus = EventBus()
         self.store = Store(config.database)
         d = config.discovery
-        identifiers: list[Identifier] = []
-        if d.use_dns:
-            identifiers.append(ReverseResolver(d.dns_timeout))
-        self.snmp = (
-            SnmpIdentifier(config.snmp.credentials, config.snmp.timeout, config.snmp.retries)
-            if d.use_snmp and config.snmp.credentials
-            else None
-        )
-        if self.snmp:
-            identifiers.append(self.snmp)
+        # One list shared by discovery, the scope filter and the ARP prober, so that an
+        # ``options`` request changing the networks reaches all of them.
+        self.targets = targets
+        self._dns = ReverseResolver(d.dns_timeout) if d.use_dns else None
+        self.snmp: SnmpIdentifier | None = None
+        self._side = TaskSet()
         self.inventory = Inventory(
             self.store,
             self.bus,
             default_database() if d.use_oui else None,
-            identifiers,
+            self._identifiers(config.snmp.credentials),
             history_days=config.history_days,
         )
+        self.inventory.track_new_devices = config.track_new_devices
         self.link = Link()
         self.pinger = Pinger(batched=True)
         self.monitor = Monitor(
@@ -171,8 +169,16 @@ class Service:
         )
 
     def current_options(self) -> dict[str, Any]:
-        """The run-time options in force (saved ones over the configuration file)."""
-        return {key: self._options.get(key, getattr(self.config, key)) for key in RUNTIME_OPTIONS}
+        """The run-time options in force (saved ones over the configuration file); SNMP
+        secrets are never shown, only what each credential applies to."""
+        defaults = {
+            **{k: getattr(self.config, k, None) for k in RUNTIME_OPTIONS},
+            "networks": list(self.config.networks),
+            "snmp_credentials": [],
+        }
+        current = {key: self._options.get(key, defaults[key]) for key in RUNTIME_OPTIONS}
+        current["snmp_credentials"] = [_redacted(c) for c in current["snmp_credentials"] or ()]
+        return current
 
     async def set_options(self, options: dict[str, Any], *, persist: bool = True) -> dict[str, Any]:
         """Apply run-time options to the running components; save them unless loading."""
@@ -190,6 +196,15 @@ class Service:
             self.discovery.set_interval(options["discovery_interval"])
         if "history_days" in options:
             self.inventory.set_history_days(options["history_days"])
+        if "track_new_devices" in options:
+            self.inventory.track_new_devices = options["track_new_devices"]
+        if "snmp_credentials" in options:
+            credentials = credentials_from(options["snmp_credentials"])
+            self.inventory.set_identifiers(
+                self._identifiers(credentials + self.config.snmp.credentials)
+            )
+        if "networks" in options:
+            await self._retarget(options["networks"], sweep=persist)
         self.publisher.update_facts(
             {k: v for k, v in options.items() if k in ("discovery_interval", "monitor_interval")}
         )
@@ -249,8 +264,37 @@ class Service:
                 await component.stop()
             except Exception:
                 _LOGGER.exception("Error while stopping %s", type(component).__name__)
+        await self._side.cancel()
         if self.snmp:
             self.snmp.close()
+
+    def _identifiers(self, credentials: tuple[SnmpCredential, ...]) -> list[Identifier]:
+        """Reverse DNS and SNMP as configured; SNMP only with credentials to try."""
+        settings = self.config.snmp
+        if self.snmp is not None:
+            self.snmp.close()
+        use_snmp = self.config.discovery.use_snmp and credentials
+        self.snmp = (
+            SnmpIdentifier(credentials, settings.timeout, settings.retries) if use_snmp else None
+        )
+        return [i for i in (self._dns, self.snmp) if i is not None]
+
+    async def _retarget(self, networks: list[str], *, sweep: bool) -> None:
+        """Watch other networks from now on (``options``); sweep them at once."""
+        try:
+            targets = resolve_targets(tuple(networks), await local_addresses())
+        except DiscoveryError as err:
+            raise RequestError(f"networks: {err}") from err
+        self.targets[:] = targets
+        if self.privileges.raw:
+            for interface in sorted({t.interface for t in targets if t.interface}):
+                try:
+                    self.link.open(interface)  # passive listening there too
+                except DiscoveryError as err:
+                    _LOGGER.warning("Cannot listen on %s: %s", interface, err)
+        self.publisher.update_facts({"networks": [str(t.network) for t in targets]})
+        if sweep:
+            self._side.spawn(self.discovery.scan())
 
 
 class _StoreComponent:
@@ -311,3 +355,9 @@ async def run_until_signalled(service: Service) -> None:
     finally:
         _LOGGER.info("Stopping")
         await service.stop()
+
+
+def _redacted(credential: dict[str, Any]) -> dict[str, Any]:
+    """A saved SNMP credential without its secrets."""
+    secrets = {"community", "auth_key", "priv_key"}
+    return {k: ("***" if k in secrets else v) for k, v in credential.items()}

@@ -104,6 +104,7 @@ class Config:
     wake_probe: bool = True
     arp_probe: bool = True
     history_days: float = 7.0
+    track_new_devices: bool = True
     devices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     discovery: DiscoveryConfig = DiscoveryConfig()
     mqtt: MqttConfig = MqttConfig()
@@ -298,28 +299,38 @@ def _credential(value: Any) -> SnmpCredential:
     )
 
 
+_SNMP_CREDENTIAL = vol.Schema(
+    {
+        vol.Optional("version"): _choice("2c", "3"),
+        vol.Optional("community"): _STR,
+        vol.Optional("username"): _STR,
+        vol.Optional("auth_protocol"): _choice(*AUTH_PROTOCOLS),
+        vol.Optional("auth_key"): _STR,
+        vol.Optional("priv_protocol"): _choice(*PRIV_PROTOCOLS),
+        vol.Optional("priv_key"): _STR,
+        vol.Optional("networks"): [_cidr],
+        vol.Optional("devices"): [_mac_or_id],
+    }
+)
+
+
+def _credential_dict(value: Any) -> dict[str, Any]:
+    """A credential checked like the configuration file's, kept as plain data (it is
+    saved in the database with the other run-time options)."""
+    _credential(value)
+    return dict(value)
+
+
+def credentials_from(values: list[dict[str, Any]]) -> tuple[SnmpCredential, ...]:
+    """SNMP credentials from their saved form (``snmp_credentials`` option)."""
+    return tuple(_credential(value) for value in values)
+
+
 _SNMP = vol.Schema(
     {
         vol.Optional("timeout"): _number(0.05, 30),
         vol.Optional("retries"): _number(0, 5, integer=True),
-        vol.Optional("credentials"): [
-            vol.All(
-                vol.Schema(
-                    {
-                        vol.Optional("version"): _choice("2c", "3"),
-                        vol.Optional("community"): _STR,
-                        vol.Optional("username"): _STR,
-                        vol.Optional("auth_protocol"): _choice(*AUTH_PROTOCOLS),
-                        vol.Optional("auth_key"): _STR,
-                        vol.Optional("priv_protocol"): _choice(*PRIV_PROTOCOLS),
-                        vol.Optional("priv_key"): _STR,
-                        vol.Optional("networks"): [_cidr],
-                        vol.Optional("devices"): [_mac_or_id],
-                    }
-                ),
-                _credential,
-            )
-        ],
+        vol.Optional("credentials"): [vol.All(_SNMP_CREDENTIAL, _credential)],
     }
 )
 
@@ -332,6 +343,9 @@ RUNTIME_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "ping_timeout": _number(0.05, 30),
     "wake_probe": _BOOL,
     "history_days": _number(0, 3650),
+    "track_new_devices": _BOOL,
+    "networks": vol.All(_typed(list, "a list of networks"), vol.Length(min=1), [parse_network]),
+    "snmp_credentials": vol.Schema([vol.All(_SNMP_CREDENTIAL, _credential_dict)]),
 }
 
 _ROOT = vol.Schema(
@@ -350,6 +364,7 @@ _ROOT = vol.Schema(
         vol.Optional("wake_probe"): _BOOL,
         vol.Optional("arp_probe"): _BOOL,
         vol.Optional("history_days"): _number(0, 3650),
+        vol.Optional("track_new_devices"): _BOOL,
         vol.Optional("devices"): vol.Any(
             None,
             vol.All(

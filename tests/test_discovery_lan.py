@@ -537,9 +537,71 @@ def test_options_change_at_run_time_and_are_saved(world: World) -> None:
     for bad, message in (
         ({"options": {"monitor_interval": "fast"}}, "monitor_interval"),
         ({"options": {"monitor_interval": 0}}, "from 0.2 to 3600"),
-        ({"options": {"networks": ["10.0.0.0/8"]}}, "unknown key"),
+        ({"options": {"networks": ["10.0.0.0/8", 7]}}, "networks"),
+        ({"options": {"colour": "blue"}}, "unknown key"),
     ):
         refused = _request(world, "options", bad)
         assert refused["status"] == "error" and message in refused["error"], refused
     after = _request(world, "options", {})
     assert after["data"]["options"] == changed["data"]["options"]
+
+
+@pytest.mark.netns
+def test_options_networks_snmp_and_tracking_of_new_devices(world: World) -> None:
+    subnet = world.lan.subnet
+    secret = "s3cret-community"
+    changed = _request(
+        world,
+        "options",
+        {
+            "options": {
+                "networks": [subnet],
+                "track_new_devices": False,
+                "snmp_credentials": [{"version": "2c", "community": secret}],
+            }
+        },
+    )
+    assert changed["status"] == "ok", changed
+    options = changed["data"]["options"]
+    assert options["networks"] == [subnet]
+    assert options["track_new_devices"] is False
+    assert options["snmp_credentials"] == [{"version": "2c", "community": "***"}]
+    assert wait_until(
+        lambda: world.sub.latest("netmon/bridge/info").json()["networks"] == [subnet], 5
+    )
+    assert all(secret not in m.payload for m in world.sub.snapshot())  # never on MQTT
+    with sqlite3.connect(world.database) as db:
+        saved = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM settings")}
+    assert saved["networks"] == [subnet] and saved["track_new_devices"] is False
+
+    # A device joining now is listed but not tracked.
+    mac = "f4:f5:d8:00:00:99"
+    world.lan.netns_exec(
+        world.newcomer, sys.executable, str(TOOLS / "send_frames.py"), "dhcp", "eth0", mac,
+        "guest-tablet", "android-dhcp-14", "10.77.0.201",
+    )  # fmt: skip
+
+    def summary() -> dict[str, Any] | None:
+        devices = world.sub.latest("netmon/bridge/devices")
+        found = [d for d in (devices.json() if devices else []) if d["id"] == mac.replace(":", "")]
+        return found[0] if found else None
+
+    assert wait_until(lambda: summary() is not None, 10), world.service.log()
+    assert summary()["tracked"] is False  # type: ignore[index]
+
+    for bad, message in (
+        ({"networks": []}, "networks"),
+        ({"networks": ["10.77.0.0/33"]}, "networks"),
+        ({"networks": "10.77.0.0/24"}, "networks"),
+        ({"snmp_credentials": [{"version": "2c"}]}, "community"),
+        ({"track_new_devices": "sometimes"}, "track_new_devices"),
+    ):
+        refused = _request(world, "options", {"options": bad})
+        assert refused["status"] == "error" and message in refused["error"], refused
+    restored = _request(
+        world,
+        "options",
+        {"options": {"networks": [subnet, ROUTED], "track_new_devices": True}},
+    )
+    assert restored["status"] == "ok", restored
+    assert restored["data"]["options"]["networks"] == [subnet, ROUTED]

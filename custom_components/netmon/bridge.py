@@ -8,10 +8,12 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
@@ -45,11 +47,11 @@ class BridgeError(HomeAssistantError):
         )
 
 
-class BridgeTimeout(BridgeError):
+class BridgeTimeoutError(BridgeError):
     """No response within the timeout: the service is not running or not reachable."""
 
 
-class BridgeRefused(BridgeError):
+class BridgeRefusedError(BridgeError):
     """The service answered with an error (its own validation message)."""
 
 
@@ -60,51 +62,88 @@ def _parse(payload: str | bytes) -> Any:
         return None
 
 
-async def async_request(
-    hass: HomeAssistant,
-    base_topic: str,
-    command: str,
-    payload: dict[str, Any] | None = None,
-    *,
-    timeout: float = REQUEST_TIMEOUT,
-    resend_every: float | None = None,
-) -> dict[str, Any]:
-    """One request on a fresh subscription (for the config flow, before any entry exists).
+class Requests:
+    """Requests to one bridge, answers matched by ``transaction`` on ``response/#``."""
 
-    Home Assistant sends subscriptions to the broker a moment after they are made, so an
-    idempotent request may be sent again (``resend_every``) until the answer comes.
-    """
-    loop = asyncio.get_running_loop()
-    transaction = uuid.uuid4().hex
-    answer: asyncio.Future[dict[str, Any]] = loop.create_future()
+    def __init__(self, hass: HomeAssistant, base_topic: str) -> None:
+        self.hass = hass
+        self.base_topic = base_topic
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._unsubscribe: CALLBACK_TYPE | None = None
+
+    async def async_start(self) -> None:
+        """Subscribe to the responses."""
+        self._unsubscribe = await mqtt.async_subscribe(
+            self.hass, f"{self.base_topic}/bridge/response/#", self._on_response, 1
+        )
 
     @callback
-    def on_response(message: mqtt.ReceiveMessage) -> None:
+    def async_stop(self) -> None:
+        """Unsubscribe; requests still waiting are cancelled."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for future in self._pending.values():
+            if not future.done():
+                future.cancel()
+        self._pending.clear()
+
+    async def request(
+        self,
+        command: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        resend_every: float | None = None,
+    ) -> dict[str, Any]:
+        """Send a request and return the response's ``data``; BridgeError otherwise.
+
+        ``resend_every`` repeats an idempotent request until it is answered (right after
+        subscribing, Home Assistant may not have sent the subscription to the broker yet).
+        """
+        timeout = REQUEST_TIMEOUT if timeout is None else timeout
+        transaction = uuid.uuid4().hex
+        future: asyncio.Future[dict[str, Any]] = self.hass.loop.create_future()
+        self._pending[transaction] = future
+        body = json.dumps({**(payload or {}), "transaction": transaction})
+        topic = f"{self.base_topic}/bridge/request/{command}"
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await mqtt.async_publish(self.hass, topic, body, 1)
+                    done, _ = await asyncio.wait({future}, timeout=resend_every)
+                    if done:
+                        response = future.result()
+                        break
+        except TimeoutError as err:
+            raise _timeout(command, self.base_topic) from err
+        finally:
+            self._pending.pop(transaction, None)
+        return _result(command, response)
+
+    @callback
+    def _on_response(self, message: mqtt.ReceiveMessage) -> None:
         data = _parse(message.payload)
-        if isinstance(data, dict) and data.get("transaction") == transaction and not answer.done():
-            answer.set_result(data)
+        if not isinstance(data, dict):
+            return
+        future = self._pending.get(str(data.get("transaction")))
+        if future is not None and not future.done():
+            future.set_result(data)
 
-    unsubscribe = await mqtt.async_subscribe(
-        hass, f"{base_topic}/bridge/response/{command}", on_response, qos=1
-    )
-    body = json.dumps({**(payload or {}), "transaction": transaction})
+
+@asynccontextmanager
+async def requests_to(hass: HomeAssistant, base_topic: str) -> AsyncIterator[Requests]:
+    """Requests on a temporary subscription (the config flow, before any entry exists)."""
+    requests = Requests(hass, base_topic)
+    await requests.async_start()
     try:
-        async with asyncio.timeout(timeout):
-            while True:
-                await mqtt.async_publish(hass, f"{base_topic}/bridge/request/{command}", body, 1)
-                if resend_every is None:
-                    return _result(command, await answer)
-                done, _ = await asyncio.wait({answer}, timeout=resend_every)
-                if done:
-                    return _result(command, answer.result())
-    except TimeoutError as err:
-        raise _timeout(command, base_topic) from err
+        yield requests
     finally:
-        unsubscribe()
+        requests.async_stop()
 
 
-def _timeout(command: str, base_topic: str) -> BridgeTimeout:
-    return BridgeTimeout(
+def _timeout(command: str, base_topic: str) -> BridgeTimeoutError:
+    return BridgeTimeoutError(
         f"netmon did not answer '{command}' on {base_topic}/bridge/request/{command}",
         key="no_response",
         placeholders={"command": command, "base_topic": base_topic},
@@ -114,7 +153,7 @@ def _timeout(command: str, base_topic: str) -> BridgeTimeout:
 def _result(command: str, response: dict[str, Any]) -> dict[str, Any]:
     if response.get("status") != "ok":
         error = str(response.get("error") or "unknown error")
-        raise BridgeRefused(
+        raise BridgeRefusedError(
             f"netmon refused '{command}': {error}",
             key="refused",
             placeholders={"command": command, "error": error},
@@ -151,7 +190,7 @@ class NetmonBridge:
         self.online: bool | None = None
         self.offline_since: float | None = None
         self._offline_repair_after = offline_repair_after
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._requests = Requests(hass, base_topic)
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._offline_timer: CALLBACK_TYPE | None = None
 
@@ -164,8 +203,8 @@ class NetmonBridge:
     async def async_start(self) -> None:
         """Subscribe to the bridge topics."""
         base = f"{self.base_topic}/bridge"
+        await self._requests.async_start()
         handlers: dict[str, Callable[[mqtt.ReceiveMessage], None]] = {
-            f"{base}/response/#": self._on_response,
             f"{base}/state": self._on_state,
             f"{base}/info": self._on_info,
             f"{base}/devices": self._on_devices,
@@ -184,42 +223,23 @@ class NetmonBridge:
             unsubscribe()
         self._unsubscribe.clear()
         self._cancel_offline_timer()
-        for future in self._pending.values():
-            if not future.done():
-                future.cancel()
-        self._pending.clear()
+        self._requests.async_stop()
         for issue in (ISSUE_OFFLINE, ISSUE_VERSION):
             ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{self.issue_suffix}")
 
     # -- requests --------------------------------------------------------------------
     async def request(
-        self, command: str, payload: dict[str, Any] | None = None, timeout: float = REQUEST_TIMEOUT
+        self,
+        command: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        resend_every: float | None = None,
     ) -> dict[str, Any]:
-        """Send a request and return the response's ``data``; BridgeError otherwise."""
-        transaction = uuid.uuid4().hex
-        future: asyncio.Future[dict[str, Any]] = self.hass.loop.create_future()
-        self._pending[transaction] = future
-        body = json.dumps({**(payload or {}), "transaction": transaction})
-        try:
-            await mqtt.async_publish(
-                self.hass, f"{self.base_topic}/bridge/request/{command}", body, 1
-            )
-            async with asyncio.timeout(timeout):
-                response = await future
-        except TimeoutError as err:
-            raise _timeout(command, self.base_topic) from err
-        finally:
-            self._pending.pop(transaction, None)
-        return _result(command, response)
-
-    @callback
-    def _on_response(self, message: mqtt.ReceiveMessage) -> None:
-        data = _parse(message.payload)
-        if not isinstance(data, dict):
-            return
-        future = self._pending.get(str(data.get("transaction")))
-        if future is not None and not future.done():
-            future.set_result(data)
+        """Send a request to this bridge (see ``Requests.request``)."""
+        return await self._requests.request(
+            command, payload, timeout=timeout, resend_every=resend_every
+        )
 
     # -- retained bridge topics ------------------------------------------------------
     @callback
@@ -342,3 +362,6 @@ class NetmonBridge:
                 "base_topic": self.base_topic,
             },
         )
+
+
+NetmonConfigEntry = ConfigEntry[NetmonBridge]

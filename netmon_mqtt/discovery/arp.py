@@ -197,7 +197,7 @@ class ArpProber:
 
     def __init__(self, link: Link, targets: list[Target]) -> None:
         self._link = link
-        self._targets = [t for t in targets if t.on_link]
+        self._targets = targets  # shared: follows changes of the configured networks
         self._waiting: dict[str, asyncio.Future[None]] = {}
         link.arp_handlers.append(self._on_arp)
 
@@ -208,7 +208,7 @@ class ArpProber:
 
     async def probe(self, ip: str, mac: str | None, timeout: float) -> bool:
         """True when ``ip`` answered an ARP request (unicast to ``mac`` when known)."""
-        target = next((t for t in self._targets if t.contains(ip)), None)
+        target = next((t for t in self._targets if t.on_link and t.contains(ip)), None)
         if target is None or target.interface is None or target.source_ip is None:
             return False
         try:

@@ -50,6 +50,7 @@ class Inventory:
         history_days: float = 7.0,
     ) -> None:
         self._history_days = history_days
+        self.track_new_devices = True
         self._blocked: set[str] = set()
         self.db_ok = True
         self._identified: dict[str, float] = {}  # device id -> monotonic start of last run
@@ -80,6 +81,10 @@ class Inventory:
         await self._tasks.cancel()
         await self._flusher.stop()
         await self.flush()
+
+    def set_identifiers(self, identifiers: Sequence[Identifier]) -> None:
+        """Identification methods for what is identified from now on (``options``)."""
+        self._identifiers = tuple(identifiers)
 
     def set_history_days(self, days: float) -> None:
         """History retention (``options`` request)."""
@@ -134,6 +139,7 @@ class Inventory:
             vendor=vendor,
             first_seen=obs.seen_at,
             last_seen=obs.seen_at,
+            tracked=self.track_new_devices,
         )
         stand_in = self._devices.get(device_id_for(None, obs.ip)) if obs.mac and obs.ip else None
         if stand_in is not None:

@@ -1,0 +1,49 @@
+"""Diagnostics: what the bridge reports about itself, secrets redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .bridge import BridgeError, NetmonConfigEntry
+
+TO_REDACT = {
+    "password",
+    "username",
+    "community",
+    "auth_key",
+    "priv_key",
+    "mac",
+    "ip",
+    "ipv6",
+    "hostname",
+    "name",
+}
+
+
+async def async_get_config_entry_diagnostics(
+    _hass: HomeAssistant, entry: NetmonConfigEntry
+) -> dict[str, Any]:
+    """The entry, the bridge's info, options and health, and its device list."""
+    bridge = entry.runtime_data
+    try:
+        options: dict[str, Any] = await bridge.request("options")
+        health: dict[str, Any] = await bridge.request("health_check")
+    except BridgeError as err:
+        options = health = {"error": str(err)}
+    return async_redact_data(
+        {
+            "entry": {"data": dict(entry.data), "options": dict(entry.options)},
+            "bridge": {
+                "online": bridge.online,
+                "offline_since": bridge.offline_since,
+                "info": bridge.info,
+                "options": options,
+                "health": health,
+                "devices": bridge.devices,
+            },
+        },
+        TO_REDACT,
+    )

@@ -1,0 +1,157 @@
+"""Actions: scan, ping, rename, track, remove, republish.
+
+Devices are chosen with Home Assistant's device selector and mapped to netmon ids through
+the device registry; each action goes to the bridge that published the device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+
+from .bridge import NetmonBridge, NetmonConfigEntry
+from .const import DOMAIN, SCAN_TIMEOUT
+from .devices import resolve
+
+ATTR_ENTRY = "config_entry_id"
+ATTR_DEVICE = "device_id"
+ATTR_TARGET = "target"
+ATTR_METHODS = "methods"
+ATTR_COUNT = "count"
+ATTR_NAME = "name"
+ATTR_TRACKED = "tracked"
+ATTR_BLOCK = "block"
+ATTR_UPDATE_ENTITY_IDS = "update_entity_ids"
+METHODS = ["arp", "icmp", "neighbours", "ipv6", "ssdp"]
+
+_ENTRY = vol.Optional(ATTR_ENTRY)
+_DEVICE = vol.Required(ATTR_DEVICE)
+
+SCHEMAS: dict[str, vol.Schema] = {
+    "scan": vol.Schema(
+        {
+            _ENTRY: cv.string,
+            vol.Optional(ATTR_TARGET): cv.string,
+            vol.Optional(ATTR_METHODS): vol.All(cv.ensure_list, [vol.In(METHODS)]),
+        }
+    ),
+    "ping": vol.Schema(
+        {_DEVICE: cv.string, vol.Optional(ATTR_COUNT, default=3): vol.All(int, vol.Range(1, 10))}
+    ),
+    "rename_device": vol.Schema(
+        {
+            _DEVICE: cv.string,
+            vol.Required(ATTR_NAME): vol.All(cv.string, vol.Length(max=100)),
+            vol.Optional(ATTR_UPDATE_ENTITY_IDS, default=False): cv.boolean,
+        }
+    ),
+    "set_tracked": vol.Schema({_DEVICE: cv.string, vol.Required(ATTR_TRACKED): cv.boolean}),
+    "remove_device": vol.Schema(
+        {_DEVICE: cv.string, vol.Optional(ATTR_BLOCK, default=False): cv.boolean}
+    ),
+    "republish": vol.Schema({_ENTRY: cv.string}),
+}
+
+
+def _loaded(hass: HomeAssistant) -> list[NetmonConfigEntry]:
+    return [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]
+
+
+def _bridge_of_entry(hass: HomeAssistant, entry_id: str | None) -> NetmonBridge:
+    """The bridge of ``entry_id``, or the only one configured."""
+    entries = _loaded(hass)
+    if entry_id is not None:
+        entries = [e for e in entries if e.entry_id == entry_id]
+    if len(entries) == 1:
+        return entries[0].runtime_data
+    key = "no_bridge" if not entries else "several_bridges"
+    raise ServiceValidationError(
+        f"{key}: choose a loaded netmon entry", translation_domain=DOMAIN, translation_key=key
+    )
+
+
+def _bridge_of_device(hass: HomeAssistant, ha_device_id: str) -> tuple[NetmonBridge, str]:
+    """The bridge that published a device, and the device's netmon id."""
+    device_id = resolve(hass, ha_device_id)
+    device = dr.async_get(hass).async_get(ha_device_id)
+    entries = _loaded(hass)
+    linked = [e for e in entries if device is not None and e.entry_id in device.config_entries]
+    owners = linked or [
+        e for e in entries if any(d.get("id") == device_id for d in e.runtime_data.devices)
+    ]
+    if owners:
+        return owners[0].runtime_data, device_id
+    return _bridge_of_entry(hass, None), device_id
+
+
+async def _scan(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    bridge = _bridge_of_entry(hass, call.data.get(ATTR_ENTRY))
+    payload = {k: call.data[k] for k in (ATTR_TARGET, ATTR_METHODS) if k in call.data}
+    return await bridge.request("scan", payload, timeout=SCAN_TIMEOUT)
+
+
+async def _ping(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    return await bridge.request("device/ping", {"id": device_id, "count": call.data[ATTR_COUNT]})
+
+
+async def _rename(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    payload = {
+        "id": device_id,
+        "name": call.data[ATTR_NAME],
+        "update_entity_ids": call.data[ATTR_UPDATE_ENTITY_IDS],
+    }
+    await bridge.request("device/rename", payload)
+    return None
+
+
+async def _set_tracked(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    await bridge.request(
+        "device/options", {"id": device_id, "options": {"tracked": call.data[ATTR_TRACKED]}}
+    )
+    return None
+
+
+async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    await bridge.request("device/remove", {"id": device_id, "block": call.data[ATTR_BLOCK]})
+    return None
+
+
+async def _republish(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    bridge = _bridge_of_entry(hass, call.data.get(ATTR_ENTRY))
+    return await bridge.request("discovery/republish")
+
+
+_HANDLERS = {
+    "scan": (_scan, SupportsResponse.OPTIONAL),
+    "ping": (_ping, SupportsResponse.OPTIONAL),
+    "rename_device": (_rename, SupportsResponse.NONE),
+    "set_tracked": (_set_tracked, SupportsResponse.NONE),
+    "remove_device": (_remove, SupportsResponse.NONE),
+    "republish": (_republish, SupportsResponse.OPTIONAL),
+}
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every action once (they are the integration's, not an entry's)."""
+    for name, (handler, response) in _HANDLERS.items():
+
+        async def call_handler(call: ServiceCall, handler: Any = handler) -> ServiceResponse:
+            return await handler(hass, call)
+
+        hass.services.async_register(
+            DOMAIN, name, call_handler, schema=SCHEMAS[name], supports_response=response
+        )

@@ -1,0 +1,1 @@
+"""Tests of the Home Assistant component (run with the Home Assistant test venv)."""

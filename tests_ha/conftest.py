@@ -1,0 +1,149 @@
+"""Fixtures for the Home Assistant component: the HA test harness with a mocked MQTT
+client, and a responder that answers requests the way the netmon-mqtt bridge does."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sys
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+)
+from pytest_homeassistant_custom_component.typing import MqttMockPahoClient
+
+# The harness ships a `custom_components` package of its own: ours must be the one imported.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+for _name in [
+    m for m in sys.modules if m == "custom_components" or m.startswith("custom_components.")
+]:
+    del sys.modules[_name]
+import custom_components  # noqa: E402,F401
+
+BASE = "netmon"
+INFO = {
+    "version": "0.1.0",
+    "instance_id": "main",
+    "base_topic": BASE,
+    "discovery_prefix": "homeassistant",
+    "networks": ["192.0.2.0/24"],
+    "devices": {"total": 2, "online": 1},
+}
+OPTIONS = {
+    "discovery_interval": 600,
+    "monitor_interval": 5,
+    "metrics_interval": 30,
+    "consider_home": 180,
+    "ping_timeout": 1.0,
+    "wake_probe": True,
+    "history_days": 7,
+    "track_new_devices": True,
+    "networks": ["192.0.2.0/24"],
+    "snmp_credentials": [{"version": "2c", "community": "***"}],
+}
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def ok(data: dict[str, Any]) -> dict[str, Any]:
+    """A successful response."""
+    return {"status": "ok", "data": data}
+
+
+def error(message: str) -> dict[str, Any]:
+    """An error response."""
+    return {"status": "error", "data": {}, "error": message}
+
+
+class FakeBridge:
+    """Answers ``<base>/bridge/request/<cmd>`` on the mocked MQTT client like the service.
+
+    ``handlers`` maps a command to a function of the request payload returning the response;
+    ``silent`` makes it answer nothing; ``requests`` records (command, payload).
+    """
+
+    def __init__(self, hass: HomeAssistant, client: MqttMockPahoClient, base: str = BASE):
+        self.hass = hass
+        self.base = base
+        self.silent = False
+        self.options = dict(OPTIONS)
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.handlers: dict[str, Handler] = {
+            "info": lambda _p: ok(INFO),
+            "options": self._options,
+            "health_check": lambda _p: ok({"healthy": True, "uptime_s": 12}),
+        }
+        self._echo = client.publish.side_effect
+        client.publish.side_effect = self._publish
+
+    def _options(self, payload: dict[str, Any]) -> dict[str, Any]:
+        changes = payload.get("options", {})
+        for index, network in enumerate(changes.get("networks", [])):
+            try:
+                ipaddress.ip_network(network)
+            except ValueError:
+                return error(
+                    f"options.networks[{index}]: expected a CIDR such as 192.168.1.0/24, "
+                    f"got {network!r}"
+                )
+        self.options.update(changes)
+        return ok({"options": self.options})
+
+    def _publish(self, topic: str, payload: Any, qos: int = 0, retain: bool = False) -> Any:
+        info = self._echo(topic, payload, qos, retain)
+        prefix = f"{self.base}/bridge/request/"
+        if topic.startswith(prefix):
+            command = topic[len(prefix) :]
+            request = json.loads(payload)
+            self.requests.append((command, request))
+            handler = self.handlers.get(command)
+            if handler is not None and not self.silent:
+                response = {**handler(request), "transaction": request.get("transaction")}
+                self.hass.loop.call_soon(
+                    async_fire_mqtt_message,
+                    self.hass,
+                    f"{self.base}/bridge/response/{command}",
+                    json.dumps(response),
+                )
+        return info
+
+    def commands(self, command: str) -> list[dict[str, Any]]:
+        """Payloads received for ``command``, transaction removed."""
+        return [
+            {k: v for k, v in p.items() if k != "transaction"}
+            for c, p in self.requests
+            if c == command
+        ]
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
+    """Load custom_components/ from this repository."""
+    yield
+
+
+@pytest.fixture
+async def bridge(
+    hass: HomeAssistant, mqtt_mock: Any, mqtt_client_mock: MqttMockPahoClient
+) -> FakeBridge:
+    """MQTT set up, and a netmon bridge answering on it."""
+    return FakeBridge(hass, mqtt_client_mock)
+
+
+@pytest.fixture
+def entry(hass: HomeAssistant) -> MockConfigEntry:
+    """A netmon entry for the ``main`` instance on ``netmon``."""
+    config_entry = MockConfigEntry(
+        domain="netmon",
+        title="netmon",
+        unique_id="main",
+        data={"base_topic": BASE, "instance_id": "main"},
+    )
+    config_entry.add_to_hass(hass)
+    return config_entry
