@@ -78,7 +78,8 @@ class NetmonConfigFlow(ConfigFlow, domain=DOMAIN):
             self._base_topic = _clean(user_input[CONF_BASE_TOPIC])
             info, errors = await self._ask_info(self._base_topic)
             if info is not None:
-                await self.async_set_unique_id(str(info["instance_id"]))
+                # A discovery flow for the same bridge may be waiting: this one wins.
+                await self.async_set_unique_id(str(info["instance_id"]), raise_on_progress=False)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(title=self._title(info), data=self._data(info))
         return self.async_show_form(

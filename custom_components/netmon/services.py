@@ -6,7 +6,7 @@ the device registry; each action goes to the bridge that published the device.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
@@ -135,7 +135,8 @@ async def _republish(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return await bridge.request("discovery/republish")
 
 
-_HANDLERS = {
+Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
+_HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
     "scan": (_scan, SupportsResponse.OPTIONAL),
     "ping": (_ping, SupportsResponse.OPTIONAL),
     "rename_device": (_rename, SupportsResponse.NONE),
@@ -149,7 +150,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     """Register every action once (they are the integration's, not an entry's)."""
     for name, (handler, response) in _HANDLERS.items():
 
-        async def call_handler(call: ServiceCall, handler: Any = handler) -> ServiceResponse:
+        async def call_handler(call: ServiceCall, handler: Handler = handler) -> ServiceResponse:
             return await handler(hass, call)
 
         hass.services.async_register(

@@ -1,0 +1,307 @@
+"""A real Home Assistant (``hass`` from .venv-ha) inside a namespace of the test LAN, driven
+over its REST API the way a user's browser would."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .lan import NetnsLan
+
+ROOT = Path(__file__).resolve().parent.parent
+HASS = ROOT / ".venv-ha" / "bin" / "hass"
+_CLONE_NEWNET = 0x40000000
+T = TypeVar("T")
+
+
+class InNamespace:
+    """Runs functions on one thread that has joined a network namespace: the sockets it
+    opens live there (setns changes only the calling thread)."""
+
+    def __init__(self, namespace: str) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            1, initializer=self._enter, initargs=(namespace,)
+        )
+
+    @staticmethod
+    def _enter(namespace: str) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(f"/var/run/netns/{namespace}", os.O_RDONLY)
+        try:
+            if libc.setns(fd, _CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"setns into {namespace} failed")
+        finally:
+            os.close(fd)
+
+    def run(self, fn: Callable[[], T], timeout: float = 60) -> T:
+        return self._pool.submit(fn).result(timeout)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class HomeAssistant:
+    """``hass`` with a fresh configuration, onboarded, an MQTT entry on ``broker_port``."""
+
+    def __init__(self, lan: NetnsLan, folder: Path, port: int, broker_port: int) -> None:
+        self.lan = lan
+        self.config = folder
+        self.port = port
+        self.broker_port = broker_port
+        self.proc: subprocess.Popen[str] | None = None
+        self.token = ""
+        self._http = InNamespace(lan.service_ns)
+        self._log = folder / "hass.log"
+
+    # -- process -----------------------------------------------------------------------
+    def prepare(self) -> None:
+        (self.config / ".storage").mkdir(parents=True, exist_ok=True)
+        (self.config / "configuration.yaml").write_text(
+            "homeassistant:\n  name: Test\n  latitude: 52.37\n  longitude: 4.89\n"
+            "  elevation: 0\n  time_zone: UTC\n  country: NL\n  currency: EUR\n"
+            "  unit_system: metric\n"
+            f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\n"
+            "api:\nlogger:\n  default: warning\nautomation:\n"
+        )
+        onboarding = {
+            "version": 4,
+            "minor_version": 1,
+            "key": "onboarding",
+            "data": {"done": ["core_config", "analytics", "integration"]},
+        }
+        (self.config / ".storage" / "onboarding").write_text(json.dumps(onboarding))
+        components = self.config / "custom_components"
+        components.mkdir(exist_ok=True)
+        (components / "netmon").symlink_to(ROOT / "custom_components" / "netmon")
+
+    def start(self) -> None:
+        with self._log.open("a") as log:
+            self.proc = self.lan.popen(
+                self.lan.service_ns,
+                [str(HASS), "-c", str(self.config), "--skip-pip"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hass exited: {self.log()[-3000:]}")
+            try:
+                self._raw("GET", "/api/", auth=False)  # any answer: the server is up
+            except OSError:
+                pass
+            else:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"hass did not start: {self.log()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        self._http.close()
+
+    def log(self) -> str:
+        return self._log.read_text() if self._log.exists() else ""
+
+    def wait_running(self, timeout: float = 120) -> None:
+        assert wait_for(lambda: self.get("/api/config").get("state") == "RUNNING", timeout)
+
+    # -- HTTP --------------------------------------------------------------------------
+    def _raw(
+        self, method: str, path: str, body: Any = None, *, auth: bool = True, form: bool = False
+    ) -> tuple[int, Any]:
+        url = f"http://127.0.0.1:{self.port}{path}"
+        headers = {"Authorization": f"Bearer {self.token}"} if auth else {}
+        data = None
+        if body is not None:
+            if form:
+                data = urllib.parse.urlencode(body).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            else:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+
+        def call() -> tuple[int, Any]:
+            request = urllib.request.Request(url, data, headers, method=method)
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    text = response.read().decode()
+                    status = response.status
+            except urllib.error.HTTPError as err:
+                text, status = err.read().decode(), err.code
+            try:
+                return status, json.loads(text) if text else None
+            except ValueError:
+                return status, text
+
+        return self._http.run(call, timeout=90)
+
+    def get(self, path: str) -> Any:
+        status, body = self._raw("GET", path)
+        assert status == 200, (path, status, body)
+        return body
+
+    def post(self, path: str, body: Any = None) -> Any:
+        status, body = self._raw("POST", path, body if body is not None else {})
+        assert status == 200, (path, status, body)
+        return body
+
+    # -- set-up ------------------------------------------------------------------------
+    def onboard(self) -> None:
+        client_id = f"http://127.0.0.1:{self.port}/"
+        status, user = self._raw(
+            "POST",
+            "/api/onboarding/users",
+            {
+                "client_id": client_id,
+                "name": "Test",
+                "username": "test",
+                "password": "netmon-test-password",
+                "language": "en",
+            },
+            auth=False,
+        )
+        assert status == 200, user
+        status, token = self._raw(
+            "POST",
+            "/auth/token",
+            {"grant_type": "authorization_code", "code": user["auth_code"], "client_id": client_id},
+            auth=False,
+            form=True,
+        )
+        assert status == 200, token
+        self.token = token["access_token"]
+
+    def login(self) -> None:
+        """A new access token after a restart (the old one is still valid; refreshed anyway)."""
+        client_id = f"http://127.0.0.1:{self.port}/"
+        status, flow = self._raw(
+            "POST",
+            "/auth/login_flow",
+            {"client_id": client_id, "handler": ["homeassistant", None], "redirect_uri": client_id},
+            auth=False,
+        )
+        assert status == 200, flow
+        status, result = self._raw(
+            "POST",
+            f"/auth/login_flow/{flow['flow_id']}",
+            {"username": "test", "password": "netmon-test-password", "client_id": client_id},
+            auth=False,
+        )
+        assert status == 200 and result.get("result"), result
+        status, token = self._raw(
+            "POST",
+            "/auth/token",
+            {"grant_type": "authorization_code", "code": result["result"], "client_id": client_id},
+            auth=False,
+            form=True,
+        )
+        assert status == 200, token
+        self.token = token["access_token"]
+
+    def flow(self, handler: str, *steps: dict[str, Any]) -> dict[str, Any]:
+        """Run a config flow through the REST API; the last step's result."""
+        result = self.post("/api/config/config_entries/flow", {"handler": handler})
+        for step in steps:
+            result = self.post(f"/api/config/config_entries/flow/{result['flow_id']}", step)
+        return dict(result)
+
+    def add_mqtt(self) -> None:
+        result = self.flow("mqtt", {"broker": "127.0.0.1", "port": self.broker_port})
+        assert result["type"] == "create_entry", result
+
+    # -- reading -----------------------------------------------------------------------
+    def states(self) -> dict[str, dict[str, Any]]:
+        return {s["entity_id"]: s for s in self.get("/api/states")}
+
+    def template(self, text: str) -> str:
+        return str(self.post("/api/template", {"template": text}))
+
+    def netmon_entities(self) -> dict[str, list[str]]:
+        """netmon device id -> entity ids of its MQTT entities (from the registries)."""
+        rendered = self.template(
+            "{% for e in integration_entities('mqtt') %}"
+            "{{ e }}|{{ device_attr(device_id(e), 'identifiers') | list }}\n"
+            "{% endfor %}"
+        )
+        found: dict[str, list[str]] = {}
+        for line in rendered.splitlines():
+            entity, _, identifiers = line.partition("|")
+            match = re.search(r"'netmon_((?!bridge_)[0-9a-z_]+)'", identifiers)
+            if match:
+                found.setdefault(match.group(1), []).append(entity)
+        return found
+
+    def connections(self, entity_id: str) -> str:
+        return self.template(
+            f"{{{{ device_attr(device_id('{entity_id}'), 'connections') | list }}}}"
+        )
+
+    def websocket(self, command: dict[str, Any]) -> Any:
+        """One websocket command's result (through aiohttp from .venv-ha, in the namespace)."""
+        script = (
+            "import aiohttp, asyncio, json, os\n"
+            "async def main():\n"
+            "    async with aiohttp.ClientSession() as s:\n"
+            "        async with s.ws_connect(os.environ['URL']) as ws:\n"
+            "            await ws.receive_json()\n"
+            "            token = os.environ['TOKEN']\n"
+            "            await ws.send_json({'type': 'auth', 'access_token': token})\n"
+            "            assert (await ws.receive_json())['type'] == 'auth_ok'\n"
+            "            await ws.send_json({'id': 1, **json.loads(os.environ['COMMAND'])})\n"
+            "            print(json.dumps(await ws.receive_json()))\n"
+            "asyncio.run(main())\n"
+        )
+        env = {
+            **os.environ,
+            "URL": f"http://127.0.0.1:{self.port}/api/websocket",
+            "TOKEN": self.token,
+            "COMMAND": json.dumps(command),
+        }
+        out = subprocess.run(
+            self.lan.exec_args(self.lan.service_ns, str(HASS.parent / "python"), "-c", script),
+            capture_output=True, text=True, env=env, timeout=60, check=True,
+        ).stdout  # fmt: skip
+        reply = json.loads(out)
+        assert reply.get("success"), reply
+        return reply["result"]
+
+    def call(
+        self, domain: str, service: str, data: dict[str, Any], *, response: bool = False
+    ) -> Any:
+        suffix = "?return_response" if response else ""
+        return self.post(f"/api/services/{domain}/{service}{suffix}", data)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.5) -> bool:
+    """Poll ``predicate`` until truthy (exceptions count as not yet) or the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return True
+        except (AssertionError, OSError, KeyError, ValueError):
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)

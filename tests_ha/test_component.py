@@ -1,0 +1,425 @@
+"""Setup, actions, events, device triggers, repairs and diagnostics, with MQTT mocked at the
+client and a responder answering like the bridge."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import voluptuous as vol
+from homeassistant.components import automation
+from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_mqtt_message,
+    async_fire_time_changed,
+    async_get_device_automations,
+)
+
+from custom_components.netmon.diagnostics import async_get_config_entry_diagnostics
+
+from .conftest import INFO, FakeBridge, error, ok
+
+pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
+
+DOMAIN = "netmon"
+MAC = "a4:b1:c2:d3:e4:f5"
+DEVICE = MAC.replace(":", "")
+
+
+@pytest.fixture(autouse=True)
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("custom_components.netmon.bridge.REQUEST_TIMEOUT", 0.5)
+    monkeypatch.setattr("custom_components.netmon.services.SCAN_TIMEOUT", 0.5)
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def _discovery_config(device_id: str = DEVICE, mac: str = MAC) -> str:
+    """A device-based discovery config as netmon-mqtt publishes it (one component)."""
+    return json.dumps(
+        {
+            "device": {
+                "identifiers": [f"netmon_{device_id}"],
+                "connections": [["mac", mac]],
+                "name": "Kitchen speaker",
+                "manufacturer": "Sonos",
+            },
+            "origin": {"name": "netmon-mqtt", "sw_version": "0.1.0"},
+            "availability": [{"topic": "netmon/bridge/state"}],
+            "state_topic": f"netmon/device/{device_id}",
+            "qos": 1,
+            "components": {
+                "connectivity": {
+                    "platform": "binary_sensor",
+                    "device_class": "connectivity",
+                    "unique_id": f"netmon_{device_id}_connectivity",
+                    "value_template": "{{ 'ON' if value_json.online else 'OFF' }}",
+                }
+            },
+        }
+    )
+
+
+async def _mqtt_device(hass: HomeAssistant, device_id: str = DEVICE) -> dr.DeviceEntry:
+    """Publish a discovery config and return the device MQTT discovery created."""
+    async_fire_mqtt_message(
+        hass, f"homeassistant/device/netmon_{device_id}/config", _discovery_config(device_id)
+    )
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device(identifiers={("mqtt", f"netmon_{device_id}")})
+    assert device is not None
+    return device
+
+
+async def _announce(hass: HomeAssistant, *ids: str) -> None:
+    payload = [{"id": i, "name": i, "online": True, "tracked": True} for i in ids]
+    async_fire_mqtt_message(hass, "netmon/bridge/devices", json.dumps(payload), retain=True)
+    await hass.async_block_till_done()
+
+
+# -- setup ------------------------------------------------------------------------------
+async def test_setup_asks_info_and_unloads(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.info == INFO
+    assert bridge.commands("info") == [{}]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_setup_retries_while_the_bridge_is_silent(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    bridge.silent = True
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+# -- actions ----------------------------------------------------------------------------
+async def test_scan_returns_the_devices_found(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    found = {"found": 1, "devices": [{"id": DEVICE, "ip": "192.0.2.7"}], "duration_s": 0.8}
+    bridge.handlers["scan"] = lambda _p: ok(found)
+    await _setup(hass, entry)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "scan",
+        {"target": "192.0.2.0/25", "methods": ["arp", "icmp"]},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == found
+    assert bridge.commands("scan") == [{"target": "192.0.2.0/25", "methods": ["arp", "icmp"]}]
+
+
+async def test_scan_errors_are_clear(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    bridge.handlers["scan"] = lambda _p: error(
+        "target 10.9.0.0/24 is not inside the configured networks (192.0.2.0/24)"
+    )
+    await _setup(hass, entry)
+    with pytest.raises(HomeAssistantError, match="not inside the configured networks"):
+        await hass.services.async_call(
+            DOMAIN, "scan", {"target": "10.9.0.0/24"}, blocking=True, return_response=True
+        )
+    bridge.silent = True
+    with pytest.raises(HomeAssistantError, match="did not answer 'scan'") as raised:
+        await hass.services.async_call(DOMAIN, "scan", {}, blocking=True, return_response=True)
+    assert raised.value.translation_key == "no_response"
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(
+            DOMAIN, "scan", {"methods": ["teleport"]}, blocking=True, return_response=True
+        )
+    with pytest.raises(ServiceValidationError) as unknown_entry:
+        await hass.services.async_call(
+            DOMAIN, "scan", {"config_entry_id": "nope"}, blocking=True, return_response=True
+        )
+    assert unknown_entry.value.translation_key == "no_bridge"
+
+
+async def test_device_actions_map_devices_to_netmon_ids(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    pinged = {"id": DEVICE, "sent": 2, "received": 2, "latency_ms": 0.4, "packet_loss_pct": 0}
+    bridge.handlers.update(
+        {
+            "device/ping": lambda _p: ok(pinged),
+            "device/rename": lambda p: ok({"id": p["id"], "name": p["name"]}),
+            "device/options": lambda p: ok({"id": p["id"], **p["options"]}),
+            "device/remove": lambda p: ok({"id": p["id"], "blocked": p["block"]}),
+            "discovery/republish": lambda _p: ok({"configs": 3}),
+        }
+    )
+    await _setup(hass, entry)
+    device = await _mqtt_device(hass)
+    target = {"device_id": device.id}
+
+    response = await hass.services.async_call(
+        DOMAIN, "ping", {**target, "count": 2}, blocking=True, return_response=True
+    )
+    assert response == pinged
+    await hass.services.async_call(
+        DOMAIN,
+        "rename_device",
+        {**target, "name": "Den speaker", "update_entity_ids": True},
+        blocking=True,
+    )
+    await hass.services.async_call(DOMAIN, "set_tracked", {**target, "tracked": False}, True)
+    await hass.services.async_call(DOMAIN, "remove_device", {**target, "block": True}, True)
+    republished = await hass.services.async_call(
+        DOMAIN, "republish", {}, blocking=True, return_response=True
+    )
+    assert republished == {"configs": 3}
+    assert bridge.commands("device/ping") == [{"id": DEVICE, "count": 2}]
+    assert bridge.commands("device/rename") == [
+        {"id": DEVICE, "name": "Den speaker", "update_entity_ids": True}
+    ]
+    assert bridge.commands("device/options") == [{"id": DEVICE, "options": {"tracked": False}}]
+    assert bridge.commands("device/remove") == [{"id": DEVICE, "block": True}]
+
+
+async def test_device_actions_refuse_other_devices(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    bridge.handlers["device/ping"] = lambda p: error(f"no device {p['id']!r}")
+    await _setup(hass, entry)
+    other = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("mqtt", "zigbee2mqtt_0x00158d")}
+    )
+    with pytest.raises(ServiceValidationError) as not_ours:
+        await hass.services.async_call(DOMAIN, "ping", {"device_id": other.id}, blocking=True)
+    assert not_ours.value.translation_key == "not_netmon_device"
+    with pytest.raises(ServiceValidationError) as unknown:
+        await hass.services.async_call(DOMAIN, "ping", {"device_id": "missing"}, blocking=True)
+    assert unknown.value.translation_key == "unknown_device"
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(
+            DOMAIN, "ping", {"device_id": "missing", "count": 0}, blocking=True
+        )
+    # A device netmon has forgotten: the service's own error comes back.
+    device = await _mqtt_device(hass)
+    with pytest.raises(HomeAssistantError, match="no device"):
+        await hass.services.async_call(DOMAIN, "ping", {"device_id": device.id}, blocking=True)
+    assert bridge.commands("device/ping") == [{"id": DEVICE, "count": 3}]
+
+
+# -- events and device triggers ---------------------------------------------------------
+async def test_bridge_events_become_home_assistant_events(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    await _setup(hass, entry)
+    device = await _mqtt_device(hass)
+    joined = async_capture_events(hass, "netmon_device_joined")
+    online = async_capture_events(hass, "netmon_device_online")
+    offline = async_capture_events(hass, "netmon_device_offline")
+    events = [
+        {"type": "device_joined", "data": {"id": "001122334455", "ip": "192.0.2.9"}},
+        {"type": "device_offline", "data": {"id": DEVICE, "reason": "no reply for 180 s"}},
+        {"type": "device_online", "data": {"id": DEVICE, "reason": "icmp"}},
+        {"type": "scan_finished", "data": {"devices": 2}},
+        {"type": "device_offline"},
+        ["not", "an", "event"],
+    ]
+    for event in events:
+        async_fire_mqtt_message(hass, "netmon/bridge/event", json.dumps(event))
+    async_fire_mqtt_message(hass, "netmon/bridge/event", "{broken")
+    await hass.async_block_till_done()
+    assert [e.data["netmon_id"] for e in joined] == ["001122334455"]
+    assert joined[0].data["device_id"] is None  # not in Home Assistant yet
+    assert joined[0].data["ip"] == "192.0.2.9"
+    assert [e.data["device_id"] for e in offline] == [device.id]
+    assert offline[0].data["reason"] == "no reply for 180 s"
+    assert [e.data["device_id"] for e in online] == [device.id]
+
+
+async def test_device_triggers_fire_on_presence_events(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    await _setup(hass, entry)
+    device = await _mqtt_device(hass)
+    await _announce(hass, DEVICE)
+    linked = dr.async_get(hass).async_get(device.id)
+    assert linked is not None and entry.entry_id in linked.config_entries
+
+    triggers = await async_get_device_automations(
+        hass, DeviceAutomationType.TRIGGER, device.id
+    )
+    ours = sorted(t["type"] for t in triggers if t["domain"] == DOMAIN)
+    assert ours == ["came_online", "went_offline"]
+
+    calls = async_capture_events(hass, "netmon_test_fired")
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: [
+                {
+                    "trigger": {
+                        "platform": "device",
+                        "domain": DOMAIN,
+                        "device_id": device.id,
+                        "type": kind,
+                    },
+                    "action": {"event": "netmon_test_fired", "event_data": {"kind": kind}},
+                }
+                for kind in ("went_offline", "came_online")
+            ]
+        },
+    )
+    for kind in ("device_offline", "device_online"):
+        event = {"type": kind, "data": {"id": DEVICE, "reason": "test"}}
+        async_fire_mqtt_message(hass, "netmon/bridge/event", json.dumps(event))
+        await hass.async_block_till_done()
+    other = {"type": "device_offline", "data": {"id": "001122334455"}}
+    async_fire_mqtt_message(hass, "netmon/bridge/event", json.dumps(other))
+    await hass.async_block_till_done()
+    assert [c.data["kind"] for c in calls] == ["went_offline", "came_online"]
+
+    # Removed by netmon: the link goes, so no empty device stays behind.
+    removed = {"type": "device_removed", "data": {"id": DEVICE}}
+    async_fire_mqtt_message(hass, "netmon/bridge/event", json.dumps(removed))
+    await hass.async_block_till_done()
+    after = dr.async_get(hass).async_get(device.id)
+    assert after is None or entry.entry_id not in after.config_entries
+
+
+async def test_devices_discovered_later_are_linked(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    await _setup(hass, entry)
+    await _announce(hass, DEVICE)
+    device = await _mqtt_device(hass)  # created after bridge/devices listed it
+    linked = dr.async_get(hass).async_get(device.id)
+    assert linked is not None and entry.entry_id in linked.config_entries
+    none = await async_get_device_automations(
+        hass,
+        DeviceAutomationType.TRIGGER,
+        dr.async_get(hass)
+        .async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, "x")})
+        .id,
+    )
+    assert [t for t in none if t["domain"] == DOMAIN] == []
+
+
+# -- repairs ----------------------------------------------------------------------------
+async def test_offline_bridge_raises_a_repair_that_clears(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    await _setup(hass, entry)
+    issues = ir.async_get(hass)
+    async_fire_mqtt_message(hass, "netmon/bridge/state", "offline")
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, "bridge_offline_netmon") is None  # not yet
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=301))
+    await hass.async_block_till_done()
+    issue = issues.async_get_issue(DOMAIN, "bridge_offline_netmon")
+    assert issue is not None and issue.translation_placeholders == {
+        "base_topic": "netmon",
+        "minutes": "5",
+    }
+    async_fire_mqtt_message(hass, "netmon/bridge/state", "online")
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, "bridge_offline_netmon") is None
+
+    # Back before the threshold: no repair at all.
+    async_fire_mqtt_message(hass, "netmon/bridge/state", "offline")
+    async_fire_mqtt_message(hass, "netmon/bridge/state", "online")
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=700))
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, "bridge_offline_netmon") is None
+
+
+async def test_incompatible_version_raises_a_repair_that_clears(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    await _setup(hass, entry)
+    issues = ir.async_get(hass)
+    for version, expected in (("2.0.0", True), ("garbage", True), ("0.1.3", False)):
+        info = {**INFO, "version": version}
+        async_fire_mqtt_message(hass, "netmon/bridge/info", json.dumps(info))
+        await hass.async_block_till_done()
+        issue = issues.async_get_issue(DOMAIN, "incompatible_version_netmon")
+        assert (issue is not None) is expected, version
+    async_fire_mqtt_message(hass, "netmon/bridge/info", "not json")
+    await hass.async_block_till_done()
+    assert entry.runtime_data.info["version"] == "0.1.3"  # garbage ignored
+
+
+async def test_unload_drops_the_repairs(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    await _setup(hass, entry)
+    info = {**INFO, "version": "9.0.0"}
+    async_fire_mqtt_message(hass, "netmon/bridge/info", json.dumps(info))
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "incompatible_version_netmon")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "incompatible_version_netmon") is None
+
+
+# -- diagnostics ------------------------------------------------------------------------
+async def test_diagnostics_redact_secrets_and_addresses(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    await _setup(hass, entry)
+    async_fire_mqtt_message(hass, "netmon/bridge/state", "online", retain=True)
+    summary = {"id": DEVICE, "name": "Kitchen speaker", "mac": MAC, "ip": "192.0.2.7"}
+    async_fire_mqtt_message(hass, "netmon/bridge/devices", json.dumps([summary]), retain=True)
+    bridge.options["snmp_credentials"] = [{"version": "2c", "community": "hunter2hunter2"}]
+    await hass.async_block_till_done()
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics == {
+        "entry": {"data": {"base_topic": "netmon", "instance_id": "main"}, "options": {}},
+        "bridge": {
+            "online": True,
+            "offline_since": None,
+            "info": INFO,
+            "options": {
+                "options": {
+                    **bridge.options,
+                    "snmp_credentials": [{"version": "2c", "community": "**REDACTED**"}],
+                }
+            },
+            "health": {"healthy": True, "uptime_s": 12},
+            "devices": [
+                {
+                    "id": DEVICE,
+                    "name": "**REDACTED**",
+                    "mac": "**REDACTED**",
+                    "ip": "**REDACTED**",
+                }
+            ],
+        },
+    }
+    assert "hunter2" not in json.dumps(diagnostics)
+    bridge.silent = True
+    unanswered = await async_get_config_entry_diagnostics(hass, entry)
+    assert "did not answer" in unanswered["bridge"]["options"]["error"]
+
+
+def test_helpers_are_total() -> None:
+    from custom_components.netmon.bridge import version_supported
+
+    assert version_supported("0.1.0") and version_supported("0.9")
+    assert not version_supported("0.0.9") and not version_supported("1.0.0")
+    assert not version_supported(None) and not version_supported("x.y")
