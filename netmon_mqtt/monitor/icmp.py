@@ -135,18 +135,15 @@ class Pinger:
             if not future.done():
                 future.set_result(rtt)
 
-        self.send(ip, timeout, done)
-        if not self._batched:
-            return await future
-        # Someone waits for this answer: read replies as they come and expire it on time,
-        # instead of at the owner's next poll.
-        timer = asyncio.get_running_loop().call_later(timeout, self.poll)
-        self._await_replies(1)
-        try:
-            return await future
-        finally:
-            timer.cancel()
+        self.send(ip, timeout, done, urgent=True)  # someone waits for this answer
+        return await future
+
+    def _settled(self, done: Done) -> Done:
+        def settle(rtt: float | None) -> object:
             self._await_replies(-1)
+            return done(rtt)
+
+        return settle
 
     def _await_replies(self, change: int) -> None:
         if self._sock is None:
@@ -158,17 +155,24 @@ class Pinger:
         elif before > 0 and self._awaited == 0:
             loop.remove_reader(self._sock.fileno())
 
-    def send(self, ip: str, timeout: float, done: Done) -> None:
+    def send(self, ip: str, timeout: float, done: Done, *, urgent: bool = False) -> None:
         """Send one echo request; ``done`` gets the RTT in ms, or None after ``timeout``.
 
-        Callback-based so that thousands of probes cost no task each.
+        Callback-based so that thousands of probes cost no task each. In batched mode an
+        ``urgent`` probe (its answer changes something: a presence verdict, a request) is
+        still answered at once: replies are read as they arrive while one is pending, and
+        it expires on time instead of at the owner's next poll.
         """
         if self._sock is None:
             raise NetmonError("the pinger is not open")
         self._seq = (self._seq + 1) & 0xFFFF
         key = (ip, self._seq)
         loop = asyncio.get_running_loop()
-        timer = None if self._batched else loop.call_later(timeout, self._expire, key)
+        timed = urgent or not self._batched
+        timer = loop.call_later(timeout, self._expire, key) if timed else None
+        if urgent and self._batched:
+            self._await_replies(1)
+            done = self._settled(done)
         self._pending[key] = (done, time.time_ns(), time.monotonic() + timeout, timer)
         try:
             self._sock.sendto(echo_request(self._ident, self._seq), (ip, 0))
@@ -194,6 +198,8 @@ class Pinger:
     def _expire(self, key: tuple[str, int]) -> None:
         entry = self._pending.pop(key, None)
         if entry is not None:
+            if entry[3] is not None:
+                entry[3].cancel()
             entry[0](None)
 
     def _drain(self) -> None:

@@ -181,14 +181,17 @@ class Monitor:
             self._pinger.poll()
             now = time.monotonic()
             self._send_due(now)
+            low, high = BATCH_WINDOW
+            batch = min(high, max(low, self._settings.interval / 10))
+            next_send = self._schedule[0][0] if self._schedule else now + MAX_SLEEP
+            # Sends are batched; a timeout is a verdict and is handled when it falls due
+            # (answered probes leave the pending set before their deadline comes).
             wake = min(
-                self._schedule[0][0] if self._schedule else now + MAX_SLEEP,
+                max(next_send, now + batch),
                 self._pinger.next_deadline() or now + MAX_SLEEP,
                 now + MAX_SLEEP,
             )
-            low, high = BATCH_WINDOW
-            batch = min(high, max(low, self._settings.interval / 10))
-            await self._sleep_until(max(wake, now + batch))
+            await self._sleep_until(max(wake, now + 0.001))
 
     async def _sleep_until(self, when: float) -> None:
         """Sleep until ``when`` (monotonic) or until ``_ring`` is called."""
@@ -223,10 +226,14 @@ class Monitor:
             # ICMP went unanswered last time: ask ARP at the same time, so a device that
             # drops ICMP (or a verdict) costs no extra wait.
             watched.arp = self._probes.spawn(self._arp(watched))
+        # A reply (or its absence) from a device that is not plainly home may change its
+        # presence: that one is handled at once; the others wait for the next wake-up.
+        urgent = watched.failing or watched.state.presence is not Presence.HOME
         self._pinger.send(
             watched.ip,
             watched.settings.timeout,
             lambda rtt: self._on_reply(device_id, watched, rtt),
+            urgent=urgent,
         )
 
     def _on_reply(self, device_id: str, watched: _Watched, rtt: float | None) -> None:

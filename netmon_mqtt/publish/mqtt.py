@@ -87,7 +87,7 @@ class MqttLink:
             if s.tls
             else None
         )
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             host,
             port=s.port,
             username=s.username,
@@ -99,6 +99,9 @@ class MqttLink:
             timeout=10,
             max_inflight_messages=MAX_INFLIGHT,
         )
+        # publish_many keeps up to MAX_INFLIGHT publishes pending on purpose.
+        client.pending_calls_threshold = MAX_INFLIGHT + 1
+        return client
 
     async def run(self, host: str, session: Session) -> None:
         """Connect, run ``session`` and reconnect with backoff until cancelled or it returns."""
