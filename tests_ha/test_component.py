@@ -260,9 +260,7 @@ async def test_device_triggers_fire_on_presence_events(
     linked = dr.async_get(hass).async_get(device.id)
     assert linked is not None and entry.entry_id in linked.config_entries
 
-    triggers = await async_get_device_automations(
-        hass, DeviceAutomationType.TRIGGER, device.id
-    )
+    triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
     ours = sorted(t["type"] for t in triggers if t["domain"] == DOMAIN)
     assert ours == ["came_online", "went_offline"]
 
@@ -423,3 +421,45 @@ def test_helpers_are_total() -> None:
     assert version_supported("0.1.0") and version_supported("0.9")
     assert not version_supported("0.0.9") and not version_supported("1.0.0")
     assert not version_supported(None) and not version_supported("x.y")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("rename_device", "device/rename", {"name": "x" * 10}),
+        ("set_tracked", "device/options", {"tracked": True}),
+        ("remove_device", "device/remove", {}),
+        ("ping", "device/ping", {}),
+    ],
+)
+async def test_device_actions_report_the_services_refusal(
+    hass: HomeAssistant,
+    bridge: FakeBridge,
+    entry: MockConfigEntry,
+    case: tuple[str, str, dict[str, Any]],
+) -> None:
+    service, command, data = case
+    bridge.handlers[command] = lambda p: error(f"no device {p['id']!r}")
+    await _setup(hass, entry)
+    device = await _mqtt_device(hass)
+    with pytest.raises(HomeAssistantError, match="no device") as raised:
+        await hass.services.async_call(
+            DOMAIN, service, {"device_id": device.id, **data}, blocking=True
+        )
+    assert raised.value.translation_key == "refused"
+    bridge.silent = True
+    with pytest.raises(HomeAssistantError) as silent:
+        await hass.services.async_call(
+            DOMAIN, service, {"device_id": device.id, **data}, blocking=True
+        )
+    assert silent.value.translation_key == "no_response"
+
+
+async def test_republish_when_the_bridge_does_not_answer(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    await _setup(hass, entry)
+    bridge.silent = True
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(DOMAIN, "republish", {}, blocking=True)
+    assert raised.value.translation_key == "no_response"
