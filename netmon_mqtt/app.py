@@ -251,7 +251,9 @@ class Service:
                 if component is not None:
                     await component.start()
                     self._started.append(component)
-            await self._load_options()
+                if isinstance(component, _StoreComponent):
+                    # Saved options (networks too) apply before anything sweeps or probes.
+                    await self._load_options()
         except BaseException:
             await self.stop()
             raise
