@@ -181,7 +181,11 @@ class Service:
         return current
 
     async def set_options(self, options: dict[str, Any], *, persist: bool = True) -> dict[str, Any]:
-        """Apply run-time options to the running components; save them unless loading."""
+        """Apply run-time options to the running components; save them unless loading.
+
+        Everything that can fail is checked first: a refused request changes nothing.
+        """
+        targets = await self._resolve(options["networks"]) if "networks" in options else None
         monitor_keys = {
             "monitor_interval": "interval",
             "ping_timeout": "timeout",
@@ -203,24 +207,33 @@ class Service:
             self.inventory.set_identifiers(
                 self._identifiers(credentials + self.config.snmp.credentials)
             )
-        if "networks" in options:
-            await self._retarget(options["networks"], sweep=persist)
+        if targets is not None:
+            self._retarget(targets, sweep=persist)
         self.publisher.update_facts(
             {k: v for k, v in options.items() if k in ("discovery_interval", "monitor_interval")}
         )
         self._options.update(options)
         if persist and options:
             await self.store.save_settings(options)
-            _LOGGER.info("Options changed: %s", options)
+            _LOGGER.info("Options changed: %s", _loggable(options))
         return self.current_options()
 
     async def _load_options(self) -> None:
         saved = {
             k: v for k, v in (await self.store.load_settings()).items() if k in RUNTIME_OPTIONS
         }
-        if saved:
-            _LOGGER.info("Applying saved options: %s", saved)
+        if not saved:
+            return
+        _LOGGER.info("Applying saved options: %s", _loggable(saved))
+        try:
             await self.set_options(saved, persist=False)
+        except RequestError as err:  # the saved networks are gone from this machine
+            _LOGGER.error(  # noqa: TRY400 (an expected condition, not a crash)
+                "Saved networks not applied (%s); using the configuration file's", err
+            )
+            await self.set_options(
+                {k: v for k, v in saved.items() if k != "networks"}, persist=False
+            )
 
     async def _config_deleted(self, device_id: str) -> None:
         await self.inventory.update(device_id, ha_discovery=False)
@@ -281,12 +294,15 @@ class Service:
         )
         return [i for i in (self._dns, self.snmp) if i is not None]
 
-    async def _retarget(self, networks: list[str], *, sweep: bool) -> None:
-        """Watch other networks from now on (``options``); sweep them at once."""
+    @staticmethod
+    async def _resolve(networks: list[str]) -> list[Target]:
         try:
-            targets = resolve_targets(tuple(networks), await local_addresses())
+            return resolve_targets(tuple(networks), await local_addresses())
         except DiscoveryError as err:
             raise RequestError(f"networks: {err}") from err
+
+    def _retarget(self, targets: list[Target], *, sweep: bool) -> None:
+        """Watch other networks from now on (``options``); sweep them at once."""
         self.targets[:] = targets
         if self.privileges.raw:
             for interface in sorted({t.interface for t in targets if t.interface}):
@@ -357,6 +373,13 @@ async def run_until_signalled(service: Service) -> None:
     finally:
         _LOGGER.info("Stopping")
         await service.stop()
+
+
+def _loggable(options: dict[str, Any]) -> dict[str, Any]:
+    """Options fit for a log line: SNMP secrets masked."""
+    if "snmp_credentials" not in options:
+        return options
+    return {**options, "snmp_credentials": [_redacted(c) for c in options["snmp_credentials"]]}
 
 
 def _redacted(credential: dict[str, Any]) -> dict[str, Any]:

@@ -602,9 +602,13 @@ def test_options_networks_snmp_and_tracking_of_new_devices(world: World) -> None
         ({"networks": "10.77.0.0/24"}, "networks"),
         ({"snmp_credentials": [{"version": "2c"}]}, "community"),
         ({"track_new_devices": "sometimes"}, "track_new_devices"),
+        ({"consider_home": 99, "networks": ["nm-no-such-if"]}, "no IPv4 address"),
     ):
         refused = _request(world, "options", {"options": bad})
         assert refused["status"] == "error" and message in refused["error"], refused
+    unchanged = _request(world, "options", {})["data"]["options"]
+    assert unchanged["consider_home"] != 99 and unchanged["networks"] == [subnet]
+    assert secret not in world.service.log()  # never logged either
     restored = _request(
         world,
         "options",
