@@ -127,6 +127,33 @@ def test_home_assistant_shows_controls_and_survives_restarts(
         result = hass.post(f"/api/config/config_entries/flow/{flow['flow_id']}", {})
         assert result["type"] == "create_entry", result
         assert result["title"] == "netmon"
+        entry_id = result["result"]["entry_id"]
+
+        # The options flow edits the service's own settings; the service's refusal shows.
+        form = hass.post("/api/config/config_entries/options/flow", {"handler": entry_id})
+        assert form["type"] == "form", form
+        fields = {f["name"]: f for f in form["data_schema"]}
+        assert fields["networks"]["default"] == lan.subnet
+        assert fields["consider_home"]["default"] == CONSIDER_HOME
+        choice = {
+            "networks": f"{lan.subnet}, nm-no-such-if",
+            "discovery_interval": 3600,
+            "monitor_interval": 1,
+            "consider_home": 5,
+            "metrics_interval": 2,
+            "track_new_devices": True,
+            "snmp_communities": "",
+        }
+        step = f"/api/config/config_entries/options/flow/{form['flow_id']}"
+        refused = hass.post(step, choice)
+        assert refused["errors"] == {"base": "refused"}, refused
+        assert "nm-no-such-if" in refused["description_placeholders"]["error"]
+        choice["networks"] = lan.subnet
+        assert hass.post(step, choice)["type"] == "create_entry"
+        options = request(sub, ns, BROKER_PORT, "options", {})
+        assert options is not None and options["data"]["options"]["consider_home"] == 5
+        assert options["data"]["options"]["discovery_interval"] == 3600
+
         scanned = hass.call("netmon", "scan", {}, response=True)["service_response"]
         assert {d["id"] for d in scanned["devices"]} >= {h.device_id for h in lan.hosts}
         assert scanned["found"] >= HOSTS
