@@ -15,15 +15,25 @@ from netmon_mqtt.monitor.icmp import Pinger, checksum
 from .conftest import require
 
 
-@pytest.fixture
-async def pinger() -> AsyncIterator[Pinger]:
-    engine = Pinger()
+async def _opened(engine: Pinger) -> AsyncIterator[Pinger]:
     try:
         engine.open()
     except NetmonError as err:
         require(False, f"needs raw or unprivileged ICMP sockets: {err}")
     yield engine
     engine.close()
+
+
+@pytest.fixture
+async def pinger() -> AsyncIterator[Pinger]:
+    async for engine in _opened(Pinger()):
+        yield engine
+
+
+@pytest.fixture
+async def batched() -> AsyncIterator[Pinger]:
+    async for engine in _opened(Pinger(batched=True)):
+        yield engine
 
 
 class Silent:
@@ -96,17 +106,6 @@ async def test_forged_and_garbage_replies_do_not_answer(
 async def test_ping_before_open_is_an_error() -> None:
     with pytest.raises(NetmonError, match="not open"):
         await Pinger().ping("127.0.0.1", 0.1)
-
-
-@pytest.fixture
-async def batched() -> AsyncIterator[Pinger]:
-    engine = Pinger(batched=True)
-    try:
-        engine.open()
-    except NetmonError as err:
-        require(False, f"needs raw or unprivileged ICMP sockets: {err}")
-    yield engine
-    engine.close()
 
 
 async def test_an_awaited_ping_in_batched_mode_needs_no_poll(batched: Pinger) -> None:

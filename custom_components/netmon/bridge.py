@@ -171,7 +171,7 @@ def version_supported(version: object) -> bool:
     return major == SUPPORTED_MAJOR and (major, minor) >= MIN_SERVICE_VERSION
 
 
-class NetmonBridge:
+class NetmonBridge(Requests):
     """One netmon-mqtt instance: its retained bridge topics, events and requests."""
 
     def __init__(
@@ -182,16 +182,14 @@ class NetmonBridge:
         *,
         offline_repair_after: float = OFFLINE_REPAIR_AFTER,
     ) -> None:
-        self.hass = hass
+        super().__init__(hass, base_topic)
         self.entry_id = entry_id
-        self.base_topic = base_topic
         self.info: dict[str, Any] = {}
         self.devices: list[dict[str, Any]] = []
         self.online: bool | None = None
         self.offline_since: float | None = None
         self._offline_repair_after = offline_repair_after
-        self._requests = Requests(hass, base_topic)
-        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self._listeners: list[CALLBACK_TYPE] = []
         self._offline_timer: CALLBACK_TYPE | None = None
 
     @property
@@ -203,7 +201,7 @@ class NetmonBridge:
     async def async_start(self) -> None:
         """Subscribe to the bridge topics."""
         base = f"{self.base_topic}/bridge"
-        await self._requests.async_start()
+        await super().async_start()
         handlers: dict[str, Callable[[mqtt.ReceiveMessage], None]] = {
             f"{base}/state": self._on_state,
             f"{base}/info": self._on_info,
@@ -211,35 +209,21 @@ class NetmonBridge:
             f"{base}/event": self._on_event,
         }
         for topic, handler in handlers.items():
-            self._unsubscribe.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
-        self._unsubscribe.append(
+            self._listeners.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
+        self._listeners.append(
             self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry)
         )
 
     @callback
     def async_stop(self) -> None:
         """Unsubscribe; fail requests still waiting; drop this bridge's repairs."""
-        for unsubscribe in self._unsubscribe:
+        for unsubscribe in self._listeners:
             unsubscribe()
-        self._unsubscribe.clear()
+        self._listeners.clear()
         self._cancel_offline_timer()
-        self._requests.async_stop()
+        super().async_stop()
         for issue in (ISSUE_OFFLINE, ISSUE_VERSION):
             ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{self.issue_suffix}")
-
-    # -- requests --------------------------------------------------------------------
-    async def request(
-        self,
-        command: str,
-        payload: dict[str, Any] | None = None,
-        *,
-        timeout: float | None = None,
-        resend_every: float | None = None,
-    ) -> dict[str, Any]:
-        """Send a request to this bridge (see ``Requests.request``)."""
-        return await self._requests.request(
-            command, payload, timeout=timeout, resend_every=resend_every
-        )
 
     # -- retained bridge topics ------------------------------------------------------
     @callback
