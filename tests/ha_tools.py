@@ -182,15 +182,7 @@ class HomeAssistant:
             auth=False,
         )
         assert status == 200, user
-        status, token = self._raw(
-            "POST",
-            "/auth/token",
-            {"grant_type": "authorization_code", "code": user["auth_code"], "client_id": client_id},
-            auth=False,
-            form=True,
-        )
-        assert status == 200, token
-        self.token = token["access_token"]
+        self._take_token(user["auth_code"], client_id)
 
     def login(self) -> None:
         """A new access token after a restart (the old one is still valid; refreshed anyway)."""
@@ -209,10 +201,14 @@ class HomeAssistant:
             auth=False,
         )
         assert status == 200 and result.get("result"), result
+        self._take_token(result["result"], client_id)
+
+    def _take_token(self, code: str, client_id: str) -> None:
+        """Exchange an authorization code for the access token used from then on."""
         status, token = self._raw(
             "POST",
             "/auth/token",
-            {"grant_type": "authorization_code", "code": result["result"], "client_id": client_id},
+            {"grant_type": "authorization_code", "code": code, "client_id": client_id},
             auth=False,
             form=True,
         )
