@@ -36,8 +36,12 @@ from netmon_mqtt.config import MqttConfig  # noqa: E402
 from netmon_mqtt.events import EventBus  # noqa: E402
 from netmon_mqtt.models import Device  # noqa: E402
 from netmon_mqtt.monitor.service import Monitor, MonitorSettings  # noqa: E402
+from netmon_mqtt.publish.homeassistant import (  # noqa: E402
+    HomeAssistantDiscovery,
+    HomeAssistantSettings,
+)
 from netmon_mqtt.publish.mqtt import MqttLink  # noqa: E402
-from netmon_mqtt.publish.service import Publisher, PublisherSettings  # noqa: E402
+from netmon_mqtt.publish.publisher import Publisher  # noqa: E402
 from netmon_mqtt.publish.topics import Topics  # noqa: E402
 from tests.mqtt_tools import LocalMosquitto, connect_subscriber  # noqa: E402
 
@@ -104,6 +108,14 @@ class SimulatedPinger:
             probe.done(None)
 
 
+class _Devices:
+    def __init__(self, devices: list[Device]) -> None:
+        self._devices = devices
+
+    def devices(self) -> list[Device]:
+        return self._devices
+
+
 def _devices(count: int) -> list[Device]:
     now = utcnow()
     devices = []
@@ -125,16 +137,19 @@ async def _run(devices: list[Device], port: int, seconds: float, flips: int) -> 
         MonitorSettings(INTERVAL, TIMEOUT, 0, METRICS_INTERVAL, wake_probe=False),
     )
     topics = Topics("netmon", "homeassistant", "bench")
-    publisher = Publisher(
-        MqttLink(MqttConfig(host="127.0.0.1", port=port), "netmon-bench", topics.bridge_state),
-        topics,
-        bus,
-        lambda: devices,
-        PublisherSettings("127.0.0.1", "homeassistant/status", 0, 1.0, "bench", {}),
-    )
+    link = MqttLink(MqttConfig(retained_wait=1.0), "127.0.0.1", "netmon-bench", topics.bridge_state)
+    inventory = _Devices(devices)
+    parts: list[Publisher | HomeAssistantDiscovery | MqttLink] = [
+        Publisher(link, topics, bus, inventory, lambda: {"version": "bench"}),
+        HomeAssistantDiscovery(
+            link, topics, bus, inventory, HomeAssistantSettings("homeassistant/status", 0, "bench")
+        ),
+        link,
+    ]
     sub = connect_subscriber(port)
     try:
-        await publisher.start()
+        for part in parts:
+            await part.start()
         await monitor.start()
         for device in devices:
             monitor.watch(device)
@@ -182,7 +197,8 @@ async def _run(devices: list[Device], port: int, seconds: float, flips: int) -> 
         return {"window": seconds, "kinds": kinds, "offline": offline, "online": online}
     finally:
         await monitor.stop()
-        await publisher.stop()
+        for part in reversed(parts):
+            await part.stop()
         sub.close()
 
 

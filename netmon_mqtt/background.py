@@ -45,6 +45,11 @@ class TaskSet:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def wait(self) -> None:
+        """Wait until every task (including those they start meanwhile) has ended."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def cancel(self) -> None:
         """Cancel every running task and wait for them to end."""
         tasks = list(self._tasks)

@@ -1,23 +1,29 @@
 """The request/response API: ``<base>/bridge/request/<cmd>`` -> ``<base>/bridge/response/<cmd>``.
 
-Every request gets exactly one response echoing its ``transaction``. Requests are size limited
-and validated by schema before anything runs, so a bad request changes nothing.
+The bridge subscribes to the requests itself. Every request gets exactly one response
+echoing its ``transaction``. Requests are size limited and validated by schema before
+anything runs, so a bad request changes nothing; at most ``MAX_PENDING`` run at once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
 
+from .background import TaskSet
 from .errors import NetmonError
+from .publish.mqtt import Message, MqttLink
+from .publish.payloads import dumps
+from .publish.topics import Topics
 
 _LOGGER = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 16 * 1024
+MAX_PENDING = 32
 
 
 class RequestError(NetmonError):
@@ -43,10 +49,34 @@ def _format_invalid(err: vol.Invalid) -> str:
 
 
 class Bridge:
-    """Dispatches requests to commands and builds the responses."""
+    """Serves the requests on ``<base>/bridge/request/#`` with ``commands``."""
 
-    def __init__(self, commands: dict[str, Command]) -> None:
+    def __init__(self, link: MqttLink, topics: Topics, commands: Mapping[str, Command]) -> None:
+        self._link = link
+        self._topics = topics
         self._commands = commands
+        self._pending = TaskSet()
+        link.subscribe(f"{topics.request_prefix}#", self._on_request)
+
+    async def start(self) -> None:
+        """Requests are served from the first connection on."""
+
+    async def stop(self) -> None:
+        """Cancel requests still running (their responses could no longer be sent)."""
+        await self._pending.cancel()
+
+    def _on_request(self, message: Message) -> None:
+        if message.retain:
+            return  # a retained request is stale by definition
+        command = message.topic[len(self._topics.request_prefix) :]
+        if len(self._pending) >= MAX_PENDING:
+            _LOGGER.warning("Dropping request %s: too many requests in progress", command)
+            return
+        self._pending.spawn(self._answer(command, message.payload))
+
+    async def _answer(self, command: str, payload: str) -> None:
+        response = await self.handle(command, payload)
+        self._link.send(self._topics.response(command), dumps(response))
 
     @property
     def names(self) -> list[str]:

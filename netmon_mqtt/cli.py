@@ -15,21 +15,17 @@ from typing import Any, TextIO
 from . import __version__
 from .clock import iso
 from .config import Config, load, with_overrides
-from .discovery.link import Link
 from .discovery.networks import (
     InterfaceAddress,
     candidate_networks,
     local_addresses,
     resolve_targets,
 )
-from .discovery.sweep import Sweeper
 from .errors import ConfigError, NetmonError
-from .identify.dns import ReverseResolver
-from .identify.oui import build_database, default_database
+from .identify.oui import build_database
 from .inventory.store import Store
-from .macs import is_randomized
-from .models import Observation
-from .monitor.icmp import Pinger
+from .publish.payloads import info_payload, model_of
+from .scan import SCAN_METHODS, in_memory, scan
 
 EXIT_ERROR = 2
 _QUIET_LOGGERS = ("amqtt", "transitions", "aiosqlite", "zeroconf")
@@ -56,9 +52,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
-    scan = sub.add_parser("scan", help="one-shot discovery of a network")
+    scan = sub.add_parser(
+        "scan",
+        help="one-shot discovery and identification of a network (nothing published)",
+    )
     scan.add_argument("network", metavar="CIDR", help="network to sweep, e.g. 192.168.1.0/24")
-    scan.add_argument("--config", metavar="FILE", help="configuration file")
+    _add_common(scan)
+    scan.add_argument(
+        "--methods",
+        type=_methods,
+        metavar="M[,M...]",
+        help=f"sources to use (default all): {', '.join(sorted(SCAN_METHODS))}",
+    )
+    scan.add_argument(
+        "--listen",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="listen for mDNS and DHCP at least this long (default 3)",
+    )
     scan.add_argument("--json", action="store_true", help="print JSON instead of a table")
     scan.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
@@ -85,6 +97,17 @@ def _parser() -> argparse.ArgumentParser:
         help="IEEE registry CSV files (oui.csv, mam.csv, oui36.csv, iab.csv)",
     )
     return parser
+
+
+def _methods(text: str) -> frozenset[str]:
+    chosen = frozenset(m.strip() for m in text.split(",") if m.strip())
+    unknown = sorted(chosen - SCAN_METHODS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown method(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(sorted(SCAN_METHODS))}"
+        )
+    return chosen
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -230,56 +253,33 @@ class _ProgressLine:
 
 async def _scan(args: argparse.Namespace) -> int:
     config = with_overrides(load(args.config), networks=[args.network])
+    config = in_memory(config, args.database)
     _setup_logging(args.log_level or "warning")
     targets = resolve_targets(config.networks, await local_addresses())
-    link, pinger = Link(), Pinger()
-    pinger.open()
-    try:
-        sweeper = Sweeper(config.discovery, link, pinger, config.ping_timeout)
-        observations = await sweeper.sweep(targets, _ProgressLine(sys.stderr))
-    finally:
-        link.close()
-        pinger.close()
-    rows = await _scan_rows(config, [o for o in observations if o.ip])
+    devices = await scan(
+        config,
+        targets,
+        args.methods,
+        listen=max(0.0, args.listen),
+        progress=_ProgressLine(sys.stderr),
+    )
     if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        _print_table(rows, ["ip", "mac", "vendor", "hostname", "source"])
-        print(f"{len(rows)} host(s) found on {', '.join(str(t.network) for t in targets)}")
+        print(json.dumps([info_payload(d) for d in devices], indent=2))
+        return 0
+    rows = [
+        {
+            "ip": d.ip,
+            "mac": d.mac,
+            "name": d.display_name,
+            "type": d.device_type,
+            "vendor": d.vendor,
+            "model": model_of(d),
+        }
+        for d in devices
+    ]
+    _print_table(rows, ["ip", "mac", "name", "type", "vendor", "model"])
+    print(f"{len(rows)} host(s) found on {', '.join(str(t.network) for t in targets)}")
     return 0
-
-
-async def _scan_rows(config: Config, observations: list[Observation]) -> list[dict[str, Any]]:
-    by_ip: dict[str, Observation] = {}
-    for obs in observations:
-        if obs.ip and (obs.ip not in by_ip or obs.mac):
-            by_ip[obs.ip] = obs
-    oui = default_database() if config.discovery.use_oui else None
-    resolver = ReverseResolver(config.discovery.dns_timeout) if config.discovery.use_dns else None
-    ips = sorted(by_ip, key=_ip_key)
-    names = await asyncio.gather(*(resolver.lookup(ip) if resolver else _none() for ip in ips))
-    rows = []
-    for ip, name in zip(ips, names, strict=True):
-        obs = by_ip[ip]
-        rows.append(
-            {
-                "ip": ip,
-                "mac": obs.mac,
-                "vendor": oui.lookup(obs.mac) if oui and obs.mac else None,
-                "hostname": obs.hostname or name,
-                "randomized_mac": is_randomized(obs.mac) if obs.mac else None,
-                "source": obs.source,
-            }
-        )
-    return rows
-
-
-async def _none() -> None:
-    return None
-
-
-def _ip_key(ip: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in ip.split(".")) if "." in ip else (0,)
 
 
 async def _open_store(args: argparse.Namespace) -> Store:

@@ -1,37 +1,60 @@
-"""The commands of the request/response API, bound to the running components."""
+"""The commands of the request/response API: one method each, and the table of their
+request schemas."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import voluptuous as vol
 
 from .bridge import Command, RequestError
-from .config import RUNTIME_OPTIONS
 from .discovery.networks import Target
 from .discovery.service import Discovery
 from .discovery.sweep import METHODS
 from .inventory.service import Inventory
 from .models import Device
+from .monitor.icmp import Pinger
+from .options import Options, shown
+from .publish.homeassistant import HomeAssistantDiscovery
 from .publish.payloads import device_summary
+from .schema import OPTIONS_SCHEMA
+from .status import Status
 
-
-@dataclass(frozen=True)
-class Components:
-    """What the commands act on."""
-
-    inventory: Inventory
-    discovery: Discovery
-    bridge_info: Callable[[], dict[str, Any]]
-    health: Callable[[], dict[str, Any]]
-    ping: Callable[[str], Awaitable[float | None]]
-    republish: Callable[[], int]
-    recreate_discovery: Callable[[str, Callable[[], Awaitable[object]]], Awaitable[None]]
-    options: Callable[[], dict[str, Any]]
-    set_options: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+_EMPTY: Final = vol.Schema({})
+_DEVICE_ID: Final = vol.All(str, vol.Length(min=1, max=64))
+SCAN: Final = vol.Schema(
+    {
+        vol.Optional("target"): str,
+        vol.Optional("methods"): vol.All([vol.In(sorted(METHODS))], vol.Length(min=1)),
+    }
+)
+PING: Final = vol.Schema(
+    {
+        vol.Required("id"): _DEVICE_ID,
+        vol.Optional("count", default=3): vol.All(int, vol.Range(min=1, max=10)),
+    }
+)
+RENAME: Final = vol.Schema(
+    {
+        vol.Required("id"): _DEVICE_ID,
+        vol.Required("name"): vol.Any(None, vol.All(str, vol.Length(max=100))),
+        vol.Optional("update_entity_ids", default=False): bool,
+    }
+)
+DEVICE_OPTIONS: Final = vol.Schema(
+    {
+        vol.Required("id"): _DEVICE_ID,
+        vol.Required("options"): vol.All(
+            vol.Schema({vol.Optional("tracked"): bool, vol.Optional("ha_discovery"): bool}),
+            vol.Length(min=1),
+        ),
+    }
+)
+REMOVE: Final = vol.Schema(
+    {vol.Required("id"): _DEVICE_ID, vol.Optional("block", default=False): bool}
+)
+OPTIONS: Final = vol.Schema({vol.Optional("options"): OPTIONS_SCHEMA})
 
 
 def scan_target(text: str, configured: list[Target]) -> Target:
@@ -47,15 +70,47 @@ def scan_target(text: str, configured: list[Target]) -> Target:
     raise RequestError(f"target {network} is not inside the configured networks ({inside})")
 
 
-def build(components: Components) -> dict[str, Command]:
-    """Every command, by name."""
-    inventory, discovery = components.inventory, components.discovery
+class Commands:
+    """What each request does, on the running components."""
 
-    async def scan(args: dict[str, Any]) -> dict[str, Any]:
-        targets = [scan_target(args["target"], discovery.targets)] if "target" in args else None
+    def __init__(
+        self,
+        inventory: Inventory,
+        discovery: Discovery,
+        options: Options,
+        status: Status,
+        home_assistant: HomeAssistantDiscovery,
+        *,
+        pinger: Pinger,
+    ) -> None:
+        self._inventory = inventory
+        self._discovery = discovery
+        self._pinger = pinger
+        self._options = options
+        self._status = status
+        self._home_assistant = home_assistant
+
+    def table(self) -> dict[str, Command]:
+        """Every command by name, with its request schema."""
+        return {
+            "scan": Command(SCAN, self.scan),
+            "info": Command(_EMPTY, self.info),
+            "health_check": Command(_EMPTY, self.health_check),
+            "options": Command(OPTIONS, self.options),
+            "device/ping": Command(PING, self.ping),
+            "device/rename": Command(RENAME, self.rename),
+            "device/options": Command(DEVICE_OPTIONS, self.device_options),
+            "device/remove": Command(REMOVE, self.remove),
+            "discovery/republish": Command(_EMPTY, self.republish),
+        }
+
+    async def scan(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Sweep now: everything, or a part of the configured networks, some methods."""
+        configured = list(self._options.targets)
+        targets = [scan_target(args["target"], configured)] if "target" in args else None
         methods = frozenset(args["methods"]) if "methods" in args else None
-        result = await discovery.scan(targets, methods)
-        devices = [d for d in (inventory.get(i) for i in result.devices) if d is not None]
+        result = await self._discovery.scan(targets, methods)
+        devices = [d for d in (self._inventory.get(i) for i in result.devices) if d is not None]
         return {
             "networks": result.networks,
             "methods": result.methods,
@@ -65,23 +120,27 @@ def build(components: Components) -> dict[str, Command]:
             "devices": [device_summary(d) for d in devices],
         }
 
-    async def info(_args: dict[str, Any]) -> dict[str, Any]:
-        return dict(components.bridge_info())
+    async def info(self, _args: dict[str, Any]) -> dict[str, Any]:
+        """What ``bridge/info`` says, now."""
+        return self._status.info()
 
-    async def health_check(_args: dict[str, Any]) -> dict[str, Any]:
-        return components.health()
+    async def health_check(self, _args: dict[str, Any]) -> dict[str, Any]:
+        """What ``bridge/health`` says, now."""
+        return self._status.health()
 
-    def device(args: dict[str, Any]) -> Device:
-        found = inventory.get(args["id"])
-        if found is None:
-            raise RequestError(f"no device {args['id']!r}")
-        return found
+    async def options(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The run-time options in force, after applying the changes asked for."""
+        changes = args.get("options", {})
+        current = await self._options.update(changes) if changes else self._options.current
+        return {"options": shown(current)}
 
-    async def ping(args: dict[str, Any]) -> dict[str, Any]:
-        target = device(args)
+    async def ping(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Ping a device ``count`` times now."""
+        target = self._device(args)
         if not target.ip or ":" in target.ip:
             raise RequestError(f"device {target.id!r} has no IPv4 address to ping")
-        rtts = [await components.ping(target.ip) for _ in range(args["count"])]
+        timeout = self._options.current.ping_timeout
+        rtts = [await self._pinger.ping(target.ip, timeout) for _ in range(args["count"])]
         answered = [r for r in rtts if r is not None]
         return {
             "id": target.id,
@@ -93,113 +152,44 @@ def build(components: Components) -> dict[str, Command]:
             "rtts_ms": [None if r is None else round(r, 3) for r in rtts],
         }
 
-    async def rename(args: dict[str, Any]) -> dict[str, Any]:
-        target = device(args)
+    async def rename(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Name a device; with ``update_entity_ids`` Home Assistant recreates its entities."""
+        target = self._device(args)
         name = (args["name"] or "").strip() or None
 
         async def change() -> object:
-            return await inventory.update(target.id, name=name)
+            return await self._inventory.update(target.id, name=name)
 
         if args["update_entity_ids"] and target.ha_discovery:
-            await components.recreate_discovery(target.id, change)
+            await self._home_assistant.recreate(target.id, change)
         else:
             await change()
-        updated = inventory.get(target.id)
-        assert updated is not None
-        return device_summary(updated)
+        return device_summary(self._device(args))
 
-    async def device_options(args: dict[str, Any]) -> dict[str, Any]:
-        target = device(args)
-        updated = await inventory.update(target.id, **args["options"])
-        assert updated is not None
+    async def device_options(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Track a device or not, show it to Home Assistant or not."""
+        target = self._device(args)
+        await self._inventory.update(target.id, **args["options"])
+        updated = self._device(args)
         return {
             **device_summary(updated),
             "tracked": updated.tracked,
             "ha_discovery": updated.ha_discovery,
         }
 
-    async def remove(args: dict[str, Any]) -> dict[str, Any]:
-        target = device(args)
+    async def remove(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Forget a device; with ``block`` never add it again."""
+        target = self._device(args)
         reason = "removed and blocked by request" if args["block"] else "removed by request"
-        await inventory.remove(target.id, reason, block=args["block"])
+        await self._inventory.remove(target.id, reason, block=args["block"])
         return {"id": target.id, "blocked": args["block"]}
 
-    async def options(args: dict[str, Any]) -> dict[str, Any]:
-        changes = args.get("options", {})
-        current = await components.set_options(changes) if changes else components.options()
-        return {"options": current}
+    async def republish(self, _args: dict[str, Any]) -> dict[str, Any]:
+        """Publish every discovery config again."""
+        return {"configs": self._home_assistant.republish()}
 
-    async def republish(_args: dict[str, Any]) -> dict[str, Any]:
-        return {"configs": components.republish()}
-
-    empty = vol.Schema({})
-    device_id = vol.All(str, vol.Length(min=1, max=64))
-    return {
-        "scan": Command(
-            vol.Schema(
-                {
-                    vol.Optional("target"): str,
-                    vol.Optional("methods"): vol.All([vol.In(sorted(METHODS))], vol.Length(min=1)),
-                }
-            ),
-            scan,
-        ),
-        "info": Command(empty, info),
-        "device/ping": Command(
-            vol.Schema(
-                {
-                    vol.Required("id"): device_id,
-                    vol.Optional("count", default=3): vol.All(int, vol.Range(min=1, max=10)),
-                }
-            ),
-            ping,
-        ),
-        "device/rename": Command(
-            vol.Schema(
-                {
-                    vol.Required("id"): device_id,
-                    vol.Required("name"): vol.Any(None, vol.All(str, vol.Length(max=100))),
-                    vol.Optional("update_entity_ids", default=False): bool,
-                }
-            ),
-            rename,
-        ),
-        "device/options": Command(
-            vol.Schema(
-                {
-                    vol.Required("id"): device_id,
-                    vol.Required("options"): vol.All(
-                        vol.Schema(
-                            {
-                                vol.Optional("tracked"): bool,
-                                vol.Optional("ha_discovery"): bool,
-                            }
-                        ),
-                        vol.Length(min=1),
-                    ),
-                }
-            ),
-            device_options,
-        ),
-        "device/remove": Command(
-            vol.Schema(
-                {
-                    vol.Required("id"): device_id,
-                    vol.Optional("block", default=False): bool,
-                }
-            ),
-            remove,
-        ),
-        "discovery/republish": Command(empty, republish),
-        "options": Command(
-            vol.Schema(
-                {
-                    vol.Optional("options"): vol.Schema(
-                        {vol.Optional(key): check for key, check in RUNTIME_OPTIONS.items()}
-                    ),
-                }
-            ),
-            options,
-        ),
-        "health_check": Command(empty, health_check),
-    }
+    def _device(self, args: dict[str, Any]) -> Device:
+        found = self._inventory.get(args["id"])
+        if found is None:
+            raise RequestError(f"no device {args['id']!r}")
+        return found

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .models import Device, DeviceState, Observation, Presence
+from .discovery.networks import Target
+from .models import Device, DeviceState, Observation, Presence, RuntimeOptions
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,6 +86,31 @@ class ScanFinished:
     methods: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
     new_devices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OptionsChanged:
+    """Run-time options changed (``changed`` names them); ``targets`` are the networks
+    resolved. Each component applies what concerns it."""
+
+    options: RuntimeOptions
+    changed: frozenset[str]
+    targets: tuple[Target, ...]
+
+
+@dataclass(frozen=True)
+class HealthReported:
+    """The service's periodic health check (the ``bridge/health`` payload)."""
+
+    health: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DiscoveryConfigDeleted:
+    """A device's Home Assistant discovery config was deleted outside netmon (in Home
+    Assistant): the device must not be published to Home Assistant again."""
+
+    device_id: str
 
 
 E = TypeVar("E")

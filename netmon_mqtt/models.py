@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 
 class Presence(enum.StrEnum):
@@ -74,12 +74,22 @@ class Device:
         return None
 
     @property
+    def friendly_name(self) -> str | None:
+        """A name the device announces for people: its mDNS friendly name (TXT ``fn`` or a
+        meaningful instance name), its UPnP friendlyName, then its DHCP host name."""
+        announced = self.details.get("mdns", {}).get("friendly_name")
+        for name in (announced, self.names.get("ssdp"), self.names.get("dhcp")):
+            if name:
+                return str(name)
+        return None
+
+    @property
     def display_name(self) -> str:
-        """The naming rule: user name, network name, then vendor plus address."""
-        if self.name:
-            return self.name
-        if self.hostname:
-            return self.hostname
+        """The naming rule: the user's name, a name the device announces for people, a host
+        name from the network (mDNS, DHCP, DNS, SNMP), then vendor plus address."""
+        for name in (self.name, self.friendly_name, self.hostname):
+            if name:
+                return name
         address = self.ip or self.mac or self.id
         return f"{self.vendor} {address}" if self.vendor else address
 
@@ -115,3 +125,27 @@ class DeviceState:
     last_seen: datetime | None
     method: str | None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """The run-time options in force: the configuration file's, or what an ``options``
+    request saved over them. ``snmp_credentials`` are extra credentials, as plain data."""
+
+    networks: tuple[str, ...]
+    discovery_interval: float
+    monitor_interval: float
+    metrics_interval: float
+    consider_home: float
+    ping_timeout: float
+    wake_probe: bool
+    history_days: float
+    track_new_devices: bool
+    snmp_credentials: tuple[Mapping[str, Any], ...] = ()
+
+
+class DeviceSource(Protocol):
+    """What readers of the inventory need: every device, oldest first."""
+
+    def devices(self) -> list[Device]:
+        """Every device."""

@@ -11,9 +11,13 @@ import voluptuous as vol
 
 from netmon_mqtt.bridge import MAX_REQUEST_BYTES, Bridge, Command, RequestError
 from netmon_mqtt.commands import scan_target
+from netmon_mqtt.config import MqttConfig
 from netmon_mqtt.discovery.networks import Target
+from netmon_mqtt.publish.mqtt import MqttLink
+from netmon_mqtt.publish.topics import Topics
 
 calls: list[dict[str, Any]] = []
+TOPICS = Topics()
 
 
 async def _echo(args: dict[str, Any]) -> dict[str, Any]:
@@ -30,11 +34,13 @@ async def _crash(_args: dict[str, Any]) -> dict[str, Any]:
 
 
 BRIDGE = Bridge(
+    MqttLink(MqttConfig(), "127.0.0.1", "netmon-test", TOPICS.bridge_state),
+    TOPICS,
     {
         "echo": Command(vol.Schema({vol.Required("id"): str, vol.Optional("n"): int}), _echo),
         "refuse": Command(vol.Schema({}), _refuse),
         "crash": Command(vol.Schema({}), _crash),
-    }
+    },
 )
 
 

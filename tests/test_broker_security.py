@@ -7,14 +7,13 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from netmon_mqtt.config import MqttConfig
-from netmon_mqtt.events import EventBus
 from netmon_mqtt.publish.mqtt import MqttLink
-from netmon_mqtt.publish.service import Publisher, PublisherSettings
 from netmon_mqtt.publish.topics import Topics
 
 from .conftest import require
@@ -119,20 +118,9 @@ def secure_broker(pki: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
         proc.wait(10)
 
 
-def _publisher(mqtt: MqttConfig) -> Publisher:
-    return Publisher(
-        MqttLink(mqtt, "netmon-tls-test", TOPICS.bridge_state),
-        TOPICS,
-        EventBus(),
-        list,
-        PublisherSettings(
-            host=mqtt.host or "",
-            ha_status_topic="homeassistant/status",
-            birth_delay=0,
-            retained_wait=0.2,
-            version="1",
-            bridge_facts={},
-        ),
+def _link(mqtt: MqttConfig) -> MqttLink:
+    return MqttLink(
+        replace(mqtt, retained_wait=0.2), mqtt.host or "", "netmon-tls-test", TOPICS.bridge_state
     )
 
 
@@ -185,8 +173,8 @@ def _read_state(port: int, pki: Path) -> str:
 
 async def test_tls_with_client_certificate_and_password(secure_broker: tuple[int, Path]) -> None:
     port, pki = secure_broker
-    publisher = _publisher(_tls_client(port, pki, "s3cret-pass"))
-    await publisher.start()
+    link = _link(_tls_client(port, pki, "s3cret-pass"))
+    await link.start()
     try:
         state = ""
         for _ in range(20):
@@ -196,7 +184,7 @@ async def test_tls_with_client_certificate_and_password(secure_broker: tuple[int
             await asyncio.sleep(0.3)
         assert state == "online"
     finally:
-        await publisher.stop()
+        await link.stop()
     assert await asyncio.to_thread(_read_state, port, pki) == "offline"
 
 
@@ -204,24 +192,22 @@ async def test_wrong_password_is_retried_without_crashing(
     secure_broker: tuple[int, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     port, pki = secure_broker
-    publisher = _publisher(_tls_client(port, pki, "wrong-password"))
-    await publisher.start()
+    link = _link(_tls_client(port, pki, "wrong-password"))
+    await link.start()
     try:
         await asyncio.sleep(2.5)
         assert any("unreachable" in r.getMessage() for r in caplog.records)
         assert "wrong-password" not in caplog.text  # secrets are never logged
     finally:
-        await publisher.stop(timeout=1)
+        await link.stop(timeout=1)
 
 
 async def test_plain_client_is_refused_by_a_tls_broker(secure_broker: tuple[int, Path]) -> None:
     port, _pki = secure_broker
-    publisher = _publisher(
-        MqttConfig(host="127.0.0.1", port=port, username="netmon", password="s3cret-pass")
-    )
-    await publisher.start()
+    link = _link(MqttConfig(host="127.0.0.1", port=port, username="netmon", password="s3cret-pass"))
+    await link.start()
     try:
         await asyncio.sleep(1.5)
-        assert not publisher._link.connected.is_set()
+        assert not link.connected.is_set()
     finally:
-        await publisher.stop(timeout=1)
+        await link.stop(timeout=1)

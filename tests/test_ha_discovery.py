@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from netmon_mqtt.models import Device, DeviceState, Metrics, Presence
 from netmon_mqtt.publish import ha_discovery, payloads
@@ -139,7 +140,7 @@ def test_info_payload() -> None:
     info = payloads.info_payload(device)
     assert info == {
         "id": "b827eb000001",
-        "name": "kitchen-pi",
+        "name": "pi-dhcp",
         "ip": "10.0.0.2",
         "mac": "b8:27:eb:00:00:01",
         "hostname": "kitchen-pi",
@@ -159,24 +160,29 @@ def test_info_payload() -> None:
     assert not {"latitude", "longitude", "gps_accuracy"} & set(info)
 
 
-def test_naming_rule() -> None:
+def test_naming_rule_prefers_names_people_chose() -> None:
     base = Device(
         id="x", mac="b8:27:eb:00:00:01", ip="10.0.0.2", first_seen=T0, last_seen=T0, vendor="Acme"
     )
     assert base.display_name == "Acme 10.0.0.2"
+    # Host names first (SNMP, reverse DNS, mDNS host), then what the device announces for
+    # people (DHCP host name, UPnP friendlyName, mDNS friendly name), then the user's name.
     steps = [
-        ("ssdp", "Living TV"),
-        ("snmp", "sw1"),
-        ("dns", "host.lan"),
-        ("dhcp", "android-1"),
-        ("mdns", "Pixel"),
+        ({"names": {"snmp": "sw1"}}, "sw1"),
+        ({"names": {"dns": "host.lan"}}, "host.lan"),
+        ({"names": {"mdns": "h4"}}, "h4"),
+        ({"names": {"dhcp": "android-1"}}, "android-1"),
+        ({"names": {"ssdp": "Living TV"}}, "Living TV"),
+        ({"details": {"mdns": {"friendly_name": "Kitchen Speaker"}}}, "Kitchen Speaker"),
+        ({"name": "My phone"}, "My phone"),
     ]
-    names: dict[str, str] = {}
-    for source, name in steps:
-        names[source] = name
-        assert Device(**{**base.__dict__, "names": dict(names)}).display_name == name
-    named = Device(**{**base.__dict__, "names": names, "name": "My phone"})
-    assert named.display_name == "My phone"
+    fields: dict[str, Any] = {"names": {}, "details": {}}
+    for change, name in steps:
+        for key, value in change.items():
+            fields[key] = {**fields[key], **value} if isinstance(value, dict) else value
+        device = Device(**{**base.__dict__, **fields})
+        assert device.display_name == name, change
+    assert device.hostname == "h4"  # the host name stays a host name
 
 
 def test_buttons_and_event_entity() -> None:

@@ -146,7 +146,8 @@ async def test_sources_merge_names_details_ipv6_and_type(tmp_path: Path) -> None
     )
     device = inventory.get("3c22fb000007")
     assert device is not None
-    assert device.display_name == "Pixel-7"  # mDNS beats DHCP
+    assert device.display_name == "android-abc"  # a DHCP name beats an mDNS host name
+    assert device.hostname == "Pixel-7"  # the mDNS host name is still the host name
     assert device.names == {"dhcp": "android-abc", "mdns": "Pixel-7"}
     assert device.ipv6 == ("fd77::7", "fe80::1")
     assert device.details["dhcp"]["vendor_class"] == "android-dhcp-13"

@@ -28,7 +28,11 @@ async def monitor_and_events() -> AsyncIterator[tuple[Monitor, list[PresenceChan
 
     bus.subscribe(PresenceChanged, record)
     settings = MonitorSettings(
-        interval=1.0, timeout=0.5, consider_home=30, metrics_interval=60, wake_probe=False
+        monitor_interval=1.0,
+        ping_timeout=0.5,
+        consider_home=30,
+        metrics_interval=60,
+        wake_probe=False,
     )
     pinger = Pinger(batched=True)
     try:

@@ -16,8 +16,9 @@ from netmon_mqtt.errors import BrokerError
 from netmon_mqtt.events import DeviceDiscovered, EventBus, PresenceChanged
 from netmon_mqtt.models import Device, DeviceState, Metrics, Presence
 from netmon_mqtt.publish import ha_discovery
+from netmon_mqtt.publish.homeassistant import HomeAssistantDiscovery, HomeAssistantSettings
 from netmon_mqtt.publish.mqtt import MqttLink
-from netmon_mqtt.publish.service import Publisher, PublisherSettings
+from netmon_mqtt.publish.publisher import Publisher
 from netmon_mqtt.publish.topics import Topics
 
 from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber, free_port
@@ -36,22 +37,57 @@ VERSION = "9.9.9"
 _NONE = Received(0.0, False, "", "<none>")
 
 
-def _publisher(port: int, devices: list[Device], bus: EventBus | None = None) -> Publisher:
-    mqtt = MqttConfig(host="127.0.0.1", port=port)
-    return Publisher(
-        MqttLink(mqtt, "netmon-test", TOPICS.bridge_state),
-        TOPICS,
-        bus or EventBus(),
-        lambda: list(devices),
-        PublisherSettings(
-            host="127.0.0.1",
-            ha_status_topic="homeassistant/status",
-            birth_delay=0.2,
-            retained_wait=0.5,
-            version=VERSION,
-            bridge_facts={"networks": ["10.0.0.0/24"]},
-        ),
-    )
+class _Devices:
+    """The inventory as the publisher reads it."""
+
+    def __init__(self, devices: list[Device]) -> None:
+        self.list = devices
+
+    def devices(self) -> list[Device]:
+        return list(self.list)
+
+
+class _Publishing:
+    """The link, the publisher and the Home Assistant module, as the service builds them."""
+
+    def __init__(self, port: int, devices: list[Device], bus: EventBus | None = None) -> None:
+        bus = bus or EventBus()
+        inventory = _Devices(devices)
+        mqtt = MqttConfig(host="127.0.0.1", port=port, retained_wait=0.5)
+        self.link = MqttLink(mqtt, "127.0.0.1", "netmon-test", TOPICS.bridge_state)
+
+        def info() -> dict[str, object]:
+            online = sum(d.status is Presence.HOME for d in inventory.devices())
+            total = len(inventory.devices())
+            return {
+                "version": VERSION,
+                "instance_id": TOPICS.instance_id,
+                "devices": {"total": total, "online": online},
+            }
+
+        self.parts = [
+            Publisher(self.link, TOPICS, bus, inventory, info),
+            HomeAssistantDiscovery(
+                self.link,
+                TOPICS,
+                bus,
+                inventory,
+                HomeAssistantSettings("homeassistant/status", 0.2, VERSION),
+            ),
+            self.link,
+        ]
+
+    async def start(self) -> None:
+        for part in self.parts:
+            await part.start()
+
+    async def stop(self) -> None:
+        for part in reversed(self.parts):
+            await part.stop()
+
+
+def _publisher(port: int, devices: list[Device], bus: EventBus | None = None) -> _Publishing:
+    return _Publishing(port, devices, bus)
 
 
 def _pub(port: int, topic: str, payload: str, retain: bool = True) -> None:
@@ -124,7 +160,7 @@ async def test_start_clears_stale_configs_keeps_foreign_and_skips_unchanged(
         assert subscriber.latest(TOPICS.device_info(KNOWN.id)).json()["mac"] == KNOWN.mac
         info = subscriber.latest(TOPICS.bridge_info).json()
         assert info["devices"] == {"total": 1, "online": 0}
-        assert info["version"] == VERSION and info["networks"] == ["10.0.0.0/24"]
+        assert info["version"] == VERSION
     finally:
         await publisher.stop()
     assert await _until(lambda: subscriber.latest(TOPICS.bridge_state).payload == "offline")
@@ -187,6 +223,7 @@ async def test_home_assistant_birth_triggers_a_republish(
         topic = TOPICS.device_state(KNOWN.id)
         assert await _until(lambda: subscriber.on(topic))
         assert subscriber.latest(topic).json()["latency_ms"] == 0.4
+        assert await _until(lambda: subscriber.on(TOPICS.bridge_event))  # after the state
         events = [m.json() for m in subscriber.on(TOPICS.bridge_event)]
         assert events[-1]["type"] == "device_online"
         before = len(subscriber.on(topic))

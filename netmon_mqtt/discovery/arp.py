@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from ..clock import utcnow
 from ..errors import DiscoveryError
+from ..events import EventBus, OptionsChanged
 from ..macs import is_usable_mac
 from ..models import Observation
-from .link import Link, interface_mac
+from .link import Link
 from .networks import Target
 from .packets import ArpPacket, arp_request
 
@@ -50,7 +51,7 @@ async def arp_sweep(
         raise DiscoveryError(f"{target.network} is not on-link; ARP cannot reach it")
     interface = target.interface
     link.open(interface)
-    source_mac = interface_mac(interface)
+    source_mac = link.mac_of(interface)
     addresses = sorted({str(ip) for ip in target.network.hosts()} - {target.source_ip}, key=_ip_key)
     wanted = set(addresses)
     answered: dict[str, str] = {}
@@ -195,11 +196,15 @@ class ArpProber:
     """Single ARP requests to one address, answered or not within a timeout: presence
     evidence for devices that drop ICMP."""
 
-    def __init__(self, link: Link, targets: list[Target]) -> None:
+    def __init__(self, link: Link, targets: list[Target], bus: EventBus) -> None:
         self._link = link
-        self._targets = targets  # shared: follows changes of the configured networks
+        self._targets = list(targets)
         self._waiting: dict[str, asyncio.Future[None]] = {}
         link.arp_handlers.append(self._on_arp)
+        bus.subscribe(OptionsChanged, self._on_options)
+
+    def _on_options(self, event: OptionsChanged) -> None:
+        self._targets = list(event.targets)  # the networks watched from now on
 
     def _on_arp(self, _interface: str, packet: ArpPacket) -> None:
         future = self._waiting.get(packet.sender_ip)
@@ -213,7 +218,7 @@ class ArpProber:
             return False
         try:
             self._link.open(target.interface)
-            source_mac = interface_mac(target.interface)
+            source_mac = self._link.mac_of(target.interface)
         except DiscoveryError:
             return False
         future = self._waiting.get(ip)

@@ -101,6 +101,10 @@ class Link:
         self._awaiting = 0
         self._poll_timer: asyncio.TimerHandle | None = None
 
+    def mac_of(self, interface: str) -> str:
+        """The MAC address of a local interface (requests go out from it)."""
+        return interface_mac(interface)
+
     @property
     def interfaces(self) -> list[str]:
         """Interfaces currently open."""

@@ -9,15 +9,17 @@ when they arrive (an announcement is a packet the device just sent).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterable
 
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from ..background import TaskSet
 from ..clock import utcnow
-from ..errors import DiscoveryError
+from ..events import EventBus, OptionsChanged
 from ..models import Observation
+from .networks import Target
 
 _LOGGER = logging.getLogger(__name__)
 TYPE_ENUMERATION = "_services._dns-sd._udp.local."
@@ -32,6 +34,10 @@ _TXT_FACTS = {
     "usb_MFG": "manufacturer",
 }
 
+# A trailing "[aa:bb:cc:dd:ee:ff]" (avahi's workstation names); ids of 12+ hex digits or UUIDs.
+_BRACKETED = re.compile(r"\s*\[[^\]]*\]\s*$")
+_GENERATED = re.compile(r"[0-9a-fA-F]{12,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-")
+
 Observe = Callable[[Observation], Awaitable[None]]
 
 
@@ -40,6 +46,15 @@ def _text(value: bytes | None) -> str | None:
         return None
     text = value.decode("utf-8", errors="replace").strip()
     return "".join(ch for ch in text if ch.isprintable())[:200] or None
+
+
+def friendly_instance(instance: str, host: str) -> str | None:
+    """An instance name a person chose ("Kitchen Speaker"), or None for generated ones: the
+    host name again ("h4", "h4 [aa:bb:...]" for workstations) or an id ("Chromecast-3f2a...")."""
+    name = _BRACKETED.sub("", instance).strip()
+    if not name or name.startswith("_") or name.casefold() == host.casefold():
+        return None
+    return None if _GENERATED.search(name) else name
 
 
 def service_observations(info: AsyncServiceInfo, service_type: str) -> list[Observation]:
@@ -57,6 +72,9 @@ def service_observations(info: AsyncServiceInfo, service_type: str) -> list[Obse
         text = _text(value) if isinstance(value, bytes) else None
         if name and text:
             attributes.setdefault(name, text)
+    friendly = friendly_instance(instance, host)
+    if friendly:
+        attributes.setdefault("friendly_name", friendly[:200])
     now = utcnow()
     return [
         Observation(
@@ -71,27 +89,59 @@ def service_observations(info: AsyncServiceInfo, service_type: str) -> list[Obse
     ]
 
 
-class MdnsBrowser:
-    """Browses every service type on the given local addresses."""
+def source_addresses(targets: Iterable[Target]) -> list[str]:
+    """This machine's addresses on the on-link networks among ``targets``."""
+    return sorted({t.source_ip for t in targets if t.interface and t.source_ip})
 
-    def __init__(self, addresses: list[str], observe: Observe) -> None:
-        self._addresses = addresses
+
+class MdnsBrowser:
+    """Browses every service type on this machine's addresses in the watched networks, and
+    follows the networks an ``options`` request changes."""
+
+    def __init__(self, targets: Iterable[Target], observe: Observe, bus: EventBus) -> None:
+        self._addresses = source_addresses(targets)
         self._observe = observe
+        self._running = False
         self._zeroconf: AsyncZeroconf | None = None
         self._browsers: dict[str, AsyncServiceBrowser] = {}
         self._tasks = TaskSet()
+        bus.subscribe(OptionsChanged, self._on_options)
+
+    @property
+    def addresses(self) -> list[str]:
+        """The local addresses browsed on (once started)."""
+        return list(self._addresses) if self._zeroconf else []
 
     async def start(self) -> None:
-        """Open the multicast sockets and start browsing."""
+        """Open the multicast sockets and start browsing (when a watched network is on-link);
+        sockets that cannot open are logged, not fatal."""
+        self._running = True
+        if not self._addresses:
+            _LOGGER.info("No mDNS browsing: no watched network is on-link")
+            return
         try:
             self._zeroconf = AsyncZeroconf(interfaces=self._addresses, ip_version=IPVersion.V4Only)
         except OSError as err:
-            raise DiscoveryError(f"cannot open mDNS sockets: {err}") from err
+            _LOGGER.warning("No mDNS browsing: cannot open mDNS sockets: %s", err)
+            return
         self._browse(TYPE_ENUMERATION)
         _LOGGER.info("Browsing mDNS services on %s", ", ".join(self._addresses))
 
+    async def _on_options(self, event: OptionsChanged) -> None:
+        addresses = source_addresses(event.targets)
+        if addresses == self._addresses:
+            return
+        self._addresses = addresses
+        if self._running:
+            await self._close()
+            await self.start()
+
     async def stop(self) -> None:
         """Stop browsing and close the sockets."""
+        self._running = False
+        await self._close()
+
+    async def _close(self) -> None:
         await self._tasks.cancel()
         for browser in self._browsers.values():
             await browser.async_cancel()

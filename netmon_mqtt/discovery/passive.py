@@ -11,13 +11,16 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from ..background import Background
 from ..clock import utcnow
+from ..errors import DiscoveryError
+from ..events import EventBus, OptionsChanged
 from ..macs import is_usable_mac
 from ..models import Observation
 from .link import Link
+from .networks import Target
 from .packets import ArpPacket, DhcpPacket
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,31 +68,60 @@ def dhcp_observation(interface: str, packet: DhcpPacket) -> Observation | None:
     )
 
 
+def on_link_interfaces(targets: Iterable[Target]) -> list[str]:
+    """The interfaces of the on-link networks among ``targets``."""
+    return sorted({t.interface for t in targets if t.interface})
+
+
 class PassiveListener:
-    """Feeds link-layer sightings to ``observe`` through a bounded queue."""
+    """Feeds link-layer sightings on the interfaces of the watched networks to ``observe``
+    through a bounded queue; networks added by an ``options`` request are listened to at once."""
 
     def __init__(
-        self, link: Link, interfaces: list[str], observe: Observe, repeat_after: float = 10.0
+        self,
+        link: Link,
+        targets: Iterable[Target],
+        observe: Observe,
+        bus: EventBus,
+        repeat_after: float = 10.0,
     ) -> None:
         self._link = link
-        self._interfaces = interfaces
+        self._interfaces = on_link_interfaces(targets)
+        self._running = False
         self._observe = observe
         self._repeat_after = repeat_after
         self._last: dict[tuple[str | None, str | None, str], float] = {}
         self._queue: asyncio.Queue[Observation] = asyncio.Queue(_QUEUE_LIMIT)
         self._forwarder = Background("passive", self._forward)
+        bus.subscribe(OptionsChanged, self._on_options)
 
     async def start(self) -> None:
-        """Open the interfaces and start forwarding."""
-        for interface in self._interfaces:
-            self._link.open(interface)
+        """Open the interfaces and start forwarding (an interface that cannot be opened is
+        logged, not fatal)."""
+        self._open_all()
         self._link.arp_handlers.append(self._on_arp)
         self._link.dhcp_handlers.append(self._on_dhcp)
+        self._running = True
         await self._forwarder.start()
-        _LOGGER.info("Listening passively for ARP and DHCP on %s", ", ".join(self._interfaces))
+        _LOGGER.info(
+            "Listening passively for ARP and DHCP on %s", ", ".join(self._interfaces) or "nothing"
+        )
+
+    def _on_options(self, event: OptionsChanged) -> None:
+        self._interfaces = on_link_interfaces(event.targets)
+        if self._running:
+            self._open_all()
+
+    def _open_all(self) -> None:
+        for interface in self._interfaces:
+            try:
+                self._link.open(interface)  # idempotent: only new ones open
+            except DiscoveryError as err:
+                _LOGGER.warning("Cannot listen passively on %s: %s", interface, err)
 
     async def stop(self) -> None:
         """Stop forwarding."""
+        self._running = False
         if self._on_arp in self._link.arp_handlers:
             self._link.arp_handlers.remove(self._on_arp)
             self._link.dhcp_handlers.remove(self._on_dhcp)

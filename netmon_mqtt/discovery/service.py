@@ -6,11 +6,11 @@ import asyncio
 import logging
 import time
 
-from ..background import Background
-from ..events import EventBus, ScanFinished, ScanStarted
+from ..background import Background, TaskSet
+from ..events import EventBus, OptionsChanged, ScanFinished, ScanStarted
 from ..inventory.service import Inventory
 from ..models import Observation
-from .networks import Target, in_scope
+from .networks import Target
 from .sweep import Progress, Sweeper
 
 _LOGGER = logging.getLogger(__name__)
@@ -28,22 +28,37 @@ class Discovery:
         interval: float,
     ) -> None:
         self._sweeper = sweeper
-        self._targets = targets
+        self._targets = list(targets)
         self._inventory = inventory
         self._bus = bus
         self._interval = interval
         self._lock = asyncio.Lock()
         self._schedule = Background("discovery", self._run)
+        self._extra = TaskSet()
+        self._running = False
+        self._rescheduled = asyncio.Event()
         self.last_duration: float | None = None
         self.last_finished: float | None = None
+        bus.subscribe(OptionsChanged, self._on_options)
 
     async def start(self) -> None:
         """Start the schedule; the first sweep runs at once."""
+        self._running = True
         await self._schedule.start()
 
     async def stop(self) -> None:
         """Cancel the schedule and any running sweep."""
+        self._running = False
+        await self._extra.cancel()
         await self._schedule.stop()
+
+    def _on_options(self, event: OptionsChanged) -> None:
+        self._interval = event.options.discovery_interval
+        self._rescheduled.set()
+        if "networks" in event.changed:
+            self._targets = list(event.targets)
+            if self._running:  # sweep the new networks at once
+                self._extra.spawn(self.scan())
 
     async def _run(self) -> None:
         while True:
@@ -51,21 +66,20 @@ class Discovery:
                 await self.scan()
             except Exception:
                 _LOGGER.exception("Discovery sweep failed; retrying at the next interval")
-            await asyncio.sleep(self._interval)
+            await self._sleep_interval(time.monotonic())
+
+    async def _sleep_interval(self, since: float) -> None:
+        """Sleep ``discovery_interval`` from ``since``; a changed interval counts at once."""
+        while (remaining := since + self._interval - time.monotonic()) > 0:
+            self._rescheduled.clear()
+            try:
+                await asyncio.wait_for(self._rescheduled.wait(), remaining)
+            except TimeoutError:
+                return
 
     async def _record(self, observations: list[Observation]) -> None:
         for obs in observations:
-            if in_scope(obs.ip, self._targets):
-                await self._inventory.observe(obs)
-
-    def set_interval(self, seconds: float) -> None:
-        """Seconds between scheduled sweeps (from the next sleep on)."""
-        self._interval = seconds
-
-    @property
-    def targets(self) -> list[Target]:
-        """The configured targets."""
-        return list(self._targets)
+            await self._inventory.observe(obs)
 
     async def scan(
         self,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..clock import utcnow
+from ..events import EventBus, OptionsChanged
 from ..models import Device, Observation
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,6 +58,21 @@ class SnmpCredential:
     priv_key: str | None = None
     networks: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
+
+    @classmethod
+    def from_data(cls, value: Mapping[str, Any]) -> SnmpCredential:
+        """A credential from its validated plain form (configuration file, saved options)."""
+        return cls(
+            version=str(value.get("version", "2c")),
+            community=value.get("community"),
+            username=value.get("username"),
+            auth_protocol=value.get("auth_protocol", "none"),
+            auth_key=value.get("auth_key"),
+            priv_protocol=value.get("priv_protocol", "none"),
+            priv_key=value.get("priv_key"),
+            networks=tuple(value.get("networks", ())),
+            devices=tuple(value.get("devices", ())),
+        )
 
     def __repr__(self) -> str:  # secrets never reach a log
         scope = ",".join(self.networks + self.devices) or "anywhere"
@@ -117,15 +134,30 @@ def _render(name: str, value: Any) -> str | None:
 
 
 class SnmpIdentifier:
-    """Reads the system group of a device's agent."""
+    """Reads the system group of a device's agent.
+
+    The credentials tried are those saved by an ``options`` request (``snmp_credentials``)
+    before the configuration file's.
+    """
 
     def __init__(
-        self, credentials: tuple[SnmpCredential, ...], timeout: float = 1.0, retries: int = 0
+        self,
+        credentials: tuple[SnmpCredential, ...],
+        timeout: float = 1.0,
+        retries: int = 0,
+        bus: EventBus | None = None,
     ) -> None:
+        self._configured = credentials
         self._credentials = credentials
         self._timeout = timeout
         self._retries = retries
         self._engine: Any = None
+        if bus is not None:
+            bus.subscribe(OptionsChanged, self._on_options)
+
+    def _on_options(self, event: OptionsChanged) -> None:
+        saved = tuple(SnmpCredential.from_data(c) for c in event.options.snmp_credentials)
+        self._credentials = saved + self._configured
 
     async def identify(self, device: Device) -> Observation | None:
         """An ``snmp`` observation of the device, or None (no agent, no answer, garbage)."""
@@ -169,6 +201,13 @@ class SnmpIdentifier:
         by_oid = {str(oid): value for oid, value in bindings}
         fields = {name: _render(name, by_oid.get(oid)) for name, oid in SYSTEM_OIDS.items()}
         return {k: v for k, v in fields.items() if v is not None} or None
+
+    async def start(self) -> None:
+        """The engine is created at the first query."""
+
+    async def stop(self) -> None:
+        """Release the engine's sockets."""
+        self.close()
 
     def close(self) -> None:
         """Release the engine's sockets."""

@@ -15,20 +15,23 @@ from datetime import timedelta
 
 from ..background import Background, TaskSet
 from ..clock import utcnow
+from ..discovery.networks import Target, in_scope
 from ..events import (
     DeviceDiscovered,
     DeviceRemoved,
     DeviceSeen,
     DeviceUpdated,
+    DiscoveryConfigDeleted,
     EventBus,
     MetricsReady,
+    OptionsChanged,
     PresenceChanged,
 )
-from ..identify.classify import classify
 from ..identify.dns import Identifier
 from ..identify.oui import OuiDatabase
 from ..macs import device_id_for
-from ..models import NAME_SOURCES, Device, DeviceState, Observation
+from ..models import Device, DeviceState, Observation
+from .merge import changed_fields, classified, merge
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,7 +40,8 @@ PRUNE_INTERVAL = 3600.0
 
 
 class Inventory:
-    """Devices in memory, persisted through ``Store``."""
+    """Devices in memory, persisted through ``Store``. Sightings outside the watched
+    networks (``scope``) are none of this instance's business and are dropped."""
 
     def __init__(
         self,
@@ -46,11 +50,14 @@ class Inventory:
         oui: OuiDatabase | None,
         identifiers: Sequence[Identifier] = (),
         *,
+        scope: Sequence[Target] = (),
         concurrency: int = 16,
         history_days: float = 7.0,
+        track_new_devices: bool = True,
     ) -> None:
         self._history_days = history_days
-        self.track_new_devices = True
+        self._track_new_devices = track_new_devices
+        self._scope = list(scope)
         self._blocked: set[str] = set()
         self.db_ok = True
         self._identified: dict[str, float] = {}  # device id -> monotonic start of last run
@@ -67,6 +74,8 @@ class Inventory:
         self._flusher = Background("inventory-flush", self._flush_periodically)
         bus.subscribe(PresenceChanged, self._on_presence)
         bus.subscribe(MetricsReady, self._on_metrics)
+        bus.subscribe(OptionsChanged, self._on_options)
+        bus.subscribe(DiscoveryConfigDeleted, self._on_config_deleted)
 
     async def start(self) -> None:
         """Load the stored devices and start the periodic flush of last_seen."""
@@ -82,13 +91,17 @@ class Inventory:
         await self._flusher.stop()
         await self.flush()
 
-    def set_identifiers(self, identifiers: Sequence[Identifier]) -> None:
-        """Identification methods for what is identified from now on (``options``)."""
-        self._identifiers = tuple(identifiers)
+    def _on_options(self, event: OptionsChanged) -> None:
+        self._history_days = event.options.history_days
+        self._track_new_devices = event.options.track_new_devices
+        self._scope = list(event.targets)
 
-    def set_history_days(self, days: float) -> None:
-        """History retention (``options`` request)."""
-        self._history_days = days
+    async def _on_config_deleted(self, event: DiscoveryConfigDeleted) -> None:
+        await self.update(event.device_id, ha_discovery=False)
+
+    async def settled(self) -> None:
+        """Wait until every identification started so far has ended."""
+        await self._tasks.wait()
 
     def devices(self) -> list[Device]:
         """Every device, oldest first."""
@@ -100,6 +113,8 @@ class Inventory:
 
     async def observe(self, obs: Observation) -> None:
         """Merge one observation."""
+        if self._scope and not in_scope(obs.ip, self._scope):
+            return
         device_id = self._id_for(obs)
         if device_id is None or device_id in self._blocked:
             return
@@ -109,7 +124,7 @@ class Inventory:
             return
         seen = replace(device, last_seen=max(device.last_seen, obs.seen_at))
         updated = merge(seen, obs)
-        changed = _changed_fields(device, updated)
+        changed = changed_fields(device, updated)
         self._devices[device_id] = updated
         if changed:
             await self._store.save_device(updated)
@@ -139,7 +154,7 @@ class Inventory:
             vendor=vendor,
             first_seen=obs.seen_at,
             last_seen=obs.seen_at,
-            tracked=self.track_new_devices,
+            tracked=self._track_new_devices,
         )
         stand_in = self._devices.get(device_id_for(None, obs.ip)) if obs.mac and obs.ip else None
         if stand_in is not None:
@@ -155,7 +170,7 @@ class Inventory:
                 tracked=stand_in.tracked,
                 ha_discovery=stand_in.ha_discovery,
             )
-        device = _classified(merge(blank, obs))
+        device = classified(merge(blank, obs))
         self._devices[device_id] = device
         await self._store.save_device(device)
         _LOGGER.info("New device %s (%s, %s)", device_id, obs.ip, vendor or "unknown vendor")
@@ -217,8 +232,8 @@ class Inventory:
         device = self._devices.get(device_id)
         if device is None:
             return None
-        updated = _classified(replace(device, **fields))  # type: ignore[arg-type]
-        changed = _changed_fields(device, updated)
+        updated = classified(replace(device, **fields))  # type: ignore[arg-type]
+        changed = changed_fields(device, updated)
         if not changed:
             return device
         self._devices[device_id] = updated
@@ -273,53 +288,3 @@ class Inventory:
                 if not self.db_ok:
                     _LOGGER.info("Database writes work again")
                 self.db_ok = True
-
-
-_TRACKED_FIELDS = (
-    "ip",
-    "vendor",
-    "name",
-    "names",
-    "details",
-    "ipv6",
-    "device_type",
-    "tracked",
-    "ha_discovery",
-)
-
-
-def _changed_fields(before: Device, after: Device) -> frozenset[str]:
-    changed = {f for f in _TRACKED_FIELDS if getattr(before, f) != getattr(after, f)}
-    if before.hostname != after.hostname:
-        changed.add("hostname")
-    return frozenset(changed)
-
-
-def merge(device: Device, obs: Observation) -> Device:
-    """The device with what ``obs`` adds: address, name, source facts, IPv6 addresses."""
-    changes: dict[str, object] = {}
-    if obs.ip and obs.ip != device.ip and (obs.mac or device.mac is None) and ":" not in obs.ip:
-        changes["ip"] = obs.ip
-    slot = obs.source if obs.source in NAME_SOURCES else None
-    if slot and obs.hostname and device.names.get(slot) != obs.hostname:
-        changes["names"] = {**device.names, slot: obs.hostname}
-    if obs.attributes or obs.services:
-        facts: dict[str, object] = dict(device.details.get(obs.source, {}))
-        facts.update(obs.attributes)
-        if obs.services:
-            known = [str(s) for s in facts.get("services", ()) or ()]  # type: ignore[attr-defined]
-            facts["services"] = sorted(set(known) | set(obs.services))
-        if facts != device.details.get(obs.source):
-            changes["details"] = {**device.details, obs.source: facts}
-    if obs.ipv6 and not set(obs.ipv6) <= set(device.ipv6):
-        changes["ipv6"] = tuple(sorted(set(device.ipv6) | set(obs.ipv6)))
-    if not changes:
-        return device
-    return _classified(replace(device, **changes))  # type: ignore[arg-type]
-
-
-def _classified(device: Device) -> Device:
-    kind, evidence = classify(device)
-    if (kind, evidence) == (device.device_type, device.type_evidence):
-        return device
-    return replace(device, device_type=kind, type_evidence=evidence)

@@ -14,8 +14,8 @@ import heapq
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..background import TaskSet
@@ -28,12 +28,16 @@ from ..events import (
     DeviceUpdated,
     EventBus,
     MetricsReady,
+    OptionsChanged,
     PresenceChanged,
 )
-from ..models import Device, DeviceState, Presence
+from ..models import Device, DeviceSource, DeviceState, Presence
 from . import presence as machine
 from .icmp import Pinger
 from .metrics import summarise
+from .settings import MonitorSettings, ProbeSettings
+
+__all__ = ["MAX_SLEEP", "Monitor", "MonitorSettings", "ProbeSettings"]
 from .wake import send_wake
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,38 +47,6 @@ BATCH_WINDOW = (0.2, 0.5)
 MAX_SLEEP = 5.0
 
 ArpProbe = Callable[[str, str | None, float], Awaitable[bool]]
-
-
-@dataclass(frozen=True)
-class ProbeSettings:
-    """How one device is probed (the global defaults, or a device's overrides)."""
-
-    interval: float
-    timeout: float
-    consider_home: float
-    wake_probe: bool = True
-
-
-@dataclass(frozen=True)
-class MonitorSettings:
-    """Cadence of the monitor."""
-
-    interval: float
-    timeout: float
-    consider_home: float
-    metrics_interval: float
-    wake_probe: bool = True
-    overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
-
-    def for_device(self, device_id: str) -> ProbeSettings:
-        """The settings of one device: its overrides over the defaults."""
-        own = self.overrides.get(device_id, {})
-        return ProbeSettings(
-            interval=float(own.get("monitor_interval", self.interval)),  # type: ignore[arg-type]
-            timeout=float(own.get("ping_timeout", self.timeout)),  # type: ignore[arg-type]
-            consider_home=float(own.get("consider_home", self.consider_home)),  # type: ignore[arg-type]
-            wake_probe=bool(own.get("wake_probe", self.wake_probe)),
-        )
 
 
 @dataclass
@@ -98,9 +70,11 @@ class Monitor:
         bus: EventBus,
         pinger: Pinger,
         settings: MonitorSettings,
+        inventory: DeviceSource | None = None,
         arp_probe: ArpProbe | None = None,
     ) -> None:
         self._bus = bus
+        self._inventory = inventory
         self._pinger = pinger
         self._settings = settings
         self._arp_probe = arp_probe
@@ -114,6 +88,7 @@ class Monitor:
         bus.subscribe(DeviceUpdated, lambda e: self.watch(e.device))
         bus.subscribe(DeviceSeen, self._on_seen)
         bus.subscribe(DeviceRemoved, lambda e: self.unwatch(e.device.id))
+        bus.subscribe(OptionsChanged, self._on_options)
 
     # -- membership ------------------------------------------------------------------
     def watch(self, device: Device) -> None:
@@ -129,14 +104,14 @@ class Monitor:
         now = time.monotonic()
         self._watched[device.id] = _Watched(device.ip, device.mac, settings, machine.initial(now))
         # Spread first probes over the interval, deterministically per device.
-        offset = (zlib.crc32(device.id.encode()) % 10_000) / 10_000 * settings.interval
+        offset = (zlib.crc32(device.id.encode()) % 10_000) / 10_000 * settings.monitor_interval
         heapq.heappush(self._schedule, (now + offset, device.id))
         if now + offset < self._alarm_at:
             self._ring()
 
-    def update_settings(self, **changes: object) -> None:
-        """Apply new defaults (``options`` request); per-device overrides still win."""
-        self._settings = replace(self._settings, **changes)  # type: ignore[arg-type]
+    def _on_options(self, event: OptionsChanged) -> None:
+        """New defaults; per-device overrides still win."""
+        self._settings = self._settings.with_options(event.options)
         for device_id, watched in self._watched.items():
             watched.settings = self._settings.for_device(device_id)
 
@@ -146,8 +121,10 @@ class Monitor:
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
-        """Open the socket and start probing (presence then rests on sightings if ICMP is
-        not allowed at all)."""
+        """Watch the inventory's devices, open the socket and start probing (presence then
+        rests on sightings if ICMP is not allowed at all)."""
+        for device in self._inventory.devices() if self._inventory else ():
+            self.watch(device)
         tasks = [asyncio.create_task(self._metrics_forever(), name="metrics")]
         try:
             self._pinger.open()
@@ -182,7 +159,7 @@ class Monitor:
             now = time.monotonic()
             self._send_due(now)
             low, high = BATCH_WINDOW
-            batch = min(high, max(low, self._settings.interval / 10))
+            batch = min(high, max(low, self._settings.monitor_interval / 10))
             next_send = self._schedule[0][0] if self._schedule else now + MAX_SLEEP
             # Sends are batched; a timeout is a verdict and is handled when it falls due
             # (answered probes leave the pending set before their deadline comes).
@@ -216,7 +193,9 @@ class Monitor:
             watched = self._watched.get(device_id)
             if watched is None:
                 continue  # unwatched since
-            heapq.heappush(self._schedule, (max(due + watched.settings.interval, now), device_id))
+            heapq.heappush(
+                self._schedule, (max(due + watched.settings.monitor_interval, now), device_id)
+            )
             if not watched.busy:
                 self._send_probe(device_id, watched)
 
@@ -231,7 +210,7 @@ class Monitor:
         urgent = watched.failing or watched.state.presence is not Presence.HOME
         self._pinger.send(
             watched.ip,
-            watched.settings.timeout,
+            watched.settings.ping_timeout,
             lambda rtt: self._on_reply(device_id, watched, rtt),
             urgent=urgent,
         )
@@ -273,7 +252,7 @@ class Monitor:
     async def _arp(self, watched: _Watched) -> bool:
         if self._arp_probe is None:
             return False
-        return await self._arp_probe(watched.ip, watched.mac, watched.settings.timeout)
+        return await self._arp_probe(watched.ip, watched.mac, watched.settings.ping_timeout)
 
     def _near_deadline(self, watched: _Watched) -> bool:
         """True when the device is home but will be away unless the next probe answers."""
@@ -281,7 +260,7 @@ class Monitor:
         if state.presence is Presence.NOT_HOME:
             return False
         silent_for = time.monotonic() - machine.quiet_since(state)
-        return silent_for + watched.settings.interval >= watched.settings.consider_home
+        return silent_for + watched.settings.monitor_interval >= watched.settings.consider_home
 
     # -- verdicts --------------------------------------------------------------------
     async def _on_seen(self, event: DeviceSeen) -> None:
@@ -332,7 +311,7 @@ class Monitor:
 
     async def _metrics_forever(self) -> None:
         while True:
-            await asyncio.sleep(self._settings.metrics_interval or self._settings.interval)
+            await asyncio.sleep(self._settings.metrics_interval or self._settings.monitor_interval)
             for device_id, watched in list(self._watched.items()):
                 if not watched.samples or watched.state.presence is Presence.UNKNOWN:
                     continue

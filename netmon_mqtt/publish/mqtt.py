@@ -1,7 +1,10 @@
 """The MQTT connection: the only module that imports aiomqtt.
 
-The reconnect loop belongs to the caller of ``aiomqtt.Client`` (as aiomqtt recommends):
-connect, run a session, and on any ``MqttError`` wait with exponential backoff and retry.
+``MqttLink`` keeps one connection alive (the reconnect loop belongs to the caller of
+``aiomqtt.Client``, as aiomqtt recommends: connect, run a session, and on any ``MqttError``
+wait with exponential backoff and retry). Components talk to it in three ways:
+``subscribe(filter, handler)`` routes incoming messages, ``retained`` is the mirror of the
+retained topics, and ``send`` queues a non-retained message (events, responses).
 """
 
 from __future__ import annotations
@@ -9,17 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import aiomqtt
 
 from ..config import MqttConfig
+from .retained import RetainedMirror
+from .topics import matches
 
 _LOGGER = logging.getLogger(__name__)
 BACKOFF_START = 1.0
 BACKOFF_MAX = 60.0
 MAX_INFLIGHT = 100  # QoS 1 messages awaiting their acknowledgement
+MAX_QUEUED = 1000  # non-retained messages kept while the broker is away
+ONLINE, OFFLINE = "online", "offline"
 
 
 @dataclass(frozen=True)
@@ -31,11 +39,44 @@ class Message:
     retain: bool
 
 
-class Connection:
-    """A connected client, as the publisher sees it."""
+Handler = Callable[[Message], None]
 
-    def __init__(self, client: aiomqtt.Client) -> None:
+
+class Router:
+    """Topic filters and their handlers; one failing handler never stops the others."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, Handler]] = []
+
+    @property
+    def filters(self) -> list[str]:
+        """Every filter routed, once each, in the order first added."""
+        return list(dict.fromkeys(f for f, _ in self._routes))
+
+    def add(self, topic_filter: str, handler: Handler) -> None:
+        """Route messages matching ``topic_filter`` to ``handler``."""
+        self._routes.append((topic_filter, handler))
+
+    def remove(self, topic_filter: str, handler: Handler) -> None:
+        """Drop one route."""
+        self._routes.remove((topic_filter, handler))
+
+    def dispatch(self, message: Message) -> None:
+        """Hand ``message`` to every matching handler."""
+        for topic_filter, handler in list(self._routes):
+            if matches(topic_filter, message.topic):
+                try:
+                    handler(message)
+                except Exception:
+                    _LOGGER.exception("Handler of %s failed on %s", topic_filter, message.topic)
+
+
+class Connection:
+    """A connected client, as the link's session sees it."""
+
+    def __init__(self, client: aiomqtt.Client, router: Router) -> None:
         self._client = client
+        self._router = router
 
     async def publish(self, topic: str, payload: str, *, retain: bool) -> None:
         """Publish at QoS 1."""
@@ -48,13 +89,32 @@ class Connection:
             chunk = messages[start : start + MAX_INFLIGHT]
             await asyncio.gather(*(self.publish(t, p, retain=retain) for t, p in chunk))
 
-    async def subscribe(self, topic: str) -> None:
+    async def subscribe(self, topic_filter: str) -> None:
         """Subscribe at QoS 1."""
-        await self._client.subscribe(topic, qos=1)
+        await self._client.subscribe(topic_filter, qos=1)
 
-    async def unsubscribe(self, topic: str) -> None:
-        """Drop a subscription."""
-        await self._client.unsubscribe(topic)
+    async def collect(self, filters: list[str], wait: float) -> dict[str, str]:
+        """The non-empty retained messages the broker holds under ``filters``, read for
+        ``wait`` seconds; filters nobody else routes are unsubscribed afterwards."""
+        found: dict[str, str] = {}
+
+        def keep(message: Message) -> None:
+            if message.retain and message.payload:
+                found[message.topic] = message.payload
+
+        for topic_filter in filters:
+            self._router.add(topic_filter, keep)
+        try:
+            for topic_filter in filters:
+                await self.subscribe(topic_filter)  # (re)subscribing resends retained ones
+            await asyncio.sleep(wait)
+        finally:
+            for topic_filter in filters:
+                self._router.remove(topic_filter, keep)
+        for topic_filter in filters:
+            if topic_filter not in self._router.filters:
+                await self._client.unsubscribe(topic_filter)
+        return found
 
     async def messages(self) -> AsyncIterator[Message]:
         """Incoming messages until the connection drops."""
@@ -68,19 +128,56 @@ class Connection:
             yield Message(message.topic.value, text, bool(message.retain))
 
 
-Session = Callable[[Connection], Awaitable[None]]
-
-
 class MqttLink:
-    """Keeps one connection to the broker alive and runs a session on each connection."""
+    """One connection to the broker, kept alive; ``availability`` is its Last Will topic,
+    ``online`` while connected and ``offline`` after a clean stop."""
 
-    def __init__(self, settings: MqttConfig, client_id: str, will_topic: str) -> None:
+    def __init__(self, settings: MqttConfig, host: str, client_id: str, availability: str) -> None:
         self._settings = settings
+        self._host = host
         self._client_id = client_id
-        self._will_topic = will_topic
+        self._availability = availability
+        self._router = Router()
+        self._outbox: deque[tuple[str, str, bool]] = deque(maxlen=MAX_QUEUED)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.retained = RetainedMirror(settings.retained_wait, self._wake.set)
         self.connected = asyncio.Event()
 
-    def _client(self, host: str) -> aiomqtt.Client:
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Route messages on ``topic_filter`` to ``handler`` (subscribed on every connection;
+        add routes before ``start``)."""
+        self._router.add(topic_filter, handler)
+
+    def send(self, topic: str, payload: str, *, retain: bool = False) -> None:
+        """Queue a message; sent in order after the retained state, kept (up to
+        ``MAX_QUEUED``) while the broker is away."""
+        self._outbox.append((topic, payload, retain))
+        self._wake.set()
+
+    def announce(self) -> None:
+        """Publish ``online`` again (Home Assistant restarted)."""
+        self.send(self._availability, ONLINE, retain=True)
+
+    async def start(self) -> None:
+        """Connect in the background."""
+        self._task = asyncio.create_task(self._run(), name="mqtt")
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Flush, publish ``offline`` and disconnect cleanly (bounded by ``timeout``)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(self._task, timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            pass
+        except Exception:
+            _LOGGER.exception("MQTT session ended with an error")
+
+    def _client(self) -> aiomqtt.Client:
         s = self._settings
         tls = (
             aiomqtt.TLSParameters(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file)
@@ -88,13 +185,13 @@ class MqttLink:
             else None
         )
         client = aiomqtt.Client(
-            host,
+            self._host,
             port=s.port,
             username=s.username,
             password=s.password,
             identifier=self._client_id,
             keepalive=s.keepalive,
-            will=aiomqtt.Will(self._will_topic, b"offline", qos=1, retain=True),
+            will=aiomqtt.Will(self._availability, OFFLINE.encode(), qos=1, retain=True),
             tls_params=tls,
             timeout=10,
             max_inflight_messages=MAX_INFLIGHT,
@@ -103,37 +200,63 @@ class MqttLink:
         client.pending_calls_threshold = MAX_INFLIGHT + 1
         return client
 
-    async def run(self, host: str, session: Session) -> None:
-        """Connect, run ``session`` and reconnect with backoff until cancelled or it returns."""
+    async def _run(self) -> None:
+        """Connect, run a session and reconnect with backoff until stopped."""
         backoff = BACKOFF_START
         failing = False
+        where = f"{self._host}:{self._settings.port}"
         while True:
             try:
-                async with self._client(host) as client:
-                    if failing:
-                        _LOGGER.info(
-                            "Reconnected to the MQTT broker %s:%s", host, self._settings.port
-                        )
-                    else:
-                        _LOGGER.info(
-                            "Connected to the MQTT broker %s:%s", host, self._settings.port
-                        )
+                async with self._client() as client:
+                    _LOGGER.info(
+                        "%s to the MQTT broker %s", "Reconnected" if failing else "Connected", where
+                    )
                     failing = False
                     backoff = BACKOFF_START
                     self.connected.set()
-                    await session(Connection(client))
+                    await self._session(Connection(client, self._router))
                     return
             except aiomqtt.MqttError as err:
                 self.connected.clear()
                 if not failing:
                     _LOGGER.warning(
-                        "MQTT broker %s:%s unreachable (%s); retrying with backoff",
-                        host,
-                        self._settings.port,
-                        err,
+                        "MQTT broker %s unreachable (%s); retrying with backoff", where, err
                     )
                 failing = True
             delay = backoff * random.uniform(0.8, 1.2)
             _LOGGER.debug("Reconnecting in %.1f s", delay)
             await asyncio.sleep(delay)
             backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _session(self, conn: Connection) -> None:
+        reader = asyncio.create_task(self._read(conn))
+        writer = asyncio.create_task(self._write(conn))
+        done, pending = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            task.result()  # re-raise a lost connection so the link reconnects
+
+    async def _read(self, conn: Connection) -> None:
+        async for message in conn.messages():
+            self._router.dispatch(message)
+
+    async def _write(self, conn: Connection) -> None:
+        for topic_filter in self._router.filters:
+            await conn.subscribe(topic_filter)
+        await self.retained.connected(conn)
+        await conn.publish(self._availability, ONLINE, retain=True)
+        while not self._stopping.is_set():
+            await self._flush(conn)
+            await self._wake.wait()
+            self._wake.clear()
+        await self._flush(conn)
+        await conn.publish(self._availability, OFFLINE, retain=True)
+
+    async def _flush(self, conn: Connection) -> None:
+        await self.retained.flush(conn)
+        while self._outbox:
+            topic, payload, retain = self._outbox[0]
+            await conn.publish(topic, payload, retain=retain)
+            self._outbox.popleft()

@@ -42,7 +42,7 @@ def info_payload(device: Device) -> dict[str, Any]:
         "mac": device.mac,
         "hostname": device.hostname,
         "vendor": device.vendor,
-        "model": _model(device),
+        "model": model_of(device),
         "mdns_name": device.names.get("mdns"),
         "dhcp_hostname": device.names.get("dhcp"),
         "dns_name": device.names.get("dns"),
@@ -58,7 +58,8 @@ def info_payload(device: Device) -> dict[str, Any]:
     }
 
 
-def _model(device: Device) -> str | None:
+def model_of(device: Device) -> str | None:
+    """The model a device announces (UPnP, mDNS TXT, SNMP), if any."""
     for source in ("ssdp", "mdns", "snmp"):
         model = device.details.get(source, {}).get("model")
         if model:

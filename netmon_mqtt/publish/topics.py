@@ -81,3 +81,14 @@ class Topics:
             return None
         node = topic[len(head) : -len("/config")]
         return None if not node or "/" in node or node.startswith("bridge_") else node
+
+
+def matches(topic_filter: str, topic: str) -> bool:
+    """True when ``topic`` matches ``topic_filter`` (``+`` one level, ``#`` the rest)."""
+    levels = topic.split("/")
+    for index, part in enumerate(topic_filter.split("/")):
+        if part == "#":
+            return True
+        if index >= len(levels) or (part != "+" and part != levels[index]):
+            return False
+    return len(levels) == len(topic_filter.split("/"))

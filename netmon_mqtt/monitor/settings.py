@@ -1,0 +1,66 @@
+"""How devices are probed: the defaults and each device's overrides (same setting names as
+the configuration file)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import Config
+from ..models import RuntimeOptions
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """How one device is probed (the defaults, or a device's overrides)."""
+
+    monitor_interval: float
+    ping_timeout: float
+    consider_home: float
+    wake_probe: bool = True
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """The monitor's defaults, the metrics window and the per-device overrides."""
+
+    monitor_interval: float
+    ping_timeout: float
+    consider_home: float
+    metrics_interval: float
+    wake_probe: bool = True
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: Config) -> MonitorSettings:
+        """The settings of the configuration file."""
+        return cls(
+            config.monitor_interval,
+            config.ping_timeout,
+            config.consider_home,
+            config.metrics_interval,
+            wake_probe=config.wake_probe,
+            overrides=config.devices,
+        )
+
+    def with_options(self, options: RuntimeOptions) -> MonitorSettings:
+        """The defaults changed by run-time options; overrides stay."""
+        return MonitorSettings(
+            options.monitor_interval,
+            options.ping_timeout,
+            options.consider_home,
+            options.metrics_interval,
+            wake_probe=options.wake_probe,
+            overrides=self.overrides,
+        )
+
+    def for_device(self, device_id: str) -> ProbeSettings:
+        """The settings of one device: its overrides over the defaults."""
+        own = self.overrides.get(device_id, {})
+        return ProbeSettings(
+            monitor_interval=float(own.get("monitor_interval", self.monitor_interval)),
+            ping_timeout=float(own.get("ping_timeout", self.ping_timeout)),
+            consider_home=float(own.get("consider_home", self.consider_home)),
+            wake_probe=bool(own.get("wake_probe", self.wake_probe)),
+        )

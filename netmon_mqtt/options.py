@@ -1,0 +1,151 @@
+"""Run-time options: the one owner of their current values, validation and persistence.
+
+The configuration file gives the starting values; an ``options`` request changes them at
+run time and they are saved in the database, so they survive restarts (saved values are
+applied before anything sweeps or probes). Every change is announced as ``OptionsChanged``
+and each component applies what concerns it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import voluptuous as vol
+
+from .config import Config
+from .discovery.networks import Target, local_addresses, resolve_targets
+from .errors import DiscoveryError, NetmonError
+from .events import EventBus, OptionsChanged
+from .inventory.store import Store
+from .models import RuntimeOptions
+from .schema import RUNTIME_OPTIONS, SETTINGS
+
+_LOGGER = logging.getLogger(__name__)
+_SECRETS = frozenset({"community", "auth_key", "priv_key"})
+
+Resolver = Callable[[tuple[str, ...]], Awaitable[list[Target]]]
+
+
+class OptionsError(NetmonError):
+    """Options that cannot be applied (networks that do not resolve here)."""
+
+
+async def resolve_networks(networks: tuple[str, ...]) -> list[Target]:
+    """The targets of ``networks`` on this machine; ``OptionsError`` when they do not resolve."""
+    try:
+        targets = resolve_targets(networks, await local_addresses())
+    except DiscoveryError as err:
+        raise OptionsError(f"networks: {err}") from err
+    if not targets:
+        raise OptionsError("networks: no IPv4 network to watch in these entries")
+    return targets
+
+
+def from_config(config: Config) -> RuntimeOptions:
+    """The options as the configuration file sets them."""
+    return RuntimeOptions(
+        networks=tuple(config.networks),
+        discovery_interval=config.discovery_interval,
+        monitor_interval=config.monitor_interval,
+        metrics_interval=config.metrics_interval,
+        consider_home=config.consider_home,
+        ping_timeout=config.ping_timeout,
+        wake_probe=config.wake_probe,
+        history_days=config.history_days,
+        track_new_devices=config.track_new_devices,
+    )
+
+
+def shown(options: RuntimeOptions) -> dict[str, Any]:
+    """Options as responses and logs show them: SNMP secrets masked."""
+    values = {key: getattr(options, key) for key in RUNTIME_OPTIONS}
+    values["networks"] = list(options.networks)
+    values["snmp_credentials"] = [redacted(c) for c in options.snmp_credentials]
+    return values
+
+
+def redacted(credential: Mapping[str, Any]) -> dict[str, Any]:
+    """A credential without its secrets."""
+    return {k: ("***" if k in _SECRETS else v) for k, v in credential.items()}
+
+
+class Options:
+    """The run-time options in force and the networks they resolve to."""
+
+    def __init__(
+        self,
+        config: Config,
+        targets: list[Target],
+        store: Store,
+        bus: EventBus,
+        resolve: Resolver = resolve_networks,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._resolve = resolve
+        self.current = from_config(config)
+        self.targets: tuple[Target, ...] = tuple(targets)
+
+    async def start(self) -> None:
+        """Apply the saved options (the store is open by now)."""
+        saved = _valid(await self._store.load_settings())
+        if not saved:
+            return
+        _LOGGER.info("Applying saved options: %s", _loggable(saved))
+        try:
+            await self.update(saved, persist=False)
+        except OptionsError as err:  # the saved networks are gone from this machine
+            _LOGGER.error(  # noqa: TRY400 (an expected condition, not a crash)
+                "Saved networks not applied (%s); using the configuration file's", err
+            )
+            saved.pop("networks")
+            await self.update(saved, persist=False)
+
+    async def stop(self) -> None:
+        """Nothing to release."""
+
+    async def update(self, changes: Mapping[str, Any], *, persist: bool = True) -> RuntimeOptions:
+        """Apply validated ``changes``; save them unless loading. Everything that can fail
+        is checked first: a refused change changes nothing."""
+        values = {k: _frozen(k, v) for k, v in changes.items()}
+        targets = self.targets
+        if "networks" in values:
+            targets = tuple(await self._resolve(values["networks"]))
+        if persist and changes:
+            await self._store.save_settings(dict(changes))
+            _LOGGER.info("Options changed: %s", _loggable(changes))
+        self.current = replace(self.current, **values)
+        self.targets = targets
+        await self._bus.emit(OptionsChanged(self.current, frozenset(values), targets))
+        return self.current
+
+
+def _frozen(key: str, value: Any) -> Any:
+    if key == "networks":
+        return tuple(value)
+    if key == "snmp_credentials":
+        return tuple(dict(c) for c in value)
+    return value
+
+
+def _valid(saved: Mapping[str, Any]) -> dict[str, Any]:
+    """Saved options that still pass validation; others are dropped with a warning."""
+    valid: dict[str, Any] = {}
+    for key, value in saved.items():
+        if key not in RUNTIME_OPTIONS:
+            continue
+        try:
+            valid[key] = SETTINGS[key](value)
+        except vol.Invalid as err:
+            _LOGGER.warning("Ignoring the saved option %s: %s", key, err.msg)
+    return valid
+
+
+def _loggable(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options fit for a log line: SNMP secrets masked."""
+    if "snmp_credentials" not in options:
+        return dict(options)
+    return {**options, "snmp_credentials": [redacted(c) for c in options["snmp_credentials"]]}

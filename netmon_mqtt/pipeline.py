@@ -1,0 +1,118 @@
+"""From packets to the inventory: discovery and identification, as the service runs them and
+as ``netmon-mqtt scan`` runs them in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .config import Config
+from .discovery.link import Link
+from .discovery.mdns import MdnsBrowser
+from .discovery.networks import Target
+from .discovery.passive import PassiveListener
+from .discovery.service import Discovery
+from .discovery.sweep import Sweeper
+from .events import EventBus
+from .identify.dns import Identifier, ReverseResolver
+from .identify.oui import default_database
+from .identify.snmp import SnmpIdentifier
+from .inventory.service import Inventory
+from .inventory.store import Store
+from .monitor.icmp import Pinger
+from .privileges import Privileges
+from .privileges import check as check_privileges
+
+
+class Component(Protocol):
+    """The common lifecycle."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Boundary:
+    """What touches the network below MQTT: link-layer sockets, the monitor's pinger, the
+    sweeps' pinger (one of their own by default), and what the process may open (tests
+    replace them)."""
+
+    privileges: Privileges = field(default_factory=check_privileges)
+    link: Link = field(default_factory=Link)
+    pinger: Pinger = field(default_factory=lambda: Pinger(batched=True))
+    sweep_pinger: Pinger | None = None
+
+
+class Pipeline:
+    """Sweeps, passive listening and mDNS feeding the inventory, which identifies devices
+    (vendor, reverse DNS, SNMP) and classifies them."""
+
+    def __init__(
+        self,
+        config: Config,
+        targets: list[Target],
+        bus: EventBus,
+        store: Store,
+        edge: Boundary,
+    ) -> None:
+        d = config.discovery
+        self.store = store
+        self.link = link = edge.link
+        privileges = edge.privileges
+        sweep_pinger = edge.sweep_pinger or (Pinger() if privileges.icmp else None)
+        snmp = config.snmp
+        self.snmp = (
+            SnmpIdentifier(snmp.credentials, snmp.timeout, snmp.retries, bus)
+            if d.use_snmp
+            else None
+        )
+        identifiers: list[Identifier] = [ReverseResolver(d.dns_timeout)] if d.use_dns else []
+        identifiers += [self.snmp] if self.snmp else []
+        self.inventory = Inventory(
+            store,
+            bus,
+            default_database() if d.use_oui else None,
+            identifiers,
+            scope=targets,
+            history_days=config.history_days,
+            track_new_devices=config.track_new_devices,
+        )
+        sweeper = Sweeper(d, link, sweep_pinger, config.ping_timeout, raw=privileges.raw)
+        self.discovery = Discovery(sweeper, targets, self.inventory, bus, config.discovery_interval)
+        observe = self.inventory.observe
+        self.mdns = MdnsBrowser(targets, observe, bus) if d.use_mdns else None
+        passive = d.passive and privileges.raw
+        self.passive = PassiveListener(link, targets, observe, bus) if passive else None
+
+    def listeners(self) -> list[Component | None]:
+        """What listens while sweeps run: passive ARP/DHCP, mDNS."""
+        return [self.passive, self.mdns]
+
+    def storage(self) -> list[Component | None]:
+        """The database, the link sockets and SNMP's engine (closed last, in this order)."""
+        return [_StoreComponent(self.store), _LinkComponent(self.link), self.snmp]
+
+
+class _StoreComponent:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def start(self) -> None:
+        await self._store.open()
+
+    async def stop(self) -> None:
+        await self._store.close()
+
+
+class _LinkComponent:
+    """Closes the shared link sockets last (opened lazily by sweeps and the listener)."""
+
+    def __init__(self, link: Link) -> None:
+        self._link = link
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        self._link.close()

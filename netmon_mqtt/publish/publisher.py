@@ -1,0 +1,180 @@
+"""The publisher: listens to the event bus and mirrors what netmon knows onto its own topics
+(device state and info, the bridge topics) and events. It never computes state and nothing
+calls it: it only listens.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..clock import iso
+from ..events import (
+    DeviceDiscovered,
+    DeviceRemoved,
+    DeviceUpdated,
+    EventBus,
+    HealthReported,
+    MetricsReady,
+    OptionsChanged,
+    PresenceChanged,
+    ScanFinished,
+    ScanStarted,
+)
+from ..models import Device, DeviceSource, DeviceState, Presence
+from . import payloads
+from .mqtt import MqttLink
+from .topics import Topics, matches
+
+_LOGGER = logging.getLogger(__name__)
+
+BridgeInfo = Callable[[], dict[str, Any]]
+
+
+class Publisher:
+    """Mirrors the inventory, the monitor and the bridge's status onto MQTT."""
+
+    def __init__(
+        self,
+        link: MqttLink,
+        topics: Topics,
+        bus: EventBus,
+        inventory: DeviceSource,
+        bridge_info: BridgeInfo,
+    ) -> None:
+        self._link = link
+        self._retained = link.retained
+        self._topics = topics
+        self._inventory = inventory
+        self._bridge_info = bridge_info
+        bus.subscribe(DeviceDiscovered, self._on_discovered)
+        bus.subscribe(DeviceUpdated, self._on_updated)
+        bus.subscribe(DeviceRemoved, self._on_removed)
+        bus.subscribe(PresenceChanged, self._on_presence)
+        bus.subscribe(MetricsReady, lambda e: self._set_state(e.state))
+        bus.subscribe(ScanStarted, self._on_scan_started)
+        bus.subscribe(ScanFinished, self._on_scan)
+        bus.subscribe(HealthReported, self._on_health)
+        bus.subscribe(OptionsChanged, lambda _e: self._refresh_bridge())
+        owned = [topics.device_state("+"), topics.device_info("+"), topics.bridge_info]
+        self._retained.own([*owned, topics.bridge_devices], self._on_collected)
+
+    async def start(self) -> None:
+        """Publish what the inventory holds."""
+        for device in self._inventory.devices():
+            self._set_info(device)
+        self._refresh_bridge()
+
+    async def stop(self) -> None:
+        """Nothing to release: the link sends what is pending when it stops."""
+
+    # -- topics ----------------------------------------------------------------------
+    def _set_info(self, device: Device) -> None:
+        self._set(self._topics.device_info(device.id), payloads.info_payload(device))
+
+    def _set_state(self, state: DeviceState) -> None:
+        self._set(self._topics.device_state(state.device_id), payloads.state_payload(state))
+
+    def _set(self, topic: str, payload: Any) -> None:
+        self._retained.set(topic, payloads.dumps(payload))
+
+    def _refresh_bridge(self) -> None:
+        """Bridge topics are built once per flush, however many events changed them."""
+        self._retained.set_later(
+            self._topics.bridge_info, lambda: payloads.dumps(self._bridge_info())
+        )
+        self._retained.set_later(self._topics.bridge_devices, self._devices_payload)
+
+    def _devices_payload(self) -> str:
+        devices = self._inventory.devices()
+        online = {d.id for d in devices if d.status is Presence.HOME}
+        return payloads.dumps(payloads.device_summaries(devices, online))
+
+    def _event(self, kind: str, data: dict[str, Any]) -> None:
+        payload = payloads.dumps(payloads.event_payload(kind, data))
+        self._link.send(self._topics.bridge_event, payload)
+
+    # -- bus handlers ----------------------------------------------------------------
+    def _on_discovered(self, event: DeviceDiscovered) -> None:
+        self._set_info(event.device)
+        self._refresh_bridge()
+        self._event("device_joined", payloads.info_payload(event.device))
+
+    def _on_updated(self, event: DeviceUpdated) -> None:
+        device = event.device
+        self._set_info(device)
+        self._refresh_bridge()
+        for field, kind in (("ip", "ip_changed"), ("hostname", "hostname_changed")):
+            if field in event.changed:
+                self._event(kind, {"id": device.id, field: getattr(device, field)})
+
+    def _on_removed(self, event: DeviceRemoved) -> None:
+        device_id = event.device.id
+        self._retained.clear(self._topics.device_state(device_id))
+        self._retained.clear(self._topics.device_info(device_id))
+        self._refresh_bridge()
+        self._event("device_removed", {"id": device_id, "reason": event.reason})
+
+    def _on_presence(self, event: PresenceChanged) -> None:
+        self._set_state(event.state)
+        self._refresh_bridge()
+        kind = "device_online" if event.presence is Presence.HOME else "device_offline"
+        self._event(kind, {"id": event.device_id, "at": iso(event.at), "reason": event.reason})
+
+    def _on_scan_started(self, event: ScanStarted) -> None:
+        self._event("scan_started", {"networks": event.networks, "methods": event.methods})
+
+    def _on_scan(self, event: ScanFinished) -> None:
+        self._refresh_bridge()
+        self._event(
+            "scan_finished",
+            {
+                "networks": event.networks,
+                "methods": event.methods,
+                "duration_s": round(event.duration_s, 2),
+                "devices": len(event.devices),
+                "new_devices": event.new_devices,
+            },
+        )
+
+    def _on_health(self, event: HealthReported) -> None:
+        self._set(self._topics.bridge_health, event.health)
+
+    # -- reconnection ----------------------------------------------------------------
+    def _on_collected(self, broker_has: dict[str, str]) -> None:
+        """Clear the state and info of devices this instance no longer knows; say when the
+        base topic was last used by another instance."""
+        info = broker_has.get(self._topics.bridge_info)
+        if info is None:
+            _LOGGER.info("Broker holds no retained state of ours; publishing everything")
+        else:
+            _warn_if_shared(info, self._topics)
+        known = {d.id for d in self._inventory.devices()}
+        for topic in broker_has:
+            owner = self._owner(topic)
+            if owner is not None and owner not in known:
+                self._retained.clear(topic)
+
+    def _owner(self, topic: str) -> str | None:
+        for pattern in (self._topics.device_state("+"), self._topics.device_info("+")):
+            if matches(pattern, topic):
+                return topic[len(self._topics.device_state("")) :].split("/", maxsplit=1)[0]
+        return None
+
+
+def _warn_if_shared(info: str, topics: Topics) -> None:
+    """Log when the retained ``bridge/info`` under our base topic is another instance's."""
+    try:
+        other = json.loads(info).get("instance_id")
+    except (ValueError, AttributeError):
+        return
+    if other and other != topics.instance_id:
+        _LOGGER.error(
+            "Base topic %r was last used by netmon instance %r (this one is %r): two "
+            "instances on one broker need their own mqtt.base_topic",
+            topics.base,
+            other,
+            topics.instance_id,
+        )

@@ -1,0 +1,124 @@
+"""A mirror of retained topics: what should be on the broker, kept equal to what is.
+
+The desired state is a map topic -> payload. On every connection the broker's copy of the
+owned topic filters is collected for ``wait`` seconds; owners then clear what they no longer
+want, and only topics that differ are published. A restart thus republishes nothing that is
+unchanged, and a broker that lost its retained messages gets all of them. Between
+connections every change is remembered and flushed in one batch on the next wake-up.
+
+Nothing here knows what the topics mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+from .topics import matches
+
+Collected = Callable[[dict[str, str]], None]
+
+
+class Channel(Protocol):
+    """What the mirror needs of a connection."""
+
+    async def publish_many(self, messages: list[tuple[str, str]], *, retain: bool) -> None:
+        """Publish in order."""
+
+    async def collect(self, filters: list[str], wait: float) -> dict[str, str]:
+        """The non-empty retained messages under ``filters``."""
+
+
+class RetainedMirror:
+    """Desired retained topics versus the broker's copy."""
+
+    def __init__(self, wait: float, wake: Callable[[], None]) -> None:
+        self._wait = wait
+        self._wake = wake
+        self._owned: list[tuple[Sequence[str], Collected]] = []
+        self._desired: dict[str, str] = {}
+        self._builders: dict[str, Callable[[], str]] = {}
+        self._published: dict[str, str] = {}
+        self._dirty: dict[str, None] = {}
+
+    def own(self, filters: Sequence[str], on_collected: Collected) -> None:
+        """Collect ``filters`` on each connection; ``on_collected`` sees what the broker held
+        there (and may clear what is stale) before anything is published."""
+        self._owned.append((tuple(filters), on_collected))
+
+    def set(self, topic: str, payload: str) -> None:
+        """Keep ``payload`` retained on ``topic`` (published when it differs)."""
+        self._builders.pop(topic, None)
+        self._desired[topic] = payload
+        if self._published.get(topic) != payload:
+            self._mark(topic)
+
+    def set_later(self, topic: str, build: Callable[[], str]) -> None:
+        """Keep ``build()`` retained on ``topic``, built once at the next flush (for payloads
+        that many events change at once, such as summaries)."""
+        self._builders[topic] = build
+        self._mark(topic)
+
+    def clear(self, topic: str) -> None:
+        """Remove the retained message of ``topic``."""
+        self.set(topic, "")
+
+    def desired(self, topic: str) -> str | None:
+        """The payload kept on ``topic``, if any."""
+        return self._desired.get(topic)
+
+    def holds(self, topic: str) -> bool:
+        """True when ``topic`` is kept, or the broker was last seen holding it."""
+        return bool(self._desired.get(topic) or self._published.get(topic))
+
+    def resend(self, topics: Iterable[str]) -> int:
+        """Publish these topics again even if unchanged; returns how many are kept."""
+        count = 0
+        for topic in topics:
+            if self._desired.get(topic) or topic in self._builders:
+                self._published.pop(topic, None)
+                self._mark(topic)
+                count += 1
+        return count
+
+    def deleted_elsewhere(self, topic: str, payload: str) -> bool:
+        """True when someone else cleared a topic we had published: it is dropped from the
+        desired state instead of being published again."""
+        if payload or not self._published.get(topic):
+            return False
+        self._published[topic] = ""
+        self._desired.pop(topic, None)
+        self._dirty.pop(topic, None)
+        return True
+
+    async def connected(self, channel: Channel) -> None:
+        """Collect the broker's copy, let the owners clear what is stale, mark differences."""
+        filters = list(dict.fromkeys(f for owned, _ in self._owned for f in owned))
+        broker_has = await channel.collect(filters, self._wait)
+        self._published = dict(broker_has)
+        for owned, on_collected in self._owned:
+            on_collected({t: p for t, p in broker_has.items() if any(matches(f, t) for f in owned)})
+        self._dirty = {t: None for t, p in self._desired.items() if broker_has.get(t) != p}
+        self._dirty.update(dict.fromkeys(self._builders))
+        self._wake()
+
+    async def flush(self, channel: Channel) -> None:
+        """Publish every changed topic in one batch."""
+        for topic, build in list(self._builders.items()):
+            self.set(topic, build())
+        batch: list[tuple[str, str]] = []
+        dirty, self._dirty = self._dirty, {}
+        for topic in dirty:
+            payload = self._desired.get(topic, "")
+            if self._published.get(topic) != payload:
+                self._published[topic] = payload  # before the broker echoes it back
+                batch.append((topic, payload))
+            if payload == "":
+                self._desired.pop(topic, None)
+        # Retained state needs no per-message wait: if the connection drops, the next
+        # session compares the broker's retained copy with what is desired and resends.
+        await channel.publish_many(batch, retain=True)
+
+    def _mark(self, topic: str) -> None:
+        self._dirty[topic] = None
+        self._wake()

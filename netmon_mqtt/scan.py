@@ -1,0 +1,81 @@
+"""``netmon-mqtt scan``: the service's own discovery and identification, once, in memory.
+
+The same sources name the same devices the same way as the running service (mDNS friendly
+names, DHCP, SNMP, UPnP, reverse DNS, the vendor database and the type guess); nothing is
+published and nothing is stored unless a database is named.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from .config import Config
+from .discovery.networks import Target
+from .discovery.sweep import METHODS, Progress
+from .events import EventBus
+from .inventory.store import Store
+from .models import Device
+from .pipeline import Boundary, Component, Pipeline
+
+LISTENERS = frozenset({"mdns", "passive"})
+SCAN_METHODS = METHODS | LISTENERS
+MEMORY = ":memory:"
+
+Phase = Callable[[str], None]
+
+
+async def scan(
+    config: Config,
+    targets: list[Target],
+    methods: frozenset[str] | None = None,
+    *,
+    listen: float = 3.0,
+    progress: Progress | None = None,
+    boundary: Boundary | None = None,
+) -> list[Device]:
+    """Every device found on ``targets``, identified, by address.
+
+    mDNS and passive listening run from the start; the result waits for identification to
+    end and for at least ``listen`` seconds of listening, since answers to mDNS queries and
+    DHCP traffic come when the devices send them.
+    """
+    wanted = SCAN_METHODS if methods is None else methods
+    config = _with_listeners(config, wanted)
+    bus = EventBus()
+    pipeline = Pipeline(config, targets, bus, Store(config.database), boundary or Boundary())
+    components = [*pipeline.storage(), pipeline.inventory, *pipeline.listeners()]
+    started: list[Component] = []
+    try:
+        for component in components:
+            if component is not None:
+                await component.start()
+                started.append(component)
+        began = time.monotonic()
+        await pipeline.discovery.scan(targets, wanted & METHODS, progress)
+        await asyncio.sleep(max(0.0, began + listen - time.monotonic()))
+        await pipeline.inventory.settled()
+        return sorted(
+            (d for d in pipeline.inventory.devices() if d.ip and ":" not in d.ip),
+            key=lambda d: int(ipaddress.IPv4Address(d.ip or "0.0.0.0")),
+        )
+    finally:
+        for component in reversed(started):
+            await component.stop()
+
+
+def _with_listeners(config: Config, methods: frozenset[str]) -> Config:
+    discovery = replace(
+        config.discovery,
+        use_mdns=config.discovery.use_mdns and "mdns" in methods,
+        passive=config.discovery.passive and "passive" in methods,
+    )
+    return replace(config, discovery=discovery)
+
+
+def in_memory(config: Config, database: str | None) -> Config:
+    """The configuration with the scan's database: memory unless one is named."""
+    return replace(config, database=database or MEMORY)
