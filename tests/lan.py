@@ -66,15 +66,35 @@ class Host:
 
 @dataclass
 class NetnsLan:
-    """A bridge, ``count`` hosts and a service namespace on ``subnet``."""
+    """A bridge, ``count`` hosts and a service namespace on ``subnet``.
+
+    ``roles`` optionally names the hosts, one name per host in order (``host(role)`` finds
+    one); hosts beyond the named ones stay unnamed.
+    """
 
     count: int
     tag: str = field(default_factory=lambda: f"{NS_PREFIX}{os.getpid() % 100000}")
     subnet: str = "10.77.0.0/24"
+    roles: tuple[str, ...] = ()
     hosts: list[Host] = field(default_factory=list)
     _namespaces: list[str] = field(default_factory=list)
     _blackholes: list[str] = field(default_factory=list)
     _sysctl_saved: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.roles) > self.count:
+            raise ValueError(f"{len(self.roles)} roles for {self.count} hosts: {self.roles}")
+        if len(set(self.roles)) != len(self.roles):
+            raise ValueError(f"roles must be distinct: {self.roles}")
+
+    def host(self, role: str) -> Host:
+        """The host named ``role`` in ``roles`` (its current state, e.g. after ``set_mac``)."""
+        if role not in self.roles:
+            known = ", ".join(self.roles) or "none"
+            raise KeyError(f"no host has the role {role!r}; known roles: {known}")
+        if not self.hosts:
+            raise RuntimeError(f"the LAN {self.tag} is not built: no host {role!r} yet")
+        return self.hosts[self.roles.index(role)]
 
     @property
     def bridge_ns(self) -> str:

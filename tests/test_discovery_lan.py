@@ -32,6 +32,23 @@ PORT = 1883
 ROUTED = "10.78.0.0/24"
 RANDOM_MAC = "da:a1:19:00:00:42"
 TOOLS = Path(__file__).parent / "tools"
+# The LAN's hosts by role, in order. The first four matter to discovery itself; the others
+# are ordinary hosts (an ARP sweep finds them), each running a responder.
+SPECIAL = (
+    "randomized_mac",  # its MAC is replaced by RANDOM_MAC
+    "ipv6",  # has fd77::20 besides its IPv4 address
+    "silent",  # ignores ARP requests
+    "newcomer",  # no address yet (it will send a DHCP request)
+)
+ORDINARY = (
+    "broken_snmp",  # answers SNMP with garbage
+    "speaker",  # mDNS
+    "printer",  # SNMP v2c
+    "switch",  # SNMP v3
+    "tv",  # SSDP
+    "junk_ssdp",  # malformed SSDP replies
+)
+ROLES = SPECIAL + ORDINARY
 
 
 @dataclass
@@ -40,11 +57,14 @@ class World:
     service: RunningService
     sub: Subscriber
     routed: list[str]
-    randomized: Host
-    ipv6_host: Host
-    silent: Host
-    newcomer: Host
     database: Path
+
+    def host(self, role: str) -> Host:
+        return self.lan.host(role)
+
+    @property
+    def ordinary(self) -> list[Host]:
+        return [self.lan.host(role) for role in ORDINARY]
 
     def info(self, device_id: str) -> dict[str, Any] | None:
         message = self.sub.latest(f"netmon/device/{device_id}/info")
@@ -59,25 +79,24 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
     require(shutil.which("snmpd") is not None, "needs net-snmp's snmpd (apt-get install snmpd)")
     tmp = tmp_path_factory.mktemp("discovery")
-    lan = NetnsLan(10, tag=f"nmd{os.getpid() % 100000}")
+    lan = NetnsLan(len(ROLES), tag=f"nmd{os.getpid() % 100000}", roles=ROLES)
     service = None
     sub = None
     responders: list[subprocess.Popen[str]] = []
     try:
         lan.build()
-        randomized = lan.set_mac(lan.hosts[0], RANDOM_MAC)
-        ipv6_host = lan.hosts[1]
-        lan.add_ipv6(ipv6_host, "fd77::20/64")
-        silent = lan.hosts[2]
+        lan.set_mac(lan.host("randomized_mac"), RANDOM_MAC)
+        lan.add_ipv6(lan.host("ipv6"), "fd77::20/64")
+        silent = lan.host("silent")
         lan.sysctl(silent, "net.ipv4.conf.all.arp_ignore", "8")
         lan.sysctl(silent, "net.ipv4.conf.eth0.arp_ignore", "8")
         lan.sysctl(silent, "net.ipv6.conf.eth0.disable_ipv6", "1")
-        newcomer = lan.hosts[3]
+        newcomer = lan.host("newcomer")
         lan.remove_ipv4(newcomer)
         lan.sysctl(newcomer, "net.ipv6.conf.eth0.disable_ipv6", "1")
         run_ns = lan.exec_args(lan.service_ns)
         run("ip", "-n", lan.service_ns, "addr", "add", "fd77::1/64", "dev", "eth0", "nodad")
-        speaker = lan.hosts[5]
+        speaker = lan.host("speaker")
         responders.append(
             lan.popen(
                 speaker.namespace,
@@ -94,7 +113,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 stdout=subprocess.PIPE,
             )
         )
-        printer, switch, broken = lan.hosts[6], lan.hosts[7], lan.hosts[4]
+        printer, switch, broken = lan.host("printer"), lan.host("switch"), lan.host("broken_snmp")
         for proc in (
             start_snmpd(lan.exec_args(printer.namespace), printer.ip, community="netmonpub")[0],
             start_snmpd(lan.exec_args(switch.namespace), switch.ip, v3=True, name="core-switch")[0],
@@ -121,7 +140,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 },
             ],
         }
-        tv, junk = lan.hosts[8], lan.hosts[9]
+        tv, junk = lan.host("tv"), lan.host("junk_ssdp")
         responders.append(
             lan.popen(
                 tv.namespace,
@@ -180,9 +199,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             30,
         )
         assert scanned, service.log()
-        yield World(
-            lan, service, sub, routed, randomized, ipv6_host, silent, newcomer, tmp / "netmon.db"
-        )
+        yield World(lan, service, sub, routed, tmp / "netmon.db")
     finally:
         for responder in responders:
             responder.terminate()
@@ -197,7 +214,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.mark.netns
 def test_sweep_finds_ordinary_hosts_with_vendors(world: World) -> None:
-    for host in world.lan.hosts[4:]:
+    for host in world.ordinary:
         info = world.info(host.device_id)
         assert info and info["ip"] == host.ip and info["vendor"] == host.vendor
 
@@ -213,11 +230,12 @@ def test_randomized_mac_is_flagged(world: World) -> None:
 
 @pytest.mark.netns
 def test_ipv6_addresses_are_attached_to_the_mac(world: World) -> None:
-    info = wait_until(lambda: world.info(world.ipv6_host.device_id), 5)
+    host = world.host("ipv6")
+    info = wait_until(lambda: world.info(host.device_id), 5)
     assert info is not None
     assert "fd77::20" in info["ipv6"]
     assert any(a.startswith("fe80::") for a in info["ipv6"])
-    assert info["ip"] == world.ipv6_host.ip
+    assert info["ip"] == host.ip
 
 
 @pytest.mark.netns
@@ -231,16 +249,17 @@ def test_routed_subnet_is_found_by_icmp_sweep(world: World) -> None:
 
 @pytest.mark.netns
 def test_host_ignoring_arp_is_found_when_it_talks(world: World) -> None:
-    silent = world.silent
+    silent = world.host("silent")
     assert world.info(silent.device_id) is None  # the sweep cannot see it
-    world.lan.netns_exec(silent, "ping", "-c", "1", "-W", "1", world.lan.hosts[5].ip, check=False)
+    speaker = world.host("speaker")
+    world.lan.netns_exec(silent, "ping", "-c", "1", "-W", "1", speaker.ip, check=False)
     info = wait_until(lambda: world.info(silent.device_id), 3)
     assert info is not None and info["ip"] == silent.ip
 
 
 @pytest.mark.netns
 def test_dhcp_request_is_reported_within_a_second(world: World) -> None:
-    host = world.newcomer
+    host = world.host("newcomer")
     assert world.info(host.device_id) is None
     out = world.lan.netns_exec(
         host,
@@ -275,7 +294,7 @@ def test_dhcp_request_is_reported_within_a_second(world: World) -> None:
 
 @pytest.mark.netns
 def test_malformed_frames_are_ignored(world: World) -> None:
-    host = world.lan.hosts[6]
+    host = world.host("printer")
     world.lan.netns_exec(
         host, sys.executable, str(TOOLS / "send_frames.py"), "garbage", "eth0", "02:00:00:00:0b:ad"
     )
@@ -288,7 +307,7 @@ def test_malformed_frames_are_ignored(world: World) -> None:
 
 @pytest.mark.netns
 def test_mdns_names_services_and_model(world: World) -> None:
-    speaker = world.lan.hosts[5]
+    speaker = world.host("speaker")
 
     def browsed() -> dict[str, Any] | None:
         info = world.info(speaker.device_id)
@@ -310,10 +329,10 @@ def _snmp(world: World, host: Host) -> dict[str, Any] | None:
 
 @pytest.mark.netns
 @pytest.mark.parametrize(
-    ("index", "name"), [(6, "office-printer"), (7, "core-switch")], ids=["v2c", "v3"]
+    ("role", "name"), [("printer", "office-printer"), ("switch", "core-switch")], ids=["v2c", "v3"]
 )
-def test_snmp_system_fields(world: World, index: int, name: str) -> None:
-    host = world.lan.hosts[index]
+def test_snmp_system_fields(world: World, role: str, name: str) -> None:
+    host = world.host(role)
     snmp = wait_until(lambda: _snmp(world, host), 10)
     assert snmp is not None, world.service.log()
     expected = {**SYSTEM, "sysName": name}
@@ -329,7 +348,7 @@ def test_snmp_system_fields(world: World, index: int, name: str) -> None:
 
 @pytest.mark.netns
 def test_snmp_garbage_agent_is_skipped(world: World) -> None:
-    broken = world.lan.hosts[4]
+    broken = world.host("broken_snmp")
     time.sleep(1.0)
     info = world.info(broken.device_id)
     assert info is not None and info["snmp"] is None
@@ -338,7 +357,7 @@ def test_snmp_garbage_agent_is_skipped(world: World) -> None:
 
 @pytest.mark.netns
 def test_ssdp_friendly_name_manufacturer_and_model(world: World) -> None:
-    tv = world.lan.hosts[8]
+    tv = world.host("tv")
 
     def described() -> dict[str, Any] | None:
         return (world.info(tv.device_id) or {}).get("model") and world.info(tv.device_id)
@@ -357,7 +376,7 @@ def test_ssdp_friendly_name_manufacturer_and_model(world: World) -> None:
 
 @pytest.mark.netns
 def test_malformed_ssdp_replies_are_skipped(world: World) -> None:
-    junk = world.lan.hosts[9]
+    junk = world.host("junk_ssdp")
     info = world.info(junk.device_id)
     assert info is not None  # found by ARP; its broken SSDP adds nothing and breaks nothing
     assert info["model"] is None and info["hostname"] is None
@@ -379,7 +398,7 @@ def test_scan_on_request_with_target_and_methods(world: World) -> None:
     data = response["data"]
     assert data["networks"] == [world.lan.subnet] and data["methods"] == ["arp"]
     ids = {d["id"] for d in data["devices"]}
-    assert {h.device_id for h in world.lan.hosts[4:]} <= ids
+    assert {h.device_id for h in world.ordinary} <= ids
     assert wait_until(lambda: len(world.events("scan_started")) > started, 5)
     finished = world.events("scan_finished")[-1]["data"]
     assert finished["networks"] == [world.lan.subnet] and finished["methods"] == ["arp"]
@@ -407,7 +426,7 @@ def _config(world: World, host: Host) -> str | None:
 
 @pytest.mark.netns
 def test_device_requests_ping_rename_options(world: World) -> None:
-    host = world.lan.hosts[5]
+    host = world.host("speaker")
     pinged = _request(world, "device/ping", {"id": host.device_id, "count": 2})
     assert pinged["status"] == "ok", pinged
     assert pinged["data"]["received"] == 2 and pinged["data"]["latency_ms"] is not None
@@ -466,7 +485,7 @@ def test_device_requests_ping_rename_options(world: World) -> None:
 
 @pytest.mark.netns
 def test_remove_with_block_keeps_a_device_out(world: World) -> None:
-    junk = world.lan.hosts[9]
+    junk = world.host("junk_ssdp")
     removed = _request(world, "device/remove", {"id": junk.device_id, "block": True})
     assert removed["status"] == "ok", removed
     assert wait_until(lambda: _config(world, junk) == "" and world.info(junk.device_id) is None, 5)
@@ -482,7 +501,7 @@ def test_remove_with_block_keeps_a_device_out(world: World) -> None:
 
 @pytest.mark.netns
 def test_config_deleted_in_home_assistant_is_not_brought_back(world: World) -> None:
-    printer = world.lan.hosts[6]
+    printer = world.host("printer")
     topic = f"homeassistant/device/netmon_{printer.device_id}/config"
     run(
         *world.lan.exec_args(
@@ -503,7 +522,7 @@ def test_config_deleted_in_home_assistant_is_not_brought_back(world: World) -> N
     assert republished["status"] == "ok" and republished["data"]["configs"] >= 1
     time.sleep(1.0)
     assert _config(world, printer) == ""
-    other = world.lan.hosts[7]
+    other = world.host("switch")
     assert _config(world, other)  # the others are back
 
 
@@ -584,7 +603,7 @@ def test_options_networks_snmp_and_tracking_of_new_devices(world: World) -> None
     # A device joining now is listed but not tracked.
     mac = "f4:f5:d8:00:00:99"
     world.lan.netns_exec(
-        world.newcomer, sys.executable, str(TOOLS / "send_frames.py"), "dhcp", "eth0", mac,
+        world.host("newcomer"), sys.executable, str(TOOLS / "send_frames.py"), "dhcp", "eth0", mac,
         "guest-tablet", "android-dhcp-14", "10.77.0.201",
     )  # fmt: skip
 

@@ -1,21 +1,29 @@
 """A real Home Assistant (2025.4.4, from .venv-ha) and the real service on the namespace LAN,
 with a real mosquitto: MQTT discovery gives every host its entities, presence follows the
 LAN, removal and restarts behave, and the netmon component is set up through the config
-flow and its actions work, with no entity twice."""
+flow and its actions work, with no entity twice.
+
+One world (LAN, broker, service, subscriber, Home Assistant) serves the module; its phases
+are tests run in file order. A phase fetches what it needs again rather than relying on an
+earlier phase having passed, so one failing phase does not hide the others.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from .conftest import require
 from .ha_tools import HASS, HomeAssistant, wait_for
-from .lan import NetnsLan
-from .mqtt_tools import LocalMosquitto, connect_subscriber, request
+from .lan import Host, NetnsLan, have_root
+from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request
 from .service_tools import RunningService, no_traceback, write_config
 
 HOSTS = 4
@@ -32,6 +40,10 @@ PER_DEVICE = {
     "sensor.vendor": "_vendor",
     "button": "_ping",
 }
+# What a restart of Home Assistant must leave as it was.
+STABLE = ("device_tracker", "binary_sensor", "sensor.ip", "sensor.vendor", "sensor.hostname")
+FLOWS = "/api/config/config_entries/flow"
+OPTIONS_FLOWS = "/api/config/config_entries/options/flow"
 
 
 def _by_role(entities: list[str]) -> dict[str, str]:
@@ -48,213 +60,295 @@ def _by_role(entities: list[str]) -> dict[str, str]:
     return roles
 
 
-@pytest.mark.netns
-def test_home_assistant_shows_controls_and_survives_restarts(
-    make_lan: type[NetnsLan], tmp_path: Path
-) -> None:
+@dataclass
+class World:
+    lan: NetnsLan
+    service: RunningService
+    sub: Subscriber
+    hass: HomeAssistant
+    entities: dict[str, list[str]]  # device id -> entity ids once all were there ({} if never)
+
+    def state(self, entity: str) -> dict[str, Any]:
+        return self.hass.states()[entity]
+
+    def entity_ids(self, host: Host) -> list[str]:
+        """The host's entities as first complete, else as registered now."""
+        return self.entities.get(host.device_id) or self.hass.netmon_entities()[host.device_id]
+
+    def request(self, command: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        prefix = self.lan.exec_args(self.lan.service_ns)
+        return request(self.sub, prefix, BROKER_PORT, command, payload)
+
+    def revive(self) -> None:
+        """Start Home Assistant again if an earlier phase left it stopped or dead."""
+        proc = self.hass.proc
+        if proc is None or proc.poll() is not None:
+            self.hass.stop()
+            self.hass.start()
+            self.hass.login()
+            self.hass.wait_running()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
+    require(shutil.which("tc") is not None, "needs tc (iproute2) for packet loss")
     require(HASS.exists(), "needs Home Assistant in .venv-ha (scripts/ha-venv builds it)")
-    lan = make_lan(HOSTS, subnet="10.79.0.0/24").build()
-    ns = lan.exec_args(lan.service_ns)
-    broker = LocalMosquitto(BROKER_PORT, prefix=ns)
-    broker.start()
-    config = tmp_path / "netmon.yaml"
-    write_config(
-        config,
-        [lan.subnet],
-        tmp_path / "netmon.db",
-        broker_port=BROKER_PORT,
-        embedded=False,
-        consider_home=CONSIDER_HOME,
-        mqtt_options={"birth_delay": 1},
-    )
-    service = RunningService(lan, config, tmp_path / "service.log")
-    hass = HomeAssistant(lan, tmp_path / "ha", HASS_PORT, BROKER_PORT)
-    sub = None
-    try:
+    tmp = tmp_path_factory.mktemp("home_assistant")
+    with ExitStack() as cleanup:  # undone in reverse, each step even when another fails
+        lan = NetnsLan(HOSTS, tag=f"nmh{os.getpid() % 100000}", subnet="10.79.0.0/24")
+        cleanup.callback(lan.destroy)
+        lan.build()
+        ns = lan.exec_args(lan.service_ns)
+        broker = LocalMosquitto(BROKER_PORT, prefix=ns)
+        cleanup.callback(broker.stop)
+        broker.start()
+        config = tmp / "netmon.yaml"
+        write_config(
+            config,
+            [lan.subnet],
+            tmp / "netmon.db",
+            broker_port=BROKER_PORT,
+            embedded=False,
+            consider_home=CONSIDER_HOME,
+            mqtt_options={"birth_delay": 1},
+        )
+        service = RunningService(lan, config, tmp / "service.log")
+        cleanup.callback(service.kill)
+        hass = HomeAssistant(lan, tmp / "ha", HASS_PORT, BROKER_PORT)
+        cleanup.callback(hass.close)
         service.start()
         sub = connect_subscriber(BROKER_PORT, ns)
+        cleanup.callback(sub.close)
         hass.prepare()
         hass.start()
         hass.onboard()
         hass.wait_running()
         hass.add_mqtt()
+        yield World(lan, service, sub, hass, _complete_entities(hass, lan.hosts, 60))
 
-        # 1. Every host becomes a device with its entities, classes, units and MAC.
-        def complete() -> dict[str, list[str]]:
-            found = hass.netmon_entities()
-            wanted = {h.device_id for h in lan.hosts}
-            ok = wanted <= set(found) and all(
-                len(_by_role(found[d])) == len(PER_DEVICE) for d in wanted
-            )
-            return found if ok else {}
 
-        assert wait_for(complete, 60), hass.log()[-3000:]
-        entities = complete()
+def _complete_entities(
+    hass: HomeAssistant, hosts: list[Host], timeout: float
+) -> dict[str, list[str]]:
+    """Every host's entities, once Home Assistant has all of them; {} if not in time."""
+    seen: dict[str, list[str]] = {}
+    wanted = {h.device_id for h in hosts}
+
+    def complete() -> bool:
+        found = hass.netmon_entities()
+        if wanted <= set(found) and all(len(_by_role(found[d])) == len(PER_DEVICE) for d in wanted):
+            seen.update(found)
+            return True
+        return False
+
+    wait_for(complete, timeout)
+    return seen
+
+
+@pytest.mark.netns
+def test_1_every_host_is_a_device_with_its_entities(world: World) -> None:
+    """Every host becomes a device with its entities, classes, units and MAC."""
+    hass = world.hass
+    assert world.entities, hass.log()[-3000:]
+    for host in world.lan.hosts:
+        roles = _by_role(world.entities[host.device_id])
+        tracker = roles["device_tracker"]
+        home = wait_for(lambda t=tracker: world.state(t)["state"] == "home", 30)
+        assert home, world.state(tracker)
         states = hass.states()
+        assert states[tracker]["attributes"]["source_type"] == "router"
+        connectivity = states[roles["binary_sensor"]]
+        assert connectivity["attributes"]["device_class"] == "connectivity"
+        latency = states[roles["sensor.latency"]]
+        assert latency["attributes"]["unit_of_measurement"] == "ms"
+        assert latency["attributes"]["device_class"] == "duration"
+        assert states[roles["sensor.packet_loss"]]["attributes"]["unit_of_measurement"] == "%"
+        assert states[roles["sensor.ip"]]["state"] == host.ip
+        assert states[roles["sensor.vendor"]]["state"] == host.vendor
+        assert f"('mac', '{host.mac}')" in hass.connections(tracker)
+        # Entity names never repeat the device name: "<Device> Latency", not twice.
+        name = states[roles["sensor.latency"]]["attributes"]["friendly_name"]
+        device_name = states[tracker]["attributes"]["friendly_name"]
+        assert name == f"{device_name} Latency"
 
-        def state(entity: str) -> dict[str, Any]:
-            return hass.states()[entity]
 
-        for host in lan.hosts:
-            roles = _by_role(entities[host.device_id])
-            tracker = roles["device_tracker"]
-            assert wait_for(lambda t=tracker: state(t)["state"] == "home", 30), state(tracker)
-            states = hass.states()
-            assert states[tracker]["attributes"]["source_type"] == "router"
-            connectivity = states[roles["binary_sensor"]]
-            assert connectivity["attributes"]["device_class"] == "connectivity"
-            latency = states[roles["sensor.latency"]]
-            assert latency["attributes"]["unit_of_measurement"] == "ms"
-            assert latency["attributes"]["device_class"] == "duration"
-            assert states[roles["sensor.packet_loss"]]["attributes"]["unit_of_measurement"] == "%"
-            assert states[roles["sensor.ip"]]["state"] == host.ip
-            assert states[roles["sensor.vendor"]]["state"] == host.vendor
-            assert f"('mac', '{host.mac}')" in hass.connections(tracker)
-            # Entity names never repeat the device name: "<Device> Latency", not twice.
-            name = states[roles["sensor.latency"]]["attributes"]["friendly_name"]
-            device_name = states[tracker]["attributes"]["friendly_name"]
-            assert name == f"{device_name} Latency"
+def _offered(hass: HomeAssistant) -> list[dict[str, Any]]:
+    flows = hass.websocket({"type": "config_entries/flow/progress"})
+    return [f for f in flows if f["handler"] == "netmon"]
 
-        # 2. The netmon component: Home Assistant discovered the bridge (its retained
-        # bridge/info) and offers it; the user confirms, over the REST API.
-        def offered() -> list[dict[str, Any]]:
-            flows = hass.websocket({"type": "config_entries/flow/progress"})
-            return [f for f in flows if f["handler"] == "netmon"]
 
-        assert wait_for(offered, 30), hass.log()[-3000:]
-        (flow,) = offered()
-        assert flow["context"]["source"] == "mqtt" and flow["step_id"] == "confirm"
-        result = hass.post(f"/api/config/config_entries/flow/{flow['flow_id']}", {})
-        assert result["type"] == "create_entry", result
-        assert result["title"] == "netmon"
-        entry_id = result["result"]["entry_id"]
+def _netmon_entries(hass: HomeAssistant) -> list[dict[str, Any]]:
+    return list(hass.get("/api/config/config_entries/entry?domain=netmon"))
 
-        # The options flow edits the service's own settings; the service's refusal shows.
-        form = hass.post("/api/config/config_entries/options/flow", {"handler": entry_id})
-        assert form["type"] == "form", form
-        fields = {f["name"]: f for f in form["data_schema"]}
-        assert fields["networks"]["default"] == lan.subnet
-        assert fields["consider_home"]["default"] == CONSIDER_HOME
-        choice = {
-            "networks": f"{lan.subnet}, nm-no-such-if",
-            "discovery_interval": 3600,
-            "monitor_interval": 1,
-            "consider_home": 5,
-            "metrics_interval": 2,
-            "track_new_devices": True,
-            "snmp_communities": "",
-        }
-        step = f"/api/config/config_entries/options/flow/{form['flow_id']}"
-        refused = hass.post(step, choice)
-        assert refused["errors"] == {"base": "refused"}, refused
-        assert "nm-no-such-if" in refused["description_placeholders"]["error"]
-        choice["networks"] = lan.subnet
-        assert hass.post(step, choice)["type"] == "create_entry"
-        options = request(sub, ns, BROKER_PORT, "options", {})
-        assert options is not None and options["data"]["options"]["consider_home"] == 5
-        assert options["data"]["options"]["discovery_interval"] == 3600
 
-        scanned = hass.call("netmon", "scan", {}, response=True)["service_response"]
-        assert {d["id"] for d in scanned["devices"]} >= {h.device_id for h in lan.hosts}
-        assert scanned["found"] >= HOSTS
-        pinged = hass.call(
-            "netmon",
-            "ping",
-            {"device_id": _device_of(hass, _by_role(entities[lan.hosts[0].device_id])["button"])},
-            response=True,
-        )["service_response"]
-        assert pinged["received"] >= 1
-        _no_entity_twice(hass)
+def _entry_id(hass: HomeAssistant) -> str:
+    """The netmon entry; confirmed here if the config flow's test did not get that far."""
+    entries = _netmon_entries(hass)
+    if entries:
+        return str(entries[0]["entry_id"])
+    assert wait_for(lambda: _offered(hass), 30), hass.log()[-3000:]
+    result = hass.post(f"{FLOWS}/{_offered(hass)[0]['flow_id']}", {})
+    assert result["type"] == "create_entry", result
+    return str(result["result"]["entry_id"])
 
-        # 3. A host taken down: tracker not_home, connectivity off (not unavailable).
-        victim = lan.hosts[1]
-        roles = _by_role(entities[victim.device_id])
-        lan.take_down(victim)
-        assert wait_for(lambda: state(roles["device_tracker"])["state"] == "not_home", 30)
-        assert state(roles["binary_sensor"])["state"] == "off"
-        lan.bring_up(victim)
-        assert wait_for(lambda: state(roles["device_tracker"])["state"] == "home", 30)
 
-        # 4. Renamed with new entity ids: new ids from the new name, no `_2` duplicates.
-        renamed_host = lan.hosts[2]
-        old = set(entities[renamed_host.device_id])
-        hass.call(
-            "netmon",
-            "rename_device",
-            {
-                "device_id": _device_of(hass, _by_role(list(old))["device_tracker"]),
-                "name": "Den speaker",
-                "update_entity_ids": True,
-            },
-        )
+@pytest.mark.netns
+def test_2_the_discovered_bridge_is_set_up_through_the_config_flow(world: World) -> None:
+    """Home Assistant discovered the bridge (its retained bridge/info) and offers it; the
+    user confirms, over the REST API."""
+    hass = world.hass
+    if entries := _netmon_entries(hass):  # only when run again: the flow was used up
+        (entry,) = entries
+        assert entry["source"] == "mqtt" and entry["title"] == "netmon", entry
+        return
+    assert wait_for(lambda: _offered(hass), 30), hass.log()[-3000:]
+    (flow,) = _offered(hass)
+    assert flow["context"]["source"] == "mqtt" and flow["step_id"] == "confirm"
+    result = hass.post(f"{FLOWS}/{flow['flow_id']}", {})
+    assert result["type"] == "create_entry", result
+    assert result["title"] == "netmon"
 
-        def renamed() -> bool:
-            now = set(hass.netmon_entities().get(renamed_host.device_id, []))
-            if "device_tracker.den_speaker" not in now or now & old:
-                return False
-            return state("device_tracker.den_speaker")["state"] == "home"
 
-        assert wait_for(renamed, 30), hass.netmon_entities().get(renamed_host.device_id)
-        _no_entity_twice(hass)
+@pytest.mark.netns
+def test_2_the_options_flow_edits_the_service_settings(world: World) -> None:
+    """The options flow edits the service's own settings; the service's refusal shows."""
+    hass, subnet = world.hass, world.lan.subnet
+    form = hass.post(OPTIONS_FLOWS, {"handler": _entry_id(hass)})
+    assert form["type"] == "form", form
+    fields = {f["name"]: f for f in form["data_schema"]}
+    assert fields["networks"]["default"] == subnet
+    assert fields["consider_home"]["default"] == CONSIDER_HOME
+    choice = {
+        "networks": f"{subnet}, nm-no-such-if",
+        "discovery_interval": 3600,
+        "monitor_interval": 1,
+        "consider_home": 5,
+        "metrics_interval": 2,
+        "track_new_devices": True,
+        "snmp_communities": "",
+    }
+    step = f"{OPTIONS_FLOWS}/{form['flow_id']}"
+    refused = hass.post(step, choice)
+    assert refused["errors"] == {"base": "refused"}, refused
+    assert "nm-no-such-if" in refused["description_placeholders"]["error"]
+    choice["networks"] = subnet
+    assert hass.post(step, choice)["type"] == "create_entry"
+    options = world.request("options", {})
+    assert options is not None and options["data"]["options"]["consider_home"] == 5
+    assert options["data"]["options"]["discovery_interval"] == 3600
 
-        # 5. Restarting Home Assistant leaves every entity available with its state.
-        stable = (
-            "device_tracker",
-            "binary_sensor",
-            "sensor.ip",
-            "sensor.vendor",
-            "sensor.hostname",
-        )
-        before_restart = hass.states()
-        watched = {
-            entity: before_restart[entity]["state"]
-            for host in lan.hosts
-            for role, entity in _by_role(hass.netmon_entities()[host.device_id]).items()
-            if role in stable
-        }
-        assert len(watched) == HOSTS * len(stable)
-        hass.stop()
-        hass.start()
-        hass.login()
-        hass.wait_running()
 
-        def all_available() -> bool:
-            found = hass.netmon_entities()
-            current = hass.states()
-            ids = [e for d in lan.hosts for e in found.get(d.device_id, [])]
-            return (
-                len(ids) == HOSTS * len(PER_DEVICE)
-                and all(current[e]["state"] != "unavailable" for e in ids)
-                and all(current[e]["state"] == state for e, state in watched.items())
-            )
+@pytest.mark.netns
+def test_2_the_scan_and_ping_actions_answer(world: World) -> None:
+    hass, hosts = world.hass, world.lan.hosts
+    _entry_id(hass)  # the actions come with the entry
+    scanned = hass.call("netmon", "scan", {}, response=True)["service_response"]
+    assert {d["id"] for d in scanned["devices"]} >= {h.device_id for h in hosts}
+    assert scanned["found"] >= HOSTS
+    button = _by_role(world.entity_ids(hosts[0]))["button"]
+    pinged = hass.call("netmon", "ping", {"device_id": _device_of(hass, button)}, response=True)
+    assert pinged["service_response"]["received"] >= 1
+    _no_entity_twice(hass)
 
-        if not wait_for(all_available, 60):
-            found, current = hass.netmon_entities(), hass.states()
-            ids = [e for d in lan.hosts for e in found.get(d.device_id, [])]
-            changed = {
-                e: (s, current.get(e, {}).get("state"))
-                for e, s in watched.items()
-                if current.get(e, {}).get("state") != s
-            }
-            unavailable = [e for e in ids if current[e]["state"] == "unavailable"]
-            pytest.fail(f"after a restart: {len(ids)} entities, {unavailable=}, {changed=}")
 
-        # 6. device/remove: its entities disappear from Home Assistant.
-        gone = lan.hosts[3]
-        response = request(sub, ns, BROKER_PORT, "device/remove", {"id": gone.device_id})
-        assert response is not None and response["status"] == "ok", response
-        assert wait_for(lambda: gone.device_id not in hass.netmon_entities(), 30)
-        assert all(e not in hass.states() for e in entities[gone.device_id])
-
-        clean, excerpt = no_traceback(service.log())
-        assert clean, excerpt
-        assert "Traceback" not in _netmon_lines(hass.log()), hass.log()[-3000:]
+@pytest.mark.netns
+def test_3_a_host_taken_down_is_away_and_back(world: World) -> None:
+    """Tracker not_home, connectivity off (not unavailable); home again once back."""
+    victim = world.lan.hosts[1]
+    roles = _by_role(world.entity_ids(victim))
+    world.lan.take_down(victim)
+    try:
+        assert wait_for(lambda: world.state(roles["device_tracker"])["state"] == "not_home", 30)
+        assert world.state(roles["binary_sensor"])["state"] == "off"
     finally:
-        if sub:
-            sub.close()
-        hass.close()
-        service.kill()
-        broker.stop()
+        world.lan.bring_up(victim)
+    assert wait_for(lambda: world.state(roles["device_tracker"])["state"] == "home", 30)
+
+
+@pytest.mark.netns
+def test_4_renamed_with_new_entity_ids(world: World) -> None:
+    """New ids from the new name, no `_2` duplicates."""
+    hass, renamed_host = world.hass, world.lan.hosts[2]
+    _entry_id(hass)  # rename_device comes with the entry
+    old = set(world.entity_ids(renamed_host))
+    hass.call(
+        "netmon",
+        "rename_device",
+        {
+            "device_id": _device_of(hass, _by_role(list(old))["device_tracker"]),
+            "name": "Den speaker",
+            "update_entity_ids": True,
+        },
+    )
+
+    def renamed() -> bool:
+        now = set(hass.netmon_entities().get(renamed_host.device_id, []))
+        if "device_tracker.den_speaker" not in now or now & old:
+            return False
+        return world.state("device_tracker.den_speaker")["state"] == "home"
+
+    assert wait_for(renamed, 30), hass.netmon_entities().get(renamed_host.device_id)
+    _no_entity_twice(hass)
+
+
+@pytest.mark.netns
+def test_5_a_restart_of_home_assistant_keeps_every_entity(world: World) -> None:
+    """Restarting Home Assistant leaves every entity available with its state."""
+    hass, hosts = world.hass, world.lan.hosts
+    before_restart = hass.states()
+    watched = {
+        entity: before_restart[entity]["state"]
+        for host in hosts
+        for role, entity in _by_role(hass.netmon_entities()[host.device_id]).items()
+        if role in STABLE
+    }
+    assert len(watched) == HOSTS * len(STABLE)
+    hass.stop()
+    hass.start()
+    hass.login()
+    hass.wait_running()
+
+    def all_available() -> bool:
+        found = hass.netmon_entities()
+        current = hass.states()
+        ids = [e for d in hosts for e in found.get(d.device_id, [])]
+        return (
+            len(ids) == HOSTS * len(PER_DEVICE)
+            and all(current[e]["state"] != "unavailable" for e in ids)
+            and all(current[e]["state"] == state for e, state in watched.items())
+        )
+
+    if not wait_for(all_available, 60):
+        found, current = hass.netmon_entities(), hass.states()
+        ids = [e for d in hosts for e in found.get(d.device_id, [])]
+        changed = {
+            e: (s, current.get(e, {}).get("state"))
+            for e, s in watched.items()
+            if current.get(e, {}).get("state") != s
+        }
+        unavailable = [e for e in ids if current[e]["state"] == "unavailable"]
+        pytest.fail(f"after a restart: {len(ids)} entities, {unavailable=}, {changed=}")
+
+
+@pytest.mark.netns
+def test_6_a_removed_device_leaves_home_assistant(world: World) -> None:
+    """device/remove: its entities disappear from Home Assistant."""
+    world.revive()
+    hass, gone = world.hass, world.lan.hosts[3]
+    entities = world.entity_ids(gone)
+    response = world.request("device/remove", {"id": gone.device_id})
+    assert response is not None and response["status"] == "ok", response
+    assert wait_for(lambda: gone.device_id not in hass.netmon_entities(), 30)
+    assert all(e not in hass.states() for e in entities)
+
+
+@pytest.mark.netns
+def test_7_no_traceback_in_the_logs(world: World) -> None:
+    clean, excerpt = no_traceback(world.service.log())
+    assert clean, excerpt
+    log = world.hass.log()
+    assert "Traceback" not in _netmon_lines(log), log[-3000:]
 
 
 def _device_of(hass: HomeAssistant, entity_id: str) -> str:
