@@ -316,7 +316,7 @@ def test_mdns_names_services_and_model(world: World) -> None:
     info = wait_until(browsed, 10)
     assert info is not None, world.service.log()
     assert info["mdns_name"] == "kitchen-speaker"
-    assert info["name"] == "kitchen-speaker"
+    assert info["name"] == "Kitchen Speaker"  # the name it announces, not its host name
     assert info["services"] == ["_googlecast._tcp.local.", "_http._tcp.local."]
     assert info["model"] == "Nest Audio"
     assert info["device_type"] == "tv_media"
