@@ -21,8 +21,9 @@ from .inventory.store import Store
 from .models import Device
 from .pipeline import Boundary, Component, Pipeline
 
-LISTENERS = frozenset({"mdns", "passive"})
-SCAN_METHODS = METHODS | LISTENERS
+# Besides the sweep's methods: listening (mDNS, passive ARP/DHCP) and identification.
+OTHER_SOURCES = frozenset({"mdns", "passive", "dns", "snmp"})
+SCAN_METHODS = METHODS | OTHER_SOURCES
 MEMORY = ":memory:"
 
 Phase = Callable[[str], None]
@@ -44,7 +45,7 @@ async def scan(
     DHCP traffic come when the devices send them.
     """
     wanted = SCAN_METHODS if methods is None else methods
-    config = _with_listeners(config, wanted)
+    config = _with_sources(config, wanted)
     bus = EventBus()
     pipeline = Pipeline(config, targets, bus, Store(config.database), boundary or Boundary())
     components = [*pipeline.storage(), pipeline.inventory, *pipeline.listeners()]
@@ -67,11 +68,14 @@ async def scan(
             await component.stop()
 
 
-def _with_listeners(config: Config, methods: frozenset[str]) -> Config:
+def _with_sources(config: Config, methods: frozenset[str]) -> Config:
+    d = config.discovery
     discovery = replace(
-        config.discovery,
-        use_mdns=config.discovery.use_mdns and "mdns" in methods,
-        passive=config.discovery.passive and "passive" in methods,
+        d,
+        use_mdns=d.use_mdns and "mdns" in methods,
+        passive=d.passive and "passive" in methods,
+        use_dns=d.use_dns and "dns" in methods,
+        use_snmp=d.use_snmp and "snmp" in methods,
     )
     return replace(config, discovery=discovery)
 

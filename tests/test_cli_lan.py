@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from .conftest import require
 from .lan import NetnsLan
+from .tools.snmpd import remove_folders, start_snmpd
+
+TOOLS = Path(__file__).parent / "tools"
 
 
 def _cli(lan: NetnsLan, *args: str) -> subprocess.CompletedProcess[str]:
@@ -38,11 +43,58 @@ def test_scan_finds_every_host_with_its_vendor(make_lan: type[NetnsLan]) -> None
 
 
 @pytest.mark.netns
+def test_scan_names_and_types_devices_like_the_service(make_lan: type[NetnsLan]) -> None:
+    """No configuration: the speaker is named by the name it announces over mDNS, the
+    printer by the sysName its SNMP agent gives for the community ``public``."""
+    require(shutil.which("snmpd") is not None, "needs net-snmp's snmpd (apt-get install snmpd)")
+    lan = make_lan(3, subnet="10.74.0.0/24", roles=("speaker", "printer", "plain")).build()
+    speaker, printer, plain = (lan.host(r) for r in ("speaker", "printer", "plain"))
+    responder = lan.popen(
+        speaker.namespace,
+        [sys.executable, str(TOOLS / "mdns_responder.py"), speaker.ip, "h1",
+         "Kitchen Speaker", "Nest Audio", "_googlecast._tcp.local."],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    agent, _folder = start_snmpd(lan.exec_args(printer.namespace), printer.ip, community="public")
+    try:
+        assert responder.stdout is not None and responder.stdout.readline().strip() == "ready"
+        result = _cli(lan, "scan", lan.subnet, "--json")
+        assert result.returncode == 0, result.stderr
+        rows = {r["ip"]: r for r in json.loads(result.stdout)}
+        assert set(rows) == {h.ip for h in lan.hosts}
+        assert rows[speaker.ip]["name"] == "Kitchen Speaker"
+        assert rows[speaker.ip]["mdns_name"] == "h1" and rows[speaker.ip]["model"] == "Nest Audio"
+        assert rows[speaker.ip]["device_type"] == "tv_media"
+        assert rows[printer.ip]["snmp"]["sysName"] == "office-printer"
+        assert rows[printer.ip]["name"] == "office-printer"
+        assert rows[printer.ip]["device_type"] == "printer"
+        assert rows[plain.ip]["vendor"] == plain.vendor
+
+        table = _cli(lan, "scan", lan.subnet, "--methods", "arp,mdns")
+        assert table.returncode == 0, table.stderr
+        header, *lines = table.stdout.splitlines()
+        assert header.split() == ["IP", "MAC", "NAME", "TYPE", "VENDOR", "MODEL"]
+        speaker_line = next(line for line in lines if line.startswith(speaker.ip + " "))
+        assert "Kitchen Speaker" in speaker_line and "tv_media" in speaker_line
+        printer_line = next(line for line in lines if line.startswith(printer.ip + " "))
+        assert "office-printer" not in printer_line  # SNMP was not among the methods asked
+    finally:
+        responder.terminate()
+        responder.wait(10)
+        agent.terminate()
+        agent.wait(10)
+        remove_folders()
+
+
+@pytest.mark.netns
 def test_scan_refuses_an_invalid_network(make_lan: type[NetnsLan]) -> None:
     lan = make_lan(1).build()
     result = _cli(lan, "scan", "10.77.0.0/40")
     assert result.returncode == 2
     assert "--network[0]" in result.stderr and "10.77.0.0/40" in result.stderr
+    methods = _cli(lan, "scan", lan.subnet, "--methods", "arp,teleport")
+    assert methods.returncode == 2
+    assert "unknown method(s) teleport" in methods.stderr and "mdns" in methods.stderr
 
 
 def test_devices_without_inventory_is_a_clear_error(tmp_path: Path) -> None:

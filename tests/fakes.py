@@ -1,0 +1,105 @@
+"""Stand-ins for the two parts of the service that need raw sockets: the link layer (ARP and
+DHCP frames) and the ICMP pinger. Everything above them (sweeps, passive listening, the
+monitor, the inventory, MQTT) runs for real. They send nothing anywhere."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from netmon_mqtt.discovery.link import Link
+from netmon_mqtt.discovery.packets import ARP_REPLY, ArpPacket, DhcpPacket, parse_arp
+from netmon_mqtt.monitor.icmp import Pinger
+
+LINK_MAC = "02:00:00:00:00:01"
+
+
+@dataclass
+class FakeHosts:
+    """Which addresses answer, with which MAC, after how long."""
+
+    macs: dict[str, str] = field(default_factory=dict)  # ip -> mac
+    down: set[str] = field(default_factory=set)
+    rtt_ms: float = 1.5
+
+    def answers(self, ip: str) -> bool:
+        return ip in self.macs and ip not in self.down
+
+
+class FakeLink(Link):
+    """A link whose hosts answer ARP requests, and which can deliver a DHCP request."""
+
+    def __init__(self, hosts: FakeHosts) -> None:
+        super().__init__()
+        self.hosts = hosts
+        self.opened: set[str] = set()
+
+    def mac_of(self, interface: str) -> str:
+        return LINK_MAC
+
+    def open(self, interface: str) -> None:
+        self.opened.add(interface)
+
+    def close(self) -> None:
+        self.opened.clear()
+
+    def send(self, interface: str, frame: bytes) -> bool:
+        request = parse_arp(frame)
+        if request is not None and self.hosts.answers(request.target_ip):
+            reply = ArpPacket(
+                ARP_REPLY, self.hosts.macs[request.target_ip], request.target_ip, request.sender_ip
+            )
+            asyncio.get_running_loop().call_soon(self._deliver_arp, interface, reply)
+        return True
+
+    def _deliver_arp(self, interface: str, packet: ArpPacket) -> None:
+        for handler in list(self.arp_handlers):
+            handler(interface, packet)
+
+    def dhcp_request(
+        self, interface: str, mac: str, ip: str, hostname: str, vendor_class: str
+    ) -> None:
+        """A device asks for ``ip`` (what a phone joining the network sends first)."""
+        packet = DhcpPacket(mac, ip, 3, hostname, vendor_class, None, (1, 3, 6))
+        for handler in list(self.dhcp_handlers):
+            handler(interface, packet)
+
+
+class FakePinger(Pinger):
+    """Echo replies after ``rtt_ms`` from hosts that answer, silence from the others."""
+
+    def __init__(self, hosts: FakeHosts) -> None:
+        super().__init__(batched=True)
+        self.hosts = hosts
+        self._open = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def open(self) -> None:
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+
+    def send(
+        self,
+        ip: str,
+        timeout: float,
+        done: Callable[[float | None], object],
+        *,
+        urgent: bool = False,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        if self.hosts.answers(ip):
+            loop.call_later(self.hosts.rtt_ms / 1000, done, self.hosts.rtt_ms)
+        else:
+            loop.call_later(timeout, done, None)
+
+    def poll(self) -> None:
+        return None
+
+    def next_deadline(self) -> float | None:
+        return None

@@ -1,0 +1,334 @@
+"""The whole service in one process, against a real mosquitto: every component is the real
+one except the link layer and the pinger (``tests/fakes.py``), so no root is needed.
+
+Each action's publishes are asserted exactly: the topics touched, the final payload of every
+retained topic and the events in order (volatile values such as timestamps normalised).
+The fake LAN lies in 127.77.0.0/24: even a packet sent by mistake would stay on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import re
+import sqlite3
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netmon_mqtt import __version__
+from netmon_mqtt.app import Service
+from netmon_mqtt.config import validate
+from netmon_mqtt.discovery.networks import Target
+from netmon_mqtt.models import Device
+from netmon_mqtt.pipeline import Boundary
+from netmon_mqtt.privileges import Privileges
+from netmon_mqtt.publish import ha_discovery
+from netmon_mqtt.publish.topics import Topics
+
+from .fakes import FakeHosts, FakeLink, FakePinger
+from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber
+
+NETWORK = "127.77.0.0/24"
+INTERFACE = "fake0"
+PRINTER = ("127.77.0.20", "00:1b:a9:00:00:20")  # Brother: found by the start-up sweep
+PHONE = ("127.77.0.50", "3c:22:fb:00:00:07")  # Apple: joins with a DHCP request
+PHONE_ID = PHONE[1].replace(":", "")
+TOPICS = Topics()
+TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00")
+
+
+@dataclass
+class World:
+    service: Service
+    hosts: FakeHosts
+    link: FakeLink
+    sub: Subscriber
+    port: int
+    database: Path
+
+    def mark(self) -> int:
+        return len(self.sub.snapshot())
+
+    async def since(self, mark: int, quiet: float = 0.6, limit: float = 5.0) -> list[Received]:
+        """What the service published after ``mark`` (the test's own requests aside), once
+        nothing more came for ``quiet`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline, count, still = loop.time() + limit, -1, loop.time()
+        while loop.time() < deadline:
+            now = len(self.sub.snapshot())
+            if now != count:
+                count, still = now, loop.time()
+            elif count > mark and loop.time() - still >= quiet:
+                break
+            await asyncio.sleep(0.05)
+        return [m for m in self.sub.snapshot()[mark:] if "/bridge/request/" not in m.topic]
+
+    def request(self, command: str, payload: dict[str, Any]) -> None:
+        args = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", "1"]
+        body = json.dumps(payload)
+        subprocess.run([*args, "-t", f"netmon/bridge/request/{command}", "-m", body], check=True)
+
+
+@pytest.fixture
+async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[World]:
+    config = validate(
+        {
+            "networks": [NETWORK],
+            "database": str(tmp_path / "netmon.db"),
+            "discovery_interval": 3600,
+            "monitor_interval": 0.2,
+            "ping_timeout": 0.2,
+            "consider_home": 0.6,
+            "metrics_interval": 60,
+            "wake_probe": False,  # a real UDP packet: nothing real may leave this test
+            "discovery": {
+                "arp_timeout": 0.1,
+                "arp_retries": 0,
+                "arp_rate": 10000,
+                **dict.fromkeys(("neighbours", "icmp_sweep", "ipv6", "use_dns"), False),
+                **dict.fromkeys(("use_mdns", "use_ssdp", "use_snmp"), False),
+            },
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": mosquitto.port,
+                "retained_wait": 0.2,
+                "birth_delay": 0,
+            },
+        }
+    )
+    hosts = FakeHosts({PRINTER[0]: PRINTER[1]})
+    link = FakeLink(hosts)
+    pinger = FakePinger(hosts)
+    boundary = Boundary(Privileges(raw=True, icmp=True), link, pinger, pinger)
+    target = Target(ipaddress.IPv4Network(NETWORK), INTERFACE, "127.77.0.1")
+    service = Service(config, [target], boundary)
+    sub = connect_subscriber(mosquitto.port)
+    await service.start()
+    world = World(service, hosts, link, sub, mosquitto.port, tmp_path / "netmon.db")
+    try:
+        assert await _until(lambda: _scanned(sub)), [m.topic for m in sub.snapshot()]
+        await world.since(0)
+        yield world
+    finally:
+        await service.stop()
+        sub.close()
+
+
+async def _until(predicate: Any, timeout: float = 5.0) -> Any:
+    for _ in range(int(timeout / 0.05)):
+        if value := predicate():
+            return value
+        await asyncio.sleep(0.05)
+    return predicate()
+
+
+def _scanned(sub: Subscriber) -> bool:
+    """The start-up sweep is over and everything it caused was sent."""
+    events = [m.json()["type"] for m in sub.on(TOPICS.bridge_event)]
+    return "scan_finished" in events
+
+
+def _normal(value: Any) -> Any:
+    """Timestamps and measured durations replaced by placeholders."""
+    if isinstance(value, dict):
+        return {
+            k: "<seconds>" if k in ("last_scan_duration_s", "uptime_s") else _normal(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    if isinstance(value, str):
+        text = TIME.sub("<time>", value)
+        return re.sub(r"no answer for \d+ s", "no answer for <n> s", text)
+    return value
+
+
+def _retained(messages: list[Received]) -> dict[str, Any]:
+    """The last payload of each retained topic (a subscriber sees the retain flag only on what
+    the broker held when it subscribed), normalised."""
+    live = ("netmon/bridge/event", "netmon/bridge/response/")
+    return {m.topic: _normal(m.json()) for m in messages if not m.topic.startswith(live)}
+
+
+def _events(messages: list[Received]) -> list[Any]:
+    return [_normal(m.json()) for m in messages if m.topic == TOPICS.bridge_event]
+
+
+def _bridge_info(total: int, online: int, discovery_interval: float = 3600.0) -> dict[str, Any]:
+    return {
+        "version": __version__,
+        "instance_id": "main",
+        "base_topic": "netmon",
+        "discovery_prefix": "homeassistant",
+        "networks": [NETWORK],
+        "discovery_interval": discovery_interval,
+        "monitor_interval": 0.2,
+        "started_at": "<time>",
+        "devices": {"total": total, "online": online},
+        "last_scan_duration_s": "<seconds>",
+    }
+
+
+def _summary(ip: str, mac: str, name: str, vendor: str, kind: str | None, online: bool) -> Any:
+    return {
+        "id": mac.replace(":", ""),
+        "name": name,
+        "mac": mac,
+        "ip": ip,
+        "vendor": vendor,
+        "device_type": kind,
+        "last_seen": "<time>",
+        "tracked": True,
+        "online": online,
+    }
+
+
+PHONE_INFO = {
+    "id": PHONE_ID,
+    "name": "pixel-7",
+    "ip": PHONE[0],
+    "mac": PHONE[1],
+    "hostname": "pixel-7",
+    "vendor": "Apple, Inc.",
+    "model": None,
+    "mdns_name": None,
+    "dhcp_hostname": "pixel-7",
+    "dns_name": None,
+    "device_type": "phone",
+    "type_evidence": ["DHCP vendor class android-dhcp-14"],
+    "randomized_mac": False,
+    "ipv6": [],
+    "snmp": None,
+    "services": [],
+    "first_seen": "<time>",
+}
+
+
+def _phone_config() -> Any:
+    device = Device(
+        id=PHONE_ID, mac=PHONE[1], ip=PHONE[0], first_seen=None, last_seen=None,  # type: ignore[arg-type]
+        vendor="Apple, Inc.", names={"dhcp": "pixel-7"},
+    )  # fmt: skip
+    return ha_discovery.device_config(device, TOPICS, __version__)
+
+
+def _state(
+    presence: str, reason: str, metrics: dict[str, Any] | None = None, method: str = "dhcp"
+) -> dict[str, Any]:
+    empty = dict.fromkeys(("latency_ms", "latency_min_ms", "latency_max_ms", "jitter_ms"))
+    return {
+        "presence": presence,
+        "online": presence == "home",
+        **(metrics or {**empty, "packet_loss_pct": None}),
+        "last_seen": "<time>",
+        "method": method,
+        "reason": reason,
+    }
+
+
+async def test_join_presence_request_and_options_publish_exactly_this(world: World) -> None:
+    printer = (*PRINTER, "Brother industries, LTD.")
+    assert world.service.inventory.get(PRINTER[1].replace(":", "")) is not None
+    printer_summary = _summary(
+        *printer[:2], f"{printer[2]} {PRINTER[0]}", printer[2], "printer", True
+    )
+
+    # 1. A phone joins: its DHCP request is all it takes.
+    mark = world.mark()
+    world.hosts.macs[PHONE[0]] = PHONE[1]
+    world.link.dhcp_request(INTERFACE, PHONE[1], PHONE[0], "pixel-7", "android-dhcp-14")
+    messages = await world.since(mark)
+    assert _retained(messages) == {
+        TOPICS.device_info(PHONE_ID): PHONE_INFO,
+        TOPICS.device_config(PHONE_ID): _phone_config(),
+        TOPICS.device_state(PHONE_ID): _state("home", "dhcp answered"),
+        TOPICS.bridge_info: _bridge_info(2, 2),
+        TOPICS.bridge_devices: [
+            printer_summary,
+            _summary(*PHONE, "pixel-7", "Apple, Inc.", "phone", True),
+        ],
+    }
+    assert _events(messages) == [
+        {"type": "device_joined", "data": PHONE_INFO},
+        {
+            "type": "device_online",
+            "data": {"id": PHONE_ID, "at": "<time>", "reason": "dhcp answered"},
+        },
+    ]
+
+    # 2. A request: one response, nothing else.
+    mark = world.mark()
+    world.request("device/ping", {"id": PHONE_ID, "count": 2, "transaction": "ping-1"})
+    messages = await world.since(mark)
+    assert [(m.topic, m.retained, m.json()) for m in messages] == [
+        (
+            "netmon/bridge/response/device/ping",
+            False,
+            {
+                "status": "ok",
+                "data": {
+                    "id": PHONE_ID,
+                    "ip": PHONE[0],
+                    "sent": 2,
+                    "received": 2,
+                    "packet_loss_pct": 0.0,
+                    "latency_ms": 1.5,
+                    "rtts_ms": [1.5, 1.5],
+                },
+                "transaction": "ping-1",
+            },
+        )
+    ]
+
+    # 3. An options change: the response, bridge/info, and the database.
+    mark = world.mark()
+    world.request("options", {"options": {"discovery_interval": 1800, "consider_home": 1}})
+    messages = await world.since(mark)
+    options = {
+        "networks": [NETWORK],
+        "discovery_interval": 1800,
+        "monitor_interval": 0.2,
+        "metrics_interval": 60,
+        "consider_home": 1,
+        "ping_timeout": 0.2,
+        "wake_probe": False,
+        "history_days": 7,
+        "track_new_devices": True,
+        "snmp_credentials": [],
+    }
+    # Retained state is flushed before events and responses: the answer comes after it.
+    assert [m.topic for m in messages] == [TOPICS.bridge_info, "netmon/bridge/response/options"]
+    assert _normal(messages[0].json()) == _bridge_info(2, 2, discovery_interval=1800)
+    assert messages[1].json() == {"status": "ok", "data": {"options": options}}
+    with sqlite3.connect(world.database) as db:
+        saved = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM settings")}
+    assert saved == {"discovery_interval": 1800, "consider_home": 1}
+
+    # 4. The phone leaves: away after the new consider_home (1 s), not the old one.
+    mark = world.mark()
+    world.hosts.down.add(PHONE[0])
+    messages = await world.since(mark, quiet=1.5)
+    away = _retained(messages)[TOPICS.device_state(PHONE_ID)]
+    reason = "no answer for <n> s (consider_home 1 s)"
+    assert away == _state("not_home", reason, {k: away[k] for k in _METRICS}, "icmp")
+    assert away["packet_loss_pct"] == 100.0 or away["latency_ms"] == 1.5
+    assert _retained(messages) == {
+        TOPICS.device_state(PHONE_ID): away,
+        TOPICS.bridge_info: _bridge_info(2, 1, discovery_interval=1800),
+        TOPICS.bridge_devices: [
+            printer_summary,
+            _summary(*PHONE, "pixel-7", "Apple, Inc.", "phone", False),
+        ],
+    }
+    assert _events(messages) == [
+        {"type": "device_offline", "data": {"id": PHONE_ID, "at": "<time>", "reason": reason}}
+    ]
+
+
+_METRICS = ("latency_ms", "latency_min_ms", "latency_max_ms", "jitter_ms", "packet_loss_pct")
