@@ -29,6 +29,12 @@ from .const import (
     OFFLINE_REPAIR_AFTER,
     REQUEST_TIMEOUT,
     SUPPORTED_MAJOR,
+    TOPIC_DEVICES,
+    TOPIC_EVENT,
+    TOPIC_INFO,
+    TOPIC_REQUEST,
+    TOPIC_RESPONSE,
+    TOPIC_STATE,
 )
 from .devices import find_device, netmon_id
 
@@ -74,7 +80,7 @@ class Requests:
     async def async_start(self) -> None:
         """Subscribe to the responses."""
         self._unsubscribe = await mqtt.async_subscribe(
-            self.hass, f"{self.base_topic}/bridge/response/#", self._on_response, 1
+            self.hass, f"{self.base_topic}/{TOPIC_RESPONSE}/#", self._on_response, 1
         )
 
     @callback
@@ -106,7 +112,7 @@ class Requests:
         future: asyncio.Future[dict[str, Any]] = self.hass.loop.create_future()
         self._pending[transaction] = future
         body = json.dumps({**(payload or {}), "transaction": transaction})
-        topic = f"{self.base_topic}/bridge/request/{command}"
+        topic = f"{self.base_topic}/{TOPIC_REQUEST}/{command}"
         try:
             async with asyncio.timeout(timeout):
                 while True:
@@ -144,7 +150,7 @@ async def requests_to(hass: HomeAssistant, base_topic: str) -> AsyncIterator[Req
 
 def _timeout(command: str, base_topic: str) -> BridgeTimeoutError:
     return BridgeTimeoutError(
-        f"netmon did not answer '{command}' on {base_topic}/bridge/request/{command}",
+        f"netmon did not answer '{command}' on {base_topic}/{TOPIC_REQUEST}/{command}",
         key="no_response",
         placeholders={"command": command, "base_topic": base_topic},
     )
@@ -200,13 +206,13 @@ class NetmonBridge(Requests):
     # -- lifecycle -------------------------------------------------------------------
     async def async_start(self) -> None:
         """Subscribe to the bridge topics."""
-        base = f"{self.base_topic}/bridge"
+        base = self.base_topic
         await super().async_start()
         handlers: dict[str, Callable[[mqtt.ReceiveMessage], None]] = {
-            f"{base}/state": self._on_state,
-            f"{base}/info": self._on_info,
-            f"{base}/devices": self._on_devices,
-            f"{base}/event": self._on_event,
+            f"{base}/{TOPIC_STATE}": self._on_state,
+            f"{base}/{TOPIC_INFO}": self._on_info,
+            f"{base}/{TOPIC_DEVICES}": self._on_devices,
+            f"{base}/{TOPIC_EVENT}": self._on_event,
         }
         for topic, handler in handlers.items():
             self._listeners.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))

@@ -13,11 +13,11 @@ from homeassistant.core import callback
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
 from .bridge import BridgeRefusedError, BridgeTimeoutError, NetmonConfigEntry, requests_to
-from .const import CONF_BASE_TOPIC, CONF_INSTANCE_ID, DEFAULT_BASE_TOPIC, DOMAIN
+from .const import CONF_BASE_TOPIC, CONF_INSTANCE_ID, DEFAULT_BASE_TOPIC, DOMAIN, TOPIC_INFO
 from .options import form_schema, from_form
 
 INFO_TIMEOUT = 5.0
-_INFO_SUFFIX = "/bridge/info"
+_INFO_SUFFIX = f"/{TOPIC_INFO}"
 
 
 class NetmonConfigFlow(ConfigFlow, domain=DOMAIN):

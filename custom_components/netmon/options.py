@@ -8,20 +8,15 @@ from typing import Any
 import voluptuous as vol
 from homeassistant.helpers import selector
 
+from .const import OPTION_LIMITS, OPTION_SWITCHES
+
 NETWORKS = "networks"
 SNMP_COMMUNITIES = "snmp_communities"
-
-# Service option -> (minimum, maximum, step) in seconds.
-_SECONDS = {
-    "discovery_interval": (10, 86400, 10),
-    "monitor_interval": (1, 3600, 1),
-    "consider_home": (0, 86400, 10),
-    "metrics_interval": (0, 3600, 5),
-}
-_BOOLEANS = ("track_new_devices",)
+_SECONDS = OPTION_LIMITS
+_BOOLEANS = OPTION_SWITCHES
 
 
-def _seconds(low: int, high: int, step: int) -> selector.NumberSelector:
+def _seconds(low: float, high: float, step: float) -> selector.NumberSelector:
     return selector.NumberSelector(
         selector.NumberSelectorConfig(
             min=low,

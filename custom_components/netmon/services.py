@@ -16,7 +16,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 
 from .bridge import NetmonBridge, NetmonConfigEntry
-from .const import DOMAIN, SCAN_TIMEOUT
+from .const import DOMAIN, SCAN_METHODS, SCAN_TIMEOUT
 from .devices import resolve
 
 ATTR_ENTRY = "config_entry_id"
@@ -28,7 +28,6 @@ ATTR_NAME = "name"
 ATTR_TRACKED = "tracked"
 ATTR_BLOCK = "block"
 ATTR_UPDATE_ENTITY_IDS = "update_entity_ids"
-METHODS = ["arp", "icmp", "neighbours", "ipv6", "ssdp"]
 
 _ENTRY = vol.Optional(ATTR_ENTRY)
 _DEVICE = vol.Required(ATTR_DEVICE)
@@ -38,7 +37,7 @@ SCHEMAS: dict[str, vol.Schema] = {
         {
             _ENTRY: cv.string,
             vol.Optional(ATTR_TARGET): cv.string,
-            vol.Optional(ATTR_METHODS): vol.All(cv.ensure_list, [vol.In(METHODS)]),
+            vol.Optional(ATTR_METHODS): vol.All(cv.ensure_list, [vol.In(SCAN_METHODS)]),
         }
     ),
     "ping": vol.Schema(

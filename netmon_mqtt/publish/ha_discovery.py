@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from ..models import Device
-from .topics import Topics
+from .topics import Topics, device_identifier
 
 ORIGIN_URL = "https://github.com/netmon-mqtt/netmon-mqtt"
 _DIAGNOSTIC = "diagnostic"
@@ -37,7 +37,7 @@ def _sensor(uid: str, name: str, key: str, **extra: Any) -> dict[str, Any]:
 
 def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any]]:
     """The components of one device, keyed by their frozen component keys."""
-    uid = f"netmon_{device_id}"
+    uid = device_identifier(device_id)
     info = topics.device_info(device_id)
     return {
         "presence": {
@@ -129,7 +129,7 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
 def device_config(device: Device, topics: Topics, version: str) -> dict[str, Any]:
     """The retained discovery config of one device."""
     block: dict[str, Any] = {
-        "identifiers": [f"netmon_{device.id}"],
+        "identifiers": [device_identifier(device.id)],
         "name": device.display_name,
         "via_device": topics.bridge_id,
     }

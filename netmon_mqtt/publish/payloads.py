@@ -89,6 +89,21 @@ def device_summaries(devices: Iterable[Device], online: set[str]) -> list[dict[s
     return [device_summary(d, d.id in online) for d in devices]
 
 
+# Every ``type`` of ``<base>/bridge/event``.
+EVENT_TYPES = (
+    "device_joined",
+    "device_online",
+    "device_offline",
+    "ip_changed",
+    "hostname_changed",
+    "device_removed",
+    "scan_started",
+    "scan_finished",
+)
+
+
 def event_payload(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     """``<base>/bridge/event``."""
+    if kind not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {kind!r}")
     return {"type": kind, "data": data}

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Home Assistant identifiers of netmon's devices (part of every entity's unique_id).
+DEVICE_IDENTIFIER_PREFIX = "netmon_"
+BRIDGE_IDENTIFIER_PREFIX = "netmon_bridge_"
+
+
+def device_identifier(device_id: str) -> str:
+    """The Home Assistant identifier of a device."""
+    return f"{DEVICE_IDENTIFIER_PREFIX}{device_id}"
+
 
 @dataclass(frozen=True)
 class Topics:
@@ -50,7 +59,7 @@ class Topics:
     @property
     def bridge_id(self) -> str:
         """The HA identifier of the bridge device."""
-        return f"netmon_bridge_{self.instance_id}"
+        return f"{BRIDGE_IDENTIFIER_PREFIX}{self.instance_id}"
 
     @property
     def bridge_config(self) -> str:
@@ -72,15 +81,20 @@ class Topics:
 
     def device_config(self, device_id: str) -> str:
         """Discovery config of a device."""
-        return f"{self.prefix}/device/netmon_{device_id}/config"
+        return f"{self.prefix}/device/{device_identifier(device_id)}/config"
 
     def config_owner(self, topic: str) -> str | None:
         """The device id a discovery config topic belongs to, or None if not a device's."""
-        head = f"{self.prefix}/device/netmon_"
-        if not topic.startswith(head) or not topic.endswith("/config"):
+        head, tail = f"{self.prefix}/device/", "/config"
+        if not topic.startswith(head) or not topic.endswith(tail):
             return None
-        node = topic[len(head) : -len("/config")]
-        return None if not node or "/" in node or node.startswith("bridge_") else node
+        identifier = topic[len(head) : -len(tail)]
+        if not identifier.startswith(DEVICE_IDENTIFIER_PREFIX) or identifier.startswith(
+            BRIDGE_IDENTIFIER_PREFIX
+        ):
+            return None
+        node = identifier[len(DEVICE_IDENTIFIER_PREFIX) :]
+        return node if node and "/" not in node else None
 
 
 def matches(topic_filter: str, topic: str) -> bool:
