@@ -30,6 +30,29 @@ BRIDGE_EVENTS: Final = {
 ISSUE_OFFLINE: Final = "bridge_offline"
 ISSUE_VERSION: Final = "incompatible_version"
 
+# Copies of the service's own names and limits (the service's tests check each one against
+# netmon-mqtt itself, so they cannot drift).
+
 # Identifier prefix of the devices netmon publishes through MQTT discovery.
 MQTT_IDENTIFIER_PREFIX: Final = "netmon_"
 BRIDGE_IDENTIFIER_PREFIX: Final = "netmon_bridge_"
+
+# Topics under the bridge's base topic.
+TOPIC_STATE: Final = "bridge/state"
+TOPIC_INFO: Final = "bridge/info"
+TOPIC_DEVICES: Final = "bridge/devices"
+TOPIC_EVENT: Final = "bridge/event"
+TOPIC_REQUEST: Final = "bridge/request"
+TOPIC_RESPONSE: Final = "bridge/response"
+
+# Sweep methods a scan may ask for.
+SCAN_METHODS: Final = ("arp", "icmp", "neighbours", "ipv6", "ssdp")
+
+# Run-time options the options flow edits: (minimum, maximum, step), in seconds.
+OPTION_LIMITS: Final = {
+    "discovery_interval": (10, 86400, 10),
+    "monitor_interval": (0.2, 3600, 0.1),
+    "consider_home": (0, 86400, 10),
+    "metrics_interval": (0, 3600, 5),
+}
+OPTION_SWITCHES: Final = ("track_new_devices",)
