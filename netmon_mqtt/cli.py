@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from . import __version__
-from .clock import iso
+from . import __version__, reports
 from .config import Config, load, with_overrides
 from .discovery.networks import (
     InterfaceAddress,
@@ -23,8 +20,6 @@ from .discovery.networks import (
 )
 from .errors import ConfigError, NetmonError
 from .identify.oui import build_database
-from .inventory.store import Store
-from .publish.payloads import info_payload, model_of
 from .scan import SCAN_METHODS, in_memory, scan
 
 EXIT_ERROR = 2
@@ -229,152 +224,24 @@ async def _oui_update(args: argparse.Namespace) -> int:
     return 0
 
 
-class _ProgressLine:
-    """A one-line progress display on a terminal; silent elsewhere."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self._tty = out.isatty()
-        self._started = time.monotonic()
-
-    def __call__(self, done: int, total: int, what: str) -> None:
-        if not self._tty:
-            return
-        width = 24
-        filled = width * done // max(total, 1)
-        elapsed = time.monotonic() - self._started
-        self._out.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what:<20} {elapsed:5.1f}s"
-        )
-        self._out.flush()
-        if done >= total:
-            self._out.write("\n")
-
-
 async def _scan(args: argparse.Namespace) -> int:
     config = with_overrides(load(args.config), networks=[args.network])
     config = in_memory(config, args.database)
     _setup_logging(args.log_level or "warning")
     targets = resolve_targets(config.networks, await local_addresses())
-    devices = await scan(
-        config,
-        targets,
-        args.methods,
-        listen=max(0.0, args.listen),
-        progress=_ProgressLine(sys.stderr),
-    )
-    if args.json:
-        print(json.dumps([info_payload(d) for d in devices], indent=2))
-        return 0
-    rows = [
-        {
-            "ip": d.ip,
-            "mac": d.mac,
-            "name": d.display_name,
-            "type": d.device_type,
-            "vendor": d.vendor,
-            "model": model_of(d),
-        }
-        for d in devices
-    ]
-    _print_table(rows, ["ip", "mac", "name", "type", "vendor", "model"])
-    print(f"{len(rows)} host(s) found on {', '.join(str(t.network) for t in targets)}")
+    listen = max(0.0, args.listen)
+    progress = reports.ProgressLine(sys.stderr)
+    devices = await scan(config, targets, args.methods, listen=listen, progress=progress)
+    reports.print_scan(devices, targets, as_json=args.json)
     return 0
-
-
-async def _open_store(args: argparse.Namespace) -> Store:
-    config = _config(args)
-    if not await asyncio.to_thread(Path(config.database).exists):
-        raise NetmonError(f"no inventory at {config.database} (run the service first)")
-    store = Store(config.database)
-    await store.open()
-    return store
 
 
 async def _history(args: argparse.Namespace) -> int:
-    store = await _open_store(args)
-    try:
-        devices = await store.load_devices()
-        wanted = args.device.lower()
-        match = [
-            d
-            for d in devices
-            if wanted in {d.id, (d.mac or "").lower(), d.ip or "", d.display_name.lower()}
-        ]
-        if not match:
-            raise NetmonError(f"no device {args.device!r} in the inventory")
-        device = match[0]
-        samples, changes = await store.history(device.id, max(1, args.limit))
-    finally:
-        await store.close()
-    sample_rows = [
-        dict(
-            zip(
-                (
-                    "at",
-                    "presence",
-                    "latency_ms",
-                    "latency_min_ms",
-                    "latency_max_ms",
-                    "jitter_ms",
-                    "packet_loss_pct",
-                    "probes",
-                ),
-                s,
-                strict=True,
-            )
-        )
-        for s in samples
-    ]
-    change_rows = [dict(zip(("at", "presence", "reason"), c, strict=True)) for c in changes]
-    if args.json:
-        print(
-            json.dumps(
-                {"device": device.id, "samples": sample_rows, "changes": change_rows}, indent=2
-            )
-        )
-        return 0
-    print(f"{device.display_name} ({device.id}, {device.ip or 'no address'})\n")
-    _print_table(sample_rows, ["at", "presence", "latency_ms", "jitter_ms", "packet_loss_pct"])
-    print()
-    _print_table(change_rows, ["at", "presence", "reason"])
-    return 0
+    return await reports.print_history(_config(args), args.device, args.limit, as_json=args.json)
 
 
 async def _devices(args: argparse.Namespace) -> int:
-    store = await _open_store(args)
-    try:
-        devices = await store.load_devices()
-    finally:
-        await store.close()
-    rows = [
-        {
-            "id": d.id,
-            "name": d.display_name,
-            "ip": d.ip,
-            "mac": d.mac,
-            "vendor": d.vendor,
-            "hostname": d.hostname,
-            "status": d.status.value,
-            "first_seen": iso(d.first_seen),
-            "last_seen": iso(d.last_seen),
-        }
-        for d in devices
-    ]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        _print_table(rows, ["id", "name", "ip", "vendor", "status", "last_seen"])
-        print(f"{len(rows)} device(s)")
-    return 0
-
-
-def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    cells = [[("" if r[c] is None else str(r[c])) for c in columns] for r in rows]
-    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    return await reports.print_devices(_config(args), as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from ..events import (
 )
 from ..models import Device, DeviceSource, DeviceState, Presence
 from . import presence as machine
+from .alarm import Alarm
 from .icmp import Pinger
 from .metrics import summarise
 from .settings import MonitorSettings, ProbeSettings
@@ -80,8 +81,7 @@ class Monitor:
         self._arp_probe = arp_probe
         self._watched: dict[str, _Watched] = {}
         self._schedule: list[tuple[float, str]] = []
-        self._alarm: asyncio.Future[None] | None = None
-        self._alarm_at = 0.0
+        self._alarm = Alarm()
         self._tasks: list[asyncio.Task[None]] = []
         self._probes = TaskSet()
         bus.subscribe(DeviceDiscovered, lambda e: self.watch(e.device))
@@ -106,8 +106,7 @@ class Monitor:
         # Spread first probes over the interval, deterministically per device.
         offset = (zlib.crc32(device.id.encode()) % 10_000) / 10_000 * settings.monitor_interval
         heapq.heappush(self._schedule, (now + offset, device.id))
-        if now + offset < self._alarm_at:
-            self._ring()
+        self._alarm.ring_before(now + offset)
 
     def _on_options(self, event: OptionsChanged) -> None:
         """New defaults; per-device overrides still win."""
@@ -168,24 +167,7 @@ class Monitor:
                 self._pinger.next_deadline() or now + MAX_SLEEP,
                 now + MAX_SLEEP,
             )
-            await self._sleep_until(max(wake, now + 0.001))
-
-    async def _sleep_until(self, when: float) -> None:
-        """Sleep until ``when`` (monotonic) or until ``_ring`` is called."""
-        loop = asyncio.get_running_loop()
-        alarm: asyncio.Future[None] = loop.create_future()
-        timer = loop.call_at(when - time.monotonic() + loop.time(), _resolve, alarm)
-        self._alarm, self._alarm_at = alarm, when
-        try:
-            await alarm
-        finally:
-            timer.cancel()
-            self._alarm, self._alarm_at = None, 0.0
-
-    def _ring(self) -> None:
-        """Wake the probe loop now (a new device is due before its planned wake-up)."""
-        if self._alarm is not None:
-            _resolve(self._alarm)
+            await self._alarm.sleep_until(max(wake, now + 0.001))
 
     def _send_due(self, now: float) -> None:
         while self._schedule and self._schedule[0][0] <= now:
@@ -318,8 +300,3 @@ class Monitor:
                 state = self._state(device_id, watched)
                 watched.samples = []
                 await self._bus.emit(MetricsReady(state))
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
