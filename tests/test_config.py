@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import voluptuous as vol
 
+from netmon_mqtt.commands import OPTIONS
 from netmon_mqtt.config import (
     ConfigError,
     MqttConfig,
@@ -16,6 +18,7 @@ from netmon_mqtt.config import (
     validate,
     with_overrides,
 )
+from netmon_mqtt.validators import translate
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "netmon.example.yaml"
 
@@ -236,3 +239,34 @@ def test_flags_override_the_file() -> None:
 def test_networks_are_normalised() -> None:
     config = validate({"networks": ["10.1.2.3/24", "eth0.10", "auto", "br-lan"]})
     assert config.networks == ("10.1.2.0/24", "eth0.10", "auto", "br-lan")
+
+
+def test_snmp_tries_public_unless_credentials_are_listed() -> None:
+    default = validate({"networks": ["eth0"]}).snmp.credentials
+    assert [(c.version, c.community) for c in default] == [("2c", "public")]
+    assert validate({"networks": ["eth0"], "snmp": {"credentials": []}}).snmp.credentials == ()
+    own = validate({"networks": ["eth0"], "snmp": {"credentials": [{"community": "x"}]}})
+    assert [c.community for c in own.snmp.credentials] == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "message"),
+    [
+        ("monitor_interval", 0.1, "expected a number from 0.2 to 3600, got 0.1"),
+        ("consider_home", -1, "expected a number from 0 to 86400, got -1"),
+        ("ping_timeout", 31, "expected a number from 0.05 to 30, got 31"),
+        ("wake_probe", "yes", "expected true or false, got 'yes'"),
+    ],
+)
+def test_a_setting_has_one_limit_wherever_it_is_checked(
+    key: str, bad: object, message: str
+) -> None:
+    """The file's top level, a device's override and the ``options`` request agree."""
+    with pytest.raises(ConfigError, match=f"^{key}: {message}$"):
+        validate({"networks": ["eth0"], key: bad})
+    device = "aa:bb:cc:dd:ee:ff"
+    with pytest.raises(ConfigError, match=f"^devices.{device}.{key}: {message}$"):
+        validate({"networks": ["eth0"], "devices": {device: {key: bad}}})
+    with pytest.raises(vol.Invalid) as caught:
+        OPTIONS({"options": {key: bad}})
+    assert str(translate(caught.value, {})) == f"options.{key}: {message}"
