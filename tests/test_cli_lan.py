@@ -12,9 +12,8 @@ import pytest
 
 from .conftest import require
 from .lan import NetnsLan
+from .responders import mdns_responder, ready
 from .tools.snmpd import remove_folders, start_snmpd
-
-TOOLS = Path(__file__).parent / "tools"
 
 
 def _cli(lan: NetnsLan, *args: str) -> subprocess.CompletedProcess[str]:
@@ -49,15 +48,12 @@ def test_scan_names_and_types_devices_like_the_service(make_lan: type[NetnsLan])
     require(shutil.which("snmpd") is not None, "needs net-snmp's snmpd (apt-get install snmpd)")
     lan = make_lan(3, subnet="10.74.0.0/24", roles=("speaker", "printer", "plain")).build()
     speaker, printer, plain = (lan.host(r) for r in ("speaker", "printer", "plain"))
-    responder = lan.popen(
-        speaker.namespace,
-        [sys.executable, str(TOOLS / "mdns_responder.py"), speaker.ip, "h1",
-         "Kitchen Speaker", "Nest Audio", "_googlecast._tcp.local."],
-        stdout=subprocess.PIPE,
-    )  # fmt: skip
+    responder = mdns_responder(
+        lan, speaker, "h1", "Kitchen Speaker", "Nest Audio", "_googlecast._tcp.local."
+    )
     agent, _folder = start_snmpd(lan.exec_args(printer.namespace), printer.ip, community="public")
     try:
-        assert responder.stdout is not None and responder.stdout.readline().strip() == "ready"
+        assert ready(responder)
         result = _cli(lan, "scan", lan.subnet, "--json")
         assert result.returncode == 0, result.stderr
         rows = {r["ip"]: r for r in json.loads(result.stdout)}

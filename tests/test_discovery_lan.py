@@ -25,6 +25,7 @@ import pytest
 from .conftest import require
 from .lan import Host, NetnsLan, have_root, run
 from .mqtt_tools import Received, Subscriber, connect_subscriber, request, wait_until
+from .responders import mdns_responder
 from .service_tools import RunningService, no_traceback, write_config
 from .tools.snmpd import SYSTEM, V3_USER, remove_folders, start_snmpd
 
@@ -98,19 +99,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         run("ip", "-n", lan.service_ns, "addr", "add", "fd77::1/64", "dev", "eth0", "nodad")
         speaker = lan.host("speaker")
         responders.append(
-            lan.popen(
-                speaker.namespace,
-                [
-                    sys.executable,
-                    str(TOOLS / "mdns_responder.py"),
-                    speaker.ip,
-                    "kitchen-speaker",
-                    "Kitchen Speaker",
-                    "Nest Audio",
-                    "_googlecast._tcp.local.",
-                    "_http._tcp.local.",
-                ],
-                stdout=subprocess.PIPE,
+            mdns_responder(
+                lan,
+                speaker,
+                "kitchen-speaker",
+                "Kitchen Speaker",
+                "Nest Audio",
+                "_googlecast._tcp.local.",
+                "_http._tcp.local.",
             )
         )
         printer, switch, broken = lan.host("printer"), lan.host("switch"), lan.host("broken_snmp")

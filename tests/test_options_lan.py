@@ -3,8 +3,6 @@ restart: here mDNS browsing, which used to keep the start-up networks."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +10,11 @@ import pytest
 
 from .lan import NetnsLan
 from .mqtt_tools import connect_subscriber, request, wait_until
+from .responders import mdns_responder, ready
 from .service_tools import RunningService, no_traceback, write_config
 
 PORT = 1883
 ELSEWHERE = "10.75.0.0/24"  # routed, not on-link: nothing to browse mDNS on
-TOOLS = Path(__file__).parent / "tools"
 
 
 @pytest.mark.netns
@@ -25,13 +23,10 @@ def test_mdns_browsing_follows_networks_changed_by_options(
 ) -> None:
     lan = make_lan(2, subnet="10.76.0.0/24", roles=("speaker", "other")).build()
     speaker = lan.host("speaker")
-    responder = lan.popen(
-        speaker.namespace,
-        [sys.executable, str(TOOLS / "mdns_responder.py"), speaker.ip, "kitchen-speaker",
-         "Kitchen Speaker", "Nest Audio", "_googlecast._tcp.local."],
-        stdout=subprocess.PIPE,
-    )  # fmt: skip
-    assert responder.stdout is not None and responder.stdout.readline().strip() == "ready"
+    responder = mdns_responder(
+        lan, speaker, "kitchen-speaker", "Kitchen Speaker", "Nest Audio", "_googlecast._tcp.local."
+    )
+    assert ready(responder)
     config = tmp_path / "netmon.yaml"
     write_config(
         config, [ELSEWHERE], tmp_path / "netmon.db", broker_port=PORT, embedded=True,

@@ -12,10 +12,10 @@ import pytest
 
 from .lan import NetnsLan, run
 from .mqtt_tools import connect_subscriber, wait_until
+from .responders import mdns_responder
 from .service_tools import write_config
 
 PORT = 1883
-TOOLS = Path(__file__).parent / "tools"
 
 
 @pytest.mark.netns
@@ -27,19 +27,7 @@ def test_service_without_raw_sockets(make_lan: type[NetnsLan], tmp_path: Path) -
     known = lan.hosts[0]
     run(*ns, "ping", "-c", "1", "-W", "1", known.ip)  # a neighbour-table entry, made as root
     speaker = lan.hosts[1]
-    responder = lan.popen(
-        speaker.namespace,
-        [
-            sys.executable,
-            str(TOOLS / "mdns_responder.py"),
-            speaker.ip,
-            "den-speaker",
-            "Den",
-            "One",
-            "_airplay._tcp.local.",
-        ],
-        stdout=subprocess.PIPE,
-    )
+    responder = mdns_responder(lan, speaker, "den-speaker", "Den", "One", "_airplay._tcp.local.")
     config = tmp_path / "netmon.yaml"
     write_config(config, [lan.subnet], tmp_path / "netmon.db", broker_port=PORT, embedded=True)
     log = tmp_path / "service.log"

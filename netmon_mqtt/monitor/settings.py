@@ -35,24 +35,24 @@ class MonitorSettings:
     @classmethod
     def from_config(cls, config: Config) -> MonitorSettings:
         """The settings of the configuration file."""
-        return cls(
-            config.monitor_interval,
-            config.ping_timeout,
-            config.consider_home,
-            config.metrics_interval,
-            wake_probe=config.wake_probe,
-            overrides=config.devices,
-        )
+        return cls._from(config, config.devices)
 
     def with_options(self, options: RuntimeOptions) -> MonitorSettings:
         """The defaults changed by run-time options; overrides stay."""
-        return MonitorSettings(
-            options.monitor_interval,
-            options.ping_timeout,
-            options.consider_home,
-            options.metrics_interval,
-            wake_probe=options.wake_probe,
-            overrides=self.overrides,
+        return self._from(options, self.overrides)
+
+    @classmethod
+    def _from(
+        cls, values: Config | RuntimeOptions, overrides: Mapping[str, Mapping[str, Any]]
+    ) -> MonitorSettings:
+        """From anything carrying the settings under their names."""
+        return cls(
+            values.monitor_interval,
+            values.ping_timeout,
+            values.consider_home,
+            values.metrics_interval,
+            wake_probe=values.wake_probe,
+            overrides=overrides,
         )
 
     def for_device(self, device_id: str) -> ProbeSettings:
