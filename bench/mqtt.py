@@ -137,7 +137,8 @@ async def _run(devices: list[Device], port: int, seconds: float, flips: int) -> 
         MonitorSettings(INTERVAL, TIMEOUT, 0, METRICS_INTERVAL, wake_probe=False),
     )
     topics = Topics("netmon", "homeassistant", "bench")
-    link = MqttLink(MqttConfig(retained_wait=1.0), "127.0.0.1", "netmon-bench", topics.bridge_state)
+    mqtt = MqttConfig(host="127.0.0.1", port=port, retained_wait=1.0)
+    link = MqttLink(mqtt, "127.0.0.1", "netmon-bench", topics.bridge_state)
     inventory = _Devices(devices)
     parts: list[Publisher | HomeAssistantDiscovery | MqttLink] = [
         Publisher(link, topics, bus, inventory, lambda: {"version": "bench"}),

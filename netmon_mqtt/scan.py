@@ -57,8 +57,12 @@ async def scan(
                 started.append(component)
         began = time.monotonic()
         await pipeline.discovery.scan(targets, wanted & METHODS, progress)
+        if progress:
+            progress(0, 1, "identifying")
         await asyncio.sleep(max(0.0, began + listen - time.monotonic()))
         await pipeline.inventory.settled()
+        if progress:
+            progress(1, 1, "identified")
         return sorted(
             (d for d in pipeline.inventory.devices() if d.ip and ":" not in d.ip),
             key=lambda d: int(ipaddress.IPv4Address(d.ip or "0.0.0.0")),
