@@ -115,6 +115,9 @@ class _Devices:
     def devices(self) -> list[Device]:
         return self._devices
 
+    def get(self, device_id: str) -> Device | None:
+        return next((d for d in self._devices if d.id == device_id), None)
+
 
 def _devices(count: int) -> list[Device]:
     now = utcnow()

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from .vendors import short_vendor
+
 
 class Presence(enum.StrEnum):
     """Whether a device is on the network; values are the MQTT payloads."""
@@ -46,7 +48,8 @@ class Device:
     """A device of the inventory, as stored in SQLite.
 
     ``names`` holds the name each source reported (keys from ``NAME_SOURCES``); ``details``
-    holds per-source facts (``{"dhcp": {...}, "snmp": {...}, "mdns": {...}}``).
+    holds per-source facts (``{"dhcp": {...}, "snmp": {...}, "mdns": {...}}``); ``ipv6``
+    maps each IPv6 address seen for the MAC to when it was last seen.
     """
 
     id: str
@@ -61,7 +64,7 @@ class Device:
     ha_discovery: bool = True
     names: Mapping[str, str] = field(default_factory=dict)
     details: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    ipv6: tuple[str, ...] = ()
+    ipv6: Mapping[str, datetime] = field(default_factory=dict)  # address -> last seen
     device_type: str | None = None
     type_evidence: tuple[str, ...] = ()
 
@@ -91,7 +94,7 @@ class Device:
             if name:
                 return name
         address = self.ip or self.mac or self.id
-        return f"{self.vendor} {address}" if self.vendor else address
+        return f"{short_vendor(self.vendor)} {address}" if self.vendor else address
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,10 @@ class RuntimeOptions:
 
 
 class DeviceSource(Protocol):
-    """What readers of the inventory need: every device, oldest first."""
+    """What readers of the inventory need."""
 
     def devices(self) -> list[Device]:
-        """Every device."""
+        """Every device, oldest first."""
+
+    def get(self, device_id: str) -> Device | None:
+        """One device by id."""

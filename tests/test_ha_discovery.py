@@ -6,9 +6,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from netmon_mqtt.models import Device, DeviceState, Metrics, Presence
 from netmon_mqtt.publish import ha_discovery, payloads
 from netmon_mqtt.publish.topics import Topics
+from netmon_mqtt.vendors import short_vendor
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 DEVICE = Device(
@@ -26,13 +29,17 @@ def test_device_config_snapshot() -> None:
     config = ha_discovery.device_config(DEVICE, TOPICS, "1.2.3")
     assert config["device"] == {
         "identifiers": ["netmon_b827eb000001"],
-        "name": "Raspberry Pi Foundation 10.0.0.2",
+        "name": "Raspberry Pi 10.0.0.2",
         "via_device": "netmon_bridge_main",
         "connections": [["mac", "b8:27:eb:00:00:01"]],
-        "manufacturer": "Raspberry Pi Foundation",
+        "manufacturer": "Raspberry Pi",
     }
     assert config["origin"]["name"] == "netmon-mqtt"
-    assert config["availability"] == [{"topic": "netmon/bridge/state"}]
+    assert config["availability"] == [
+        {"topic": "netmon/bridge/state"},
+        {"topic": "netmon/device/b827eb000001/availability"},
+    ]
+    assert config["availability_mode"] == "all"
     assert config["state_topic"] == "netmon/device/b827eb000001"
     assert config["qos"] == 1
     assert "object_id" not in json.dumps(config)
@@ -40,7 +47,6 @@ def test_device_config_snapshot() -> None:
     components = config["components"]
     assert list(components) == [
         "presence",
-        "connectivity",
         "latency",
         "packet_loss",
         "jitter",
@@ -49,9 +55,19 @@ def test_device_config_snapshot() -> None:
         "hostname",
         "vendor",
         "ping",
+        "went_offline",
+        "came_online",
+        "joined",
+        "ip_changed",
+        "connectivity",
     ]
-    for key, component in components.items():
+    # A retired component stays as its platform alone: that is how Home Assistant removes it.
+    assert components["connectivity"] == {"platform": "binary_sensor"}
+    live = {k: c for k, c in components.items() if k not in ha_discovery.RETIRED_COMPONENTS}
+    entities = {k: c for k, c in live.items() if c["platform"] != "device_automation"}
+    for key, component in entities.items():
         assert component["unique_id"] == f"netmon_b827eb000001_{key}"
+    assert all(c["qos"] == 1 for c in live.values())  # root qos is ignored before 2026.5.2
     assert components["presence"] == {
         "platform": "device_tracker",
         "unique_id": "netmon_b827eb000001_presence",
@@ -61,22 +77,88 @@ def test_device_config_snapshot() -> None:
         "payload_not_home": "not_home",
         "value_template": "{{ value_json.presence }}",
         "json_attributes_topic": "netmon/device/b827eb000001/info",
+        "qos": 1,
     }
-    assert components["connectivity"]["device_class"] == "connectivity"
-    latency = components["latency"]
-    assert (latency["device_class"], latency["unit_of_measurement"], latency["state_class"]) == (
-        "duration",
-        "ms",
-        "measurement",
-    )
-    assert components["packet_loss"]["unit_of_measurement"] == "%"
-    assert components["jitter"]["enabled_by_default"] is False
-    assert components["last_seen"]["device_class"] == "timestamp"
+    assert components["latency"] == {
+        "platform": "sensor",
+        "unique_id": "netmon_b827eb000001_latency",
+        "name": "Latency",
+        "value_template": "{{ value_json.latency_ms }}",
+        "device_class": "duration",
+        "unit_of_measurement": "ms",
+        "state_class": "measurement",
+        "suggested_display_precision": 1,
+        "qos": 1,
+    }
+    # Two entities per device write to the recorder by default; the rest is diagnostic.
+    enabled = [k for k, c in entities.items() if c.get("enabled_by_default", True)]
+    assert enabled == ["presence", "latency"]
+    for key in ("packet_loss", "jitter", "last_seen", "ip", "hostname", "vendor", "ping"):
+        assert components[key]["entity_category"] == "diagnostic", key
     for key in ("ip", "hostname", "vendor"):
         assert components[key]["state_topic"] == "netmon/device/b827eb000001/info"
-        assert components[key]["entity_category"] == "diagnostic"
-    names = [c["name"] for c in components.values() if c["name"]]
+    assert components["last_seen"]["device_class"] == "timestamp"
+    names = [c["name"] for c in entities.values() if c["name"]]
     assert not any("Raspberry" in name for name in names)
+
+
+def test_device_triggers_listen_to_the_device_events() -> None:
+    components = ha_discovery.device_config(DEVICE, TOPICS, "1")["components"]
+    assert components["went_offline"] == {
+        "platform": "device_automation",
+        "automation_type": "trigger",
+        "topic": "netmon/device/b827eb000001/event",
+        "type": "went_offline",
+        "subtype": "device",
+        "value_template": "{{ value_json.type }}",
+        "payload": "device_offline",
+        "qos": 1,
+    }
+    assert {k: components[k]["payload"] for k in ("came_online", "joined", "ip_changed")} == {
+        "came_online": "device_online",
+        "joined": "device_joined",
+        "ip_changed": "ip_changed",
+    }
+
+
+def test_device_block_names_model_and_versions() -> None:
+    device = Device(
+        **{
+            **DEVICE.__dict__,
+            "vendor": "Raspberry Pi Trading Ltd",
+            "names": {"ssdp": "Living Room TV"},
+            "details": {
+                "ssdp": {"model": "QE55Q80", "model_number": "QE55Q80AAT"},
+                "snmp": {"sysDescr": "Linux tv 5.4, Version 1.2.3-rc1 (build 7)"},
+            },
+        }
+    )
+    block = ha_discovery.device_block(device, TOPICS)
+    assert block["name"] == "Living Room TV"
+    assert block["manufacturer"] == "Raspberry Pi"
+    assert (block["model"], block["hw_version"], block["sw_version"]) == (
+        "QE55Q80",
+        "QE55Q80AAT",
+        "1.2.3-rc1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("legal", "short"),
+    [
+        ("Raspberry Pi Trading Ltd", "Raspberry Pi"),
+        ("Apple, Inc.", "Apple"),
+        ("TP-LINK TECHNOLOGIES CO.,LTD.", "TP-LINK"),
+        ("Samsung Electronics Co.,Ltd", "Samsung"),
+        ("Hon Hai Precision Ind. Co.,Ltd.", "Hon Hai Precision"),
+        ("Philips Lighting BV", "Philips Lighting"),
+        ("Cisco Systems, Inc", "Cisco"),
+        ("Texas Instruments", "Texas Instruments"),
+        ("Ltd", "Ltd"),
+    ],
+)
+def test_vendor_names_as_people_say_them(legal: str, short: str) -> None:
+    assert short_vendor(legal) == short
 
 
 def test_device_without_mac_or_vendor() -> None:
@@ -133,7 +215,7 @@ def test_info_payload() -> None:
             "mdns": {"services": ["_ssh._tcp.local."], "model": "Pi 4"},
             "snmp": {"sysName": "pi"},
         },
-        ipv6=("fe80::1",),
+        ipv6={"fe80::1": T0},
         device_type="computer",
         type_evidence=("x",),
     )
@@ -144,6 +226,7 @@ def test_info_payload() -> None:
         "ip": "10.0.0.2",
         "mac": "b8:27:eb:00:00:01",
         "hostname": "kitchen-pi",
+        "host_name": "kitchen-pi",
         "vendor": "Raspberry Pi Foundation",
         "model": "Pi 4",
         "mdns_name": "kitchen-pi",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,7 @@ async def test_sources_merge_names_details_ipv6_and_type(tmp_path: Path) -> None
     assert device.display_name == "android-abc"  # a DHCP name beats an mDNS host name
     assert device.hostname == "Pixel-7"  # the mDNS host name is still the host name
     assert device.names == {"dhcp": "android-abc", "mdns": "Pixel-7"}
-    assert device.ipv6 == ("fd77::7", "fe80::1")
+    assert sorted(device.ipv6) == ["fd77::7", "fe80::1"]
     assert device.details["dhcp"]["vendor_class"] == "android-dhcp-13"
     assert device.device_type in {"phone", "tv_media"}
     assert any("DHCP vendor class" in e or "service" in e for e in device.type_evidence)
@@ -231,5 +232,35 @@ async def test_sweep_refresh_skips_devices_identified_during_the_sweep(tmp_path:
     await asyncio.sleep(0.05)
     await inventory.refresh_identities(since=sweep_started)
     assert sorted(asked) == ["b827eb000001", "b827eb000001", "b827eb000002"]
+    await inventory.stop()
+    await store.close()
+
+
+async def test_ipv6_addresses_not_seen_for_a_day_expire(tmp_path: Path) -> None:
+    db = tmp_path / "inv.db"
+    store, inventory, recorder = await _open(db)
+    mac = "3c:22:fb:00:00:08"
+    old = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    await inventory.observe(_obs("10.0.0.8", mac))
+    await inventory.observe(replace(_obs(None, mac, source="ndp", ipv6=("fd77::8",)), seen_at=old))
+    await inventory.observe(
+        replace(_obs(None, mac, source="ndp", ipv6=("fe80::8",)), seen_at=old + timedelta(hours=20))
+    )
+    device = inventory.get("3c22fb000008")
+    assert device is not None and sorted(device.ipv6) == ["fd77::8", "fe80::8"]
+    # Seen again later: the new time is kept, the set (and so the news) unchanged.
+    updates = len(recorder.of(DeviceUpdated))
+    await inventory.observe(
+        replace(_obs(None, mac, source="ndp", ipv6=("fe80::8",)), seen_at=old + timedelta(hours=23))
+    )
+    assert len(recorder.of(DeviceUpdated)) == updates
+    await inventory.expire_ipv6(old + timedelta(hours=25))
+    device = inventory.get("3c22fb000008")
+    assert device is not None and list(device.ipv6) == ["fe80::8"]
+    assert recorder.of(DeviceUpdated)[-1].changed == {"ipv6"}  # type: ignore[attr-defined]
+    await inventory.stop()
+    await store.close()
+    store, inventory, _ = await _open(db)  # times survive a restart
+    assert inventory.get("3c22fb000008").ipv6 == {"fe80::8": old + timedelta(hours=23)}  # type: ignore[union-attr]
     await inventory.stop()
     await store.close()

@@ -19,6 +19,14 @@ def test_summarise_window() -> None:
     assert m.probes == 4
 
 
+def test_round_trips_are_kept_to_what_a_network_can_measure() -> None:
+    m = summarise([0.4321, 0.4789, 0.4512])
+    assert (m.latency_ms, m.latency_min_ms, m.latency_max_ms, m.jitter_ms) == (0.5, 0.4, 0.5, 0.0)
+    slow = summarise([23.46, 31.7])
+    assert (slow.latency_ms, slow.latency_min_ms, slow.latency_max_ms) == (28.0, 23.0, 32.0)
+    assert slow.jitter_ms == 8.2  # below 10 ms: tenths
+
+
 def test_summarise_all_lost_and_empty() -> None:
     lost = summarise([None, None])
     assert (lost.latency_ms, lost.jitter_ms, lost.packet_loss_pct) == (None, None, 100.0)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from netmon_mqtt.broker import EmbeddedBroker
 from netmon_mqtt.config import EmbeddedBrokerConfig, MqttConfig
 from netmon_mqtt.errors import BrokerError
-from netmon_mqtt.events import DeviceDiscovered, EventBus, PresenceChanged
+from netmon_mqtt.events import DeviceDiscovered, EventBus, MetricsReady, PresenceChanged
 from netmon_mqtt.models import Device, DeviceState, Metrics, Presence
 from netmon_mqtt.publish import ha_discovery
 from netmon_mqtt.publish.homeassistant import HomeAssistantDiscovery, HomeAssistantSettings
@@ -46,11 +47,20 @@ class _Devices:
     def devices(self) -> list[Device]:
         return list(self.list)
 
+    def get(self, device_id: str) -> Device | None:
+        return next((d for d in self.list if d.id == device_id), None)
+
 
 class _Publishing:
     """The link, the publisher and the Home Assistant module, as the service builds them."""
 
-    def __init__(self, port: int, devices: list[Device], bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        devices: list[Device],
+        bus: EventBus | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         bus = bus or EventBus()
         inventory = _Devices(devices)
         mqtt = MqttConfig(host="127.0.0.1", port=port, retained_wait=0.5)
@@ -66,7 +76,7 @@ class _Publishing:
             }
 
         self.parts = [
-            Publisher(self.link, TOPICS, bus, inventory, info),
+            Publisher(self.link, TOPICS, bus, inventory, info, clock=clock),
             HomeAssistantDiscovery(
                 self.link,
                 TOPICS,
@@ -290,3 +300,32 @@ async def test_embedded_broker_port_in_use_is_a_clear_error() -> None:
             await EmbeddedBroker(EmbeddedBrokerConfig(port=port)).start()
     finally:
         await first.stop()
+
+
+async def test_a_window_that_changes_nothing_is_not_republished(
+    mosquitto: LocalMosquitto, subscriber: Subscriber
+) -> None:
+    bus, now = EventBus(), [1000.0]
+    publishing = _Publishing(mosquitto.port, [KNOWN], bus, clock=lambda: now[0])
+    await publishing.start()
+    topic = TOPICS.device_state(KNOWN.id)
+    try:
+        metrics = Metrics(0.4, 0.3, 0.5, 0.1, 0.0, 6)
+        for minute in range(3):  # the same rounded values, a later last_seen each time
+            seen = T0 + timedelta(minutes=minute)
+            await bus.emit(
+                MetricsReady(DeviceState(KNOWN.id, Presence.HOME, metrics, seen, "icmp"))
+            )
+            await asyncio.sleep(0.3)
+        assert await _until(lambda: subscriber.on(topic))
+        await asyncio.sleep(0.5)
+        assert len(subscriber.on(topic)) == 1
+        changed = Metrics(0.6, 0.3, 0.9, 0.2, 0.0, 6)
+        await bus.emit(MetricsReady(DeviceState(KNOWN.id, Presence.HOME, changed, T0, "icmp")))
+        assert await _until(lambda: len(subscriber.on(topic)) == 2)
+        now[0] += 301  # a steady device still refreshes its last_seen every 5 minutes
+        later = T0 + timedelta(minutes=6)
+        await bus.emit(MetricsReady(DeviceState(KNOWN.id, Presence.HOME, changed, later, "icmp")))
+        assert await _until(lambda: len(subscriber.on(topic)) == 3)
+    finally:
+        await publishing.stop()

@@ -153,11 +153,22 @@ def _retained(messages: list[Received]) -> dict[str, Any]:
     """The last payload of each retained topic (a subscriber sees the retain flag only on what
     the broker held when it subscribed), normalised."""
     live = ("netmon/bridge/event", "netmon/bridge/response/")
-    return {m.topic: _normal(m.json()) for m in messages if not m.topic.startswith(live)}
+    return {
+        m.topic: _normal(_parsed(m.payload))
+        for m in messages
+        if not m.topic.startswith(live) and not m.topic.endswith("/event")
+    }
 
 
-def _events(messages: list[Received]) -> list[Any]:
-    return [_normal(m.json()) for m in messages if m.topic == TOPICS.bridge_event]
+def _parsed(payload: str) -> Any:
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return payload  # online / offline
+
+
+def _events(messages: list[Received], topic: str = TOPICS.bridge_event) -> list[Any]:
+    return [_normal(m.json()) for m in messages if m.topic == topic]
 
 
 def _bridge_info(total: int, online: int, discovery_interval: float = 3600.0) -> dict[str, Any]:
@@ -195,6 +206,7 @@ PHONE_INFO = {
     "ip": PHONE[0],
     "mac": PHONE[1],
     "hostname": "pixel-7",
+    "host_name": "pixel-7",
     "vendor": "Apple, Inc.",
     "model": None,
     "mdns_name": None,
@@ -235,9 +247,7 @@ def _state(
 async def test_join_presence_request_and_options_publish_exactly_this(world: World) -> None:
     printer = (*PRINTER, "Brother industries, LTD.")
     assert world.service.inventory.get(PRINTER[1].replace(":", "")) is not None
-    printer_summary = _summary(
-        *printer[:2], f"{printer[2]} {PRINTER[0]}", printer[2], "printer", True
-    )
+    printer_summary = _summary(*printer[:2], f"Brother {PRINTER[0]}", printer[2], "printer", True)
 
     # 1. A phone joins: its DHCP request is all it takes.
     mark = world.mark()
@@ -248,6 +258,7 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
         TOPICS.device_info(PHONE_ID): PHONE_INFO,
         TOPICS.device_config(PHONE_ID): _phone_config(),
         TOPICS.device_state(PHONE_ID): _state("home", "dhcp answered"),
+        TOPICS.device_availability(PHONE_ID): "online",  # tracked, presence known
         TOPICS.bridge_info: _bridge_info(2, 2),
         TOPICS.bridge_devices: [
             printer_summary,
@@ -326,9 +337,9 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
             _summary(*PHONE, "pixel-7", "Apple, Inc.", "phone", False),
         ],
     }
-    assert _events(messages) == [
-        {"type": "device_offline", "data": {"id": PHONE_ID, "at": "<time>", "reason": reason}}
-    ]
+    left = [{"type": "device_offline", "data": {"id": PHONE_ID, "at": "<time>", "reason": reason}}]
+    assert _events(messages) == left
+    assert _events(messages, TOPICS.device_event(PHONE_ID)) == left
 
 
 _METRICS = ("latency_ms", "latency_min_ms", "latency_max_ms", "jitter_ms", "packet_loss_pct")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from ..identify.classify import classify
 from ..models import NAME_SOURCES, Device, Observation
@@ -21,7 +23,10 @@ _TRACKED_FIELDS = (
 
 
 def changed_fields(before: Device, after: Device) -> frozenset[str]:
+    """The fields whose change is news (IPv6 addresses coming or going, not their times)."""
     changed = {f for f in _TRACKED_FIELDS if getattr(before, f) != getattr(after, f)}
+    if set(before.ipv6) == set(after.ipv6):
+        changed.discard("ipv6")
     if before.hostname != after.hostname:
         changed.add("hostname")
     return frozenset(changed)
@@ -43,8 +48,9 @@ def merge(device: Device, obs: Observation) -> Device:
             facts["services"] = sorted(set(known) | set(obs.services))
         if facts != device.details.get(obs.source):
             changes["details"] = {**device.details, obs.source: facts}
-    if obs.ipv6 and not set(obs.ipv6) <= set(device.ipv6):
-        changes["ipv6"] = tuple(sorted(set(device.ipv6) | set(obs.ipv6)))
+    if obs.ipv6:
+        seen = {**device.ipv6, **dict.fromkeys(obs.ipv6, obs.seen_at)}
+        changes["ipv6"] = _recent(seen, obs.seen_at)
     if not changes:
         return device
     return classified(replace(device, **changes))  # type: ignore[arg-type]
@@ -55,3 +61,17 @@ def classified(device: Device) -> Device:
     if (kind, evidence) == (device.device_type, device.type_evidence):
         return device
     return replace(device, device_type=kind, type_evidence=evidence)
+
+
+# IPv6 addresses not seen for this long are dropped (privacy addresses rotate daily).
+IPV6_MAX_AGE = timedelta(days=1)
+
+
+def _recent(seen: Mapping[str, datetime], now: datetime) -> dict[str, datetime]:
+    return {a: t for a, t in sorted(seen.items()) if now - t <= IPV6_MAX_AGE}
+
+
+def expire_ipv6(device: Device, now: datetime) -> Device:
+    """The device without the IPv6 addresses not seen for ``IPV6_MAX_AGE``."""
+    recent = _recent(device.ipv6, now)
+    return device if len(recent) == len(device.ipv6) else replace(device, ipv6=recent)

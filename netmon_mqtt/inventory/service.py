@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..background import Background, TaskSet
 from ..clock import utcnow
@@ -31,7 +31,7 @@ from ..identify.dns import Identifier
 from ..identify.oui import OuiDatabase
 from ..macs import device_id_for
 from ..models import Device, DeviceState, Observation
-from .merge import changed_fields, classified, merge
+from .merge import changed_fields, classified, expire_ipv6, merge
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -265,15 +265,27 @@ class Inventory:
             self._dirty.add(device_id)
 
     async def flush(self) -> None:
-        """Write devices whose last_seen changed, and the pending history; prune hourly."""
+        """Write devices whose last_seen changed, and the pending history; hourly, drop old
+        history and IPv6 addresses not seen for a day."""
         dirty = [self._devices[i] for i in self._dirty if i in self._devices]
         self._dirty.clear()
         await self._store.save_devices(dirty)
         samples, self._pending_samples = self._pending_samples, []
         await self._store.add_samples(samples, utcnow())
-        if self._history_days > 0 and time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
+        if time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
             self._pruned_at = time.monotonic()
-            await self._store.prune_history(utcnow() - timedelta(days=self._history_days))
+            await self.expire_ipv6(utcnow())
+            if self._history_days > 0:
+                await self._store.prune_history(utcnow() - timedelta(days=self._history_days))
+
+    async def expire_ipv6(self, now: datetime) -> None:
+        """Forget IPv6 addresses not seen for ``IPV6_MAX_AGE``; emits ``DeviceUpdated``."""
+        for device in list(self._devices.values()):
+            recent = expire_ipv6(device, now)
+            if recent is not device:
+                self._devices[device.id] = recent
+                await self._store.save_device(recent)
+                await self._bus.emit(DeviceUpdated(recent, frozenset({"ipv6"})))
 
     async def _flush_periodically(self) -> None:
         while True:

@@ -237,7 +237,7 @@ def _device_to_row(d: Device) -> tuple[object, ...]:
         int(d.ha_discovery),
         json.dumps(dict(d.names)),
         json.dumps({k: dict(v) for k, v in d.details.items()}),
-        json.dumps(list(d.ipv6)),
+        json.dumps({address: at.isoformat() for address, at in d.ipv6.items()}),
         d.device_type,
         json.dumps(list(d.type_evidence)),
     )
@@ -245,6 +245,7 @@ def _device_to_row(d: Device) -> tuple[object, ...]:
 
 def _row_to_device(row: tuple[object, ...]) -> Device:
     values = dict(zip(_COLUMNS, row, strict=True))
+    last_seen = datetime.fromisoformat(str(values["last_seen"]))
     return Device(
         id=str(values["id"]),
         mac=_opt(values["mac"]),
@@ -252,16 +253,23 @@ def _row_to_device(row: tuple[object, ...]) -> Device:
         vendor=_opt(values["vendor"]),
         name=_opt(values["name"]),
         first_seen=datetime.fromisoformat(str(values["first_seen"])),
-        last_seen=datetime.fromisoformat(str(values["last_seen"])),
+        last_seen=last_seen,
         status=Presence(str(values["status"])),
         tracked=bool(values["tracked"]),
         ha_discovery=bool(values["ha_discovery"]),
         names=json.loads(str(values["names"])),
         details=json.loads(str(values["details"])),
-        ipv6=tuple(json.loads(str(values["ipv6"]))),
+        ipv6=_ipv6(json.loads(str(values["ipv6"])), last_seen),
         device_type=_opt(values["device_type"]),
         type_evidence=tuple(json.loads(str(values["type_evidence"]))),
     )
+
+
+def _ipv6(stored: object, last_seen: datetime) -> dict[str, datetime]:
+    """Addresses with when they were last seen; schema 5 and older kept a bare list."""
+    if isinstance(stored, dict):
+        return {str(a): datetime.fromisoformat(str(t)) for a, t in stored.items()}
+    return dict.fromkeys((str(a) for a in stored or ()), last_seen)  # type: ignore[attr-defined]
 
 
 def _opt(value: object) -> str | None:

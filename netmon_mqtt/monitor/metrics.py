@@ -7,6 +7,15 @@ from itertools import pairwise
 from ..models import Metrics
 
 
+def measured(ms: float) -> float:
+    """A round trip to what a network can measure: 0.1 ms below 10 ms, 1 ms above.
+
+    Finer digits are noise (scheduling, Wi-Fi power save); publishing them would make every
+    window a new value, and a new row in Home Assistant's recorder.
+    """
+    return round(ms, 1) if ms < 10 else float(round(ms))
+
+
 def summarise(samples: list[float | None]) -> Metrics:
     """min / avg / max latency, jitter and loss of a window; ``None`` marks a lost probe."""
     answered = [s for s in samples if s is not None]
@@ -17,10 +26,10 @@ def summarise(samples: list[float | None]) -> Metrics:
         return Metrics(None, None, None, None, loss, len(samples))
     diffs = [abs(b - a) for a, b in pairwise(answered)]
     return Metrics(
-        latency_ms=round(sum(answered) / len(answered), 3),
-        latency_min_ms=round(min(answered), 3),
-        latency_max_ms=round(max(answered), 3),
-        jitter_ms=round(sum(diffs) / len(diffs), 3) if diffs else None,
+        latency_ms=measured(sum(answered) / len(answered)),
+        latency_min_ms=measured(min(answered)),
+        latency_max_ms=measured(max(answered)),
+        jitter_ms=measured(sum(diffs) / len(diffs)) if diffs else None,
         packet_loss_pct=loss,
         probes=len(samples),
     )

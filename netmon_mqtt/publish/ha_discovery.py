@@ -6,9 +6,12 @@ Component keys are part of every entity's ``unique_id``: never rename them.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..models import Device
+from ..vendors import short_vendor
+from .payloads import model_of
 from .topics import Topics, device_identifier
 
 ORIGIN_URL = "https://github.com/netmon-mqtt/netmon-mqtt"
@@ -35,11 +38,45 @@ def _sensor(uid: str, name: str, key: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+# Components netmon no longer publishes, and their platform: Home Assistant removes a
+# component only when the config names it with its platform alone (omitting it is not
+# enough), so these stay in every config. ``connectivity`` repeated the presence.
+RETIRED_COMPONENTS: dict[str, str] = {"connectivity": "binary_sensor"}
+
+# Device triggers (the automation editor's "went offline", ...): component key -> the event
+# type on the device's event topic that fires it.
+DEVICE_TRIGGERS: dict[str, str] = {
+    "went_offline": "device_offline",
+    "came_online": "device_online",
+    "joined": "device_joined",
+    "ip_changed": "ip_changed",
+}
+
+
+def _trigger(topics: Topics, device_id: str, key: str) -> dict[str, Any]:
+    return {
+        "platform": "device_automation",
+        "automation_type": "trigger",
+        "topic": topics.device_event(device_id),
+        "type": key,
+        "subtype": "device",
+        "value_template": "{{ value_json.type }}",
+        "payload": DEVICE_TRIGGERS[key],
+        "qos": 1,
+    }
+
+
 def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any]]:
-    """The components of one device, keyed by their frozen component keys."""
+    """The components of one device, keyed by their frozen component keys.
+
+    Enabled by default: the presence tracker (the facts are its attributes) and the latency.
+    The rest is diagnostic and disabled by default, so the recorder stores two entities per
+    device unless the user asks for more.
+    """
     uid = device_identifier(device_id)
     info = topics.device_info(device_id)
-    return {
+    hidden = {"entity_category": _DIAGNOSTIC, "enabled_by_default": False}
+    components: dict[str, dict[str, Any]] = {
         "presence": {
             "platform": "device_tracker",
             "unique_id": f"{uid}_presence",
@@ -50,13 +87,6 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             "value_template": _value("presence"),
             "json_attributes_topic": info,
         },
-        "connectivity": {
-            "platform": "binary_sensor",
-            "unique_id": f"{uid}_connectivity",
-            "name": "Connectivity",
-            "device_class": "connectivity",
-            "value_template": "{{ 'ON' if value_json.online else 'OFF' }}",
-        },
         "latency": _sensor(
             f"{uid}_latency",
             "Latency",
@@ -64,7 +94,7 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             device_class="duration",
             unit_of_measurement="ms",
             state_class="measurement",
-            suggested_display_precision=2,
+            suggested_display_precision=1,
         ),
         "packet_loss": _sensor(
             f"{uid}_packet_loss",
@@ -73,46 +103,28 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             unit_of_measurement="%",
             state_class="measurement",
             icon="mdi:lan-disconnect",
+            **hidden,
         ),
         "jitter": _sensor(
             f"{uid}_jitter",
             "Jitter",
             "jitter_ms",
+            device_class="duration",
             unit_of_measurement="ms",
             state_class="measurement",
-            enabled_by_default=False,
+            **hidden,
         ),
         "last_seen": _sensor(
-            f"{uid}_last_seen",
-            "Last seen",
-            "last_seen",
-            device_class="timestamp",
-            entity_category=_DIAGNOSTIC,
-            enabled_by_default=False,
+            f"{uid}_last_seen", "Last seen", "last_seen", device_class="timestamp", **hidden
         ),
         "ip": _sensor(
-            f"{uid}_ip",
-            "IP address",
-            "ip",
-            state_topic=info,
-            entity_category=_DIAGNOSTIC,
-            icon="mdi:ip-network",
+            f"{uid}_ip", "IP address", "ip", state_topic=info, icon="mdi:ip-network", **hidden
         ),
         "hostname": _sensor(
-            f"{uid}_hostname",
-            "Hostname",
-            "hostname",
-            state_topic=info,
-            entity_category=_DIAGNOSTIC,
-            icon="mdi:dns",
+            f"{uid}_hostname", "Hostname", "hostname", state_topic=info, icon="mdi:dns", **hidden
         ),
         "vendor": _sensor(
-            f"{uid}_vendor",
-            "Vendor",
-            "vendor",
-            state_topic=info,
-            entity_category=_DIAGNOSTIC,
-            icon="mdi:factory",
+            f"{uid}_vendor", "Vendor", "vendor", state_topic=info, icon="mdi:factory", **hidden
         ),
         "ping": {
             "platform": "button",
@@ -120,14 +132,21 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             "name": "Ping",
             "command_topic": f"{topics.request_prefix}device/ping",
             "payload_press": json.dumps({"id": device_id}, separators=(",", ":")),
-            "entity_category": _DIAGNOSTIC,
             "icon": "mdi:lan-pending",
+            **hidden,
         },
     }
+    for key in DEVICE_TRIGGERS:
+        components[key] = _trigger(topics, device_id, key)
+    for component in components.values():
+        component.setdefault("qos", 1)  # releases before 2026.5.2 ignore the root's qos
+    for key, platform in RETIRED_COMPONENTS.items():
+        components[key] = {"platform": platform}
+    return components
 
 
-def device_config(device: Device, topics: Topics, version: str) -> dict[str, Any]:
-    """The retained discovery config of one device."""
+def device_block(device: Device, topics: Topics) -> dict[str, Any]:
+    """The device as Home Assistant's device registry shows it."""
     block: dict[str, Any] = {
         "identifiers": [device_identifier(device.id)],
         "name": device.display_name,
@@ -136,11 +155,44 @@ def device_config(device: Device, topics: Topics, version: str) -> dict[str, Any
     if device.mac:
         block["connections"] = [["mac", device.mac]]
     if device.vendor:
-        block["manufacturer"] = device.vendor
+        block["manufacturer"] = short_vendor(device.vendor)
+    for key, value in versions(device).items():
+        block[key] = value
+    return block
+
+
+def versions(device: Device) -> dict[str, str]:
+    """``model``, ``hw_version`` and ``sw_version`` where a source tells them."""
+    found: dict[str, str] = {}
+    model = model_of(device)
+    if model:
+        found["model"] = model
+    number = device.details.get("ssdp", {}).get("model_number")
+    if number and number != model:
+        found["hw_version"] = str(number)
+    match = _VERSION.search(str(device.details.get("snmp", {}).get("sysDescr", "")))
+    if match:
+        found["sw_version"] = match.group(1)
+    return found
+
+
+_VERSION = re.compile(r"\b[Vv]ersion:?\s+([0-9][\w.()-]{0,40})")
+
+
+def device_config(device: Device, topics: Topics, version: str) -> dict[str, Any]:
+    """The retained discovery config of one device.
+
+    Available while netmon runs (the bridge's state) and the device is tracked with a known
+    presence (its own availability topic): an untracked device is unavailable, not home.
+    """
     return {
-        "device": block,
+        "device": device_block(device, topics),
         "origin": _origin(version),
-        "availability": [{"topic": topics.bridge_state}],
+        "availability": [
+            {"topic": topics.bridge_state},
+            {"topic": topics.device_availability(device.id)},
+        ],
+        "availability_mode": "all",
         "state_topic": topics.device_state(device.id),
         "qos": 1,
         "components": device_components(device.id, topics),
@@ -152,7 +204,7 @@ def bridge_config(topics: Topics, version: str) -> dict[str, Any]:
     uid = topics.bridge_id
     available = [{"topic": topics.bridge_state}]
     info = topics.bridge_info
-    return {
+    config: dict[str, Any] = {
         "device": {
             "identifiers": [uid],
             "name": "netmon" if topics.instance_id == "main" else f"netmon {topics.instance_id}",
@@ -234,6 +286,9 @@ def bridge_config(topics: Topics, version: str) -> dict[str, Any]:
             },
         },
     }
+    for component in config["components"].values():
+        component.setdefault("qos", 1)
+    return config
 
 
 def owned_by(payload: dict[str, Any], topics: Topics) -> bool:

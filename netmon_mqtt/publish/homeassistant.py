@@ -99,7 +99,7 @@ class HomeAssistantDiscovery:
             await asyncio.sleep(self._settings.recreate_delay)
         finally:
             self._held.discard(device_id)
-            device = next((d for d in self._inventory.devices() if d.id == device_id), None)
+            device = self._inventory.get(device_id)
             if device is not None:
                 self._set_config(device)
 

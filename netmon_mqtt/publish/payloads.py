@@ -41,6 +41,7 @@ def info_payload(device: Device) -> dict[str, Any]:
         "ip": device.ip,
         "mac": device.mac,
         "hostname": device.hostname,
+        "host_name": device.hostname,  # as Home Assistant names a tracker's host name
         "vendor": device.vendor,
         "model": model_of(device),
         "mdns_name": device.names.get("mdns"),
@@ -49,7 +50,7 @@ def info_payload(device: Device) -> dict[str, Any]:
         "device_type": device.device_type,
         "type_evidence": list(device.type_evidence),
         "randomized_mac": is_randomized(device.mac) if device.mac else None,
-        "ipv6": list(device.ipv6),
+        "ipv6": sorted(device.ipv6),
         "snmp": dict(device.details["snmp"]) if "snmp" in device.details else None,
         "services": sorted(
             {str(s) for facts in device.details.values() for s in facts.get("services", ())}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,12 +26,17 @@ from ..events import (
 )
 from ..models import Device, DeviceSource, DeviceState, Presence
 from . import payloads
-from .mqtt import MqttLink
+from .ha_discovery import DEVICE_TRIGGERS
+from .mqtt import OFFLINE, ONLINE, MqttLink
 from .topics import Topics, matches
 
 _LOGGER = logging.getLogger(__name__)
 
 BridgeInfo = Callable[[], dict[str, Any]]
+# A steady device's state is republished at least this often (its last_seen moves on).
+STATE_REFRESH = 300.0
+# Events also sent on the device's own event topic.
+DEVICE_EVENTS = frozenset(DEVICE_TRIGGERS.values()) | {"hostname_changed", "device_removed"}
 
 
 class Publisher:
@@ -43,8 +49,11 @@ class Publisher:
         bus: EventBus,
         inventory: DeviceSource,
         bridge_info: BridgeInfo,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._link = link
+        self._clock = clock
         self._retained = link.retained
         self._topics = topics
         self._inventory = inventory
@@ -53,29 +62,54 @@ class Publisher:
         bus.subscribe(DeviceUpdated, self._on_updated)
         bus.subscribe(DeviceRemoved, self._on_removed)
         bus.subscribe(PresenceChanged, self._on_presence)
-        bus.subscribe(MetricsReady, lambda e: self._set_state(e.state))
+        bus.subscribe(MetricsReady, self._on_metrics)
         bus.subscribe(ScanStarted, self._on_scan_started)
         bus.subscribe(ScanFinished, self._on_scan)
         bus.subscribe(HealthReported, self._on_health)
         bus.subscribe(OptionsChanged, lambda _e: self._refresh_bridge())
-        owned = [topics.device_state("+"), topics.device_info("+"), topics.bridge_info]
-        self._retained.own([*owned, topics.bridge_devices], self._on_collected)
+        self._windows: dict[str, tuple[str, float]] = {}  # id -> (state sans last_seen, when)
+        self._retained.own(
+            [*self._device_filters, topics.bridge_info, topics.bridge_devices], self._on_collected
+        )
+
+    @property
+    def _device_filters(self) -> list[str]:
+        t = self._topics
+        return [t.device_state("+"), t.device_info("+"), t.device_availability("+")]
 
     async def start(self) -> None:
         """Publish what the inventory holds."""
         for device in self._inventory.devices():
-            self._set_info(device)
+            self._set_device(device)
         self._refresh_bridge()
 
     async def stop(self) -> None:
         """Nothing to release: the link sends what is pending when it stops."""
 
     # -- topics ----------------------------------------------------------------------
-    def _set_info(self, device: Device) -> None:
+    def _set_device(self, device: Device) -> None:
+        """Its info, and whether Home Assistant shows it: tracked, with a known presence."""
         self._set(self._topics.device_info(device.id), payloads.info_payload(device))
+        available = device.tracked and device.status is not Presence.UNKNOWN
+        topic = self._topics.device_availability(device.id)
+        self._retained.set(topic, ONLINE if available else OFFLINE)
 
     def _set_state(self, state: DeviceState) -> None:
-        self._set(self._topics.device_state(state.device_id), payloads.state_payload(state))
+        payload = payloads.state_payload(state)
+        steady = payloads.dumps({k: v for k, v in payload.items() if k != "last_seen"})
+        self._windows[state.device_id] = (steady, self._clock())
+        self._set(self._topics.device_state(state.device_id), payload)
+
+    def _on_metrics(self, event: MetricsReady) -> None:
+        """A window's state, unless nothing but ``last_seen`` changed since the last one
+        published (then at most every ``STATE_REFRESH`` seconds)."""
+        state = event.state
+        payload = payloads.state_payload(state)
+        steady = payloads.dumps({k: v for k, v in payload.items() if k != "last_seen"})
+        last = self._windows.get(state.device_id)
+        if last and last[0] == steady and self._clock() - last[1] < STATE_REFRESH:
+            return
+        self._set_state(state)
 
     def _set(self, topic: str, payload: Any) -> None:
         self._retained.set(topic, payloads.dumps(payload))
@@ -93,18 +127,22 @@ class Publisher:
         return payloads.dumps(payloads.device_summaries(devices, online))
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
+        """On the bridge's event topic, and a device's own on its event topic (which its
+        Home Assistant device triggers listen to)."""
         payload = payloads.dumps(payloads.event_payload(kind, data))
         self._link.send(self._topics.bridge_event, payload)
+        if kind in DEVICE_EVENTS and "id" in data:
+            self._link.send(self._topics.device_event(str(data["id"])), payload)
 
     # -- bus handlers ----------------------------------------------------------------
     def _on_discovered(self, event: DeviceDiscovered) -> None:
-        self._set_info(event.device)
+        self._set_device(event.device)
         self._refresh_bridge()
         self._event("device_joined", payloads.info_payload(event.device))
 
     def _on_updated(self, event: DeviceUpdated) -> None:
         device = event.device
-        self._set_info(device)
+        self._set_device(device)
         self._refresh_bridge()
         for field, kind in (("ip", "ip_changed"), ("hostname", "hostname_changed")):
             if field in event.changed:
@@ -112,13 +150,17 @@ class Publisher:
 
     def _on_removed(self, event: DeviceRemoved) -> None:
         device_id = event.device.id
-        self._retained.clear(self._topics.device_state(device_id))
-        self._retained.clear(self._topics.device_info(device_id))
+        for topic_filter in self._device_filters:
+            self._retained.clear(topic_filter.replace("+", device_id))
+        self._windows.pop(device_id, None)
         self._refresh_bridge()
         self._event("device_removed", {"id": device_id, "reason": event.reason})
 
     def _on_presence(self, event: PresenceChanged) -> None:
         self._set_state(event.state)
+        device = self._inventory.get(event.device_id)
+        if device is not None:
+            self._set_device(device)  # its availability follows a known presence
         self._refresh_bridge()
         kind = "device_online" if event.presence is Presence.HOME else "device_offline"
         self._event(kind, {"id": event.device_id, "at": iso(event.at), "reason": event.reason})
@@ -158,7 +200,7 @@ class Publisher:
                 self._retained.clear(topic)
 
     def _owner(self, topic: str) -> str | None:
-        for pattern in (self._topics.device_state("+"), self._topics.device_info("+")):
+        for pattern in self._device_filters:
             if matches(pattern, topic):
                 return topic[len(self._topics.device_state("")) :].split("/", maxsplit=1)[0]
         return None

@@ -79,6 +79,14 @@ class Topics:
         """Slow facts of a device."""
         return f"{self.base}/device/{device_id}/info"
 
+    def device_availability(self, device_id: str) -> str:
+        """``online`` while a device is tracked with a known presence, else ``offline``."""
+        return f"{self.base}/device/{device_id}/availability"
+
+    def device_event(self, device_id: str) -> str:
+        """Non-retained events of one device (its Home Assistant device triggers)."""
+        return f"{self.base}/device/{device_id}/event"
+
     def device_config(self, device_id: str) -> str:
         """Discovery config of a device."""
         return f"{self.prefix}/device/{device_identifier(device_id)}/config"
