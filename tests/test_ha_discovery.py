@@ -32,7 +32,13 @@ def test_device_config_snapshot() -> None:
         "manufacturer": "Raspberry Pi Foundation",
     }
     assert config["origin"]["name"] == "netmon-mqtt"
-    assert config["availability"] == [{"topic": "netmon/bridge/state"}]
+    assert config["availability"] == [
+        {
+            "topic": "netmon/bridge/state",
+            "payload_available": "online",
+            "payload_not_available": "offline",
+        }
+    ]
     assert config["state_topic"] == "netmon/device/b827eb000001"
     assert config["qos"] == 1
     assert "object_id" not in json.dumps(config)
