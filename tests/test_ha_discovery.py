@@ -36,8 +36,8 @@ def test_device_config_snapshot() -> None:
     }
     assert config["origin"]["name"] == "netmon-mqtt"
     assert config["availability"] == [
-        {"topic": "netmon/bridge/state"},
-        {"topic": "netmon/device/b827eb000001/availability"},
+        {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}
+        for topic in ("netmon/bridge/state", "netmon/device/b827eb000001/availability")
     ]
     assert config["availability_mode"] == "all"
     assert config["state_topic"] == "netmon/device/b827eb000001"

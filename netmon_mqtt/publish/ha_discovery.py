@@ -19,6 +19,12 @@ _DIAGNOSTIC = "diagnostic"
 BRIDGE_EVENT_TYPES = ("device_joined", "device_removed")
 
 
+def availability(topic: str) -> dict[str, str]:
+    """An availability entry with its payloads spelled out (Home Assistant 2025.4 can set an
+    entity up from an entry whose defaults were not filled in, and fails on the missing key)."""
+    return {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}
+
+
 def _origin(version: str) -> dict[str, str]:
     return {"name": "netmon-mqtt", "sw_version": version, "support_url": ORIGIN_URL}
 
@@ -189,8 +195,8 @@ def device_config(device: Device, topics: Topics, version: str) -> dict[str, Any
         "device": device_block(device, topics),
         "origin": _origin(version),
         "availability": [
-            {"topic": topics.bridge_state},
-            {"topic": topics.device_availability(device.id)},
+            availability(topics.bridge_state),
+            availability(topics.device_availability(device.id)),
         ],
         "availability_mode": "all",
         "state_topic": topics.device_state(device.id),
@@ -202,7 +208,7 @@ def device_config(device: Device, topics: Topics, version: str) -> dict[str, Any
 def bridge_config(topics: Topics, version: str) -> dict[str, Any]:
     """The retained discovery config of the bridge's own device."""
     uid = topics.bridge_id
-    available = [{"topic": topics.bridge_state}]
+    available = [availability(topics.bridge_state)]
     info = topics.bridge_info
     config: dict[str, Any] = {
         "device": {
