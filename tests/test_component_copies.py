@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
 import yaml
 
 from netmon_mqtt.discovery.sweep import METHODS
-from netmon_mqtt.publish import payloads
+from netmon_mqtt.models import Device
+from netmon_mqtt.publish import ha_discovery, payloads
 from netmon_mqtt.publish.topics import BRIDGE_IDENTIFIER_PREFIX, DEVICE_IDENTIFIER_PREFIX, Topics
 from netmon_mqtt.schema import RUNTIME_OPTIONS, SETTINGS
 from netmon_mqtt.validators import Number
@@ -63,3 +66,25 @@ def test_identifier_prefixes_and_topics_are_the_services() -> None:
 
 def test_bridge_events_are_events_the_service_sends() -> None:
     assert set(_const().BRIDGE_EVENTS) <= set(payloads.EVENT_TYPES)
+
+
+SAMPLE = Device(
+    id="a4b1c2d3e4f5",
+    mac="a4:b1:c2:d3:e4:f5",
+    ip="192.0.2.20",
+    first_seen=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    last_seen=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    vendor="Sonos, Inc.",
+    names={"mdns": "kitchen-speaker"},
+    details={"mdns": {"friendly_name": "Kitchen speaker", "model": "One"}},
+)
+DEVICE_CONFIG = COMPONENT.parent.parent / "tests_ha" / "fixtures" / "device_config.json"
+
+
+def test_component_tests_use_the_discovery_config_the_service_publishes() -> None:
+    """tests_ha feeds Home Assistant this file; it must be what the service publishes
+    (``NETMON_REGENERATE=1`` rewrites it after a deliberate change)."""
+    published = ha_discovery.device_config(SAMPLE, Topics(), "0.1.0")
+    if os.environ.get("NETMON_REGENERATE"):
+        DEVICE_CONFIG.write_text(json.dumps(published, indent=2) + "\n")
+    assert json.loads(DEVICE_CONFIG.read_text()) == published

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -26,6 +28,7 @@ from pytest_homeassistant_custom_component.common import (
     async_get_device_automations,
 )
 
+from custom_components.netmon.devices import find_device
 from custom_components.netmon.diagnostics import async_get_config_entry_diagnostics
 
 from .conftest import INFO, FakeBridge, error, ok
@@ -48,30 +51,14 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
 
 
+FIXTURE = Path(__file__).parent / "fixtures" / "device_config.json"
+SAMPLE_ID, SAMPLE_MAC = "a4b1c2d3e4f5", "a4:b1:c2:d3:e4:f5"
+
+
 def _discovery_config(device_id: str = DEVICE, mac: str = MAC) -> str:
-    """A device-based discovery config as netmon-mqtt publishes it (one component)."""
-    return json.dumps(
-        {
-            "device": {
-                "identifiers": [f"netmon_{device_id}"],
-                "connections": [["mac", mac]],
-                "name": "Kitchen speaker",
-                "manufacturer": "Sonos",
-            },
-            "origin": {"name": "netmon-mqtt", "sw_version": "0.1.0"},
-            "availability": [{"topic": "netmon/bridge/state"}],
-            "state_topic": f"netmon/device/{device_id}",
-            "qos": 1,
-            "components": {
-                "connectivity": {
-                    "platform": "binary_sensor",
-                    "device_class": "connectivity",
-                    "unique_id": f"netmon_{device_id}_connectivity",
-                    "value_template": "{{ 'ON' if value_json.online else 'OFF' }}",
-                }
-            },
-        }
-    )
+    """The device-based discovery config netmon-mqtt publishes (the service's tests check
+    that the fixture is exactly what it publishes), for ``device_id``."""
+    return FIXTURE.read_text().replace(SAMPLE_ID, device_id).replace(SAMPLE_MAC, mac)
 
 
 async def _mqtt_device(hass: HomeAssistant, device_id: str = DEVICE) -> dr.DeviceEntry:
@@ -80,7 +67,7 @@ async def _mqtt_device(hass: HomeAssistant, device_id: str = DEVICE) -> dr.Devic
         hass, f"homeassistant/device/netmon_{device_id}/config", _discovery_config(device_id)
     )
     await hass.async_block_till_done()
-    device = dr.async_get(hass).async_get_device(identifiers={("mqtt", f"netmon_{device_id}")})
+    device = find_device(hass, device_id)
     assert device is not None
     return device
 
@@ -110,6 +97,26 @@ async def test_setup_retries_while_the_bridge_is_silent(
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason == "netmon-mqtt did not answer 'info' (base topic netmon)"  # translated
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert "not loaded (setup_retry)" in diagnostics["bridge"]["error"]
+
+
+async def test_the_bridge_going_away_and_back_is_logged_once_each(
+    hass: HomeAssistant,
+    bridge: FakeBridge,
+    entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await _setup(hass, entry)
+    for state in ("online", "offline", "offline", "online", "online"):
+        async_fire_mqtt_message(hass, "netmon/bridge/state", state)
+        await hass.async_block_till_done()
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("custom_components")]
+    assert [line for line in lines if "unavailable" in line or "available again" in line] == [
+        "netmon-mqtt on netmon is unavailable (its bridge state is offline)",
+        "netmon-mqtt on netmon is available again",
+    ]
 
 
 # -- actions ----------------------------------------------------------------------------
@@ -251,18 +258,20 @@ async def test_bridge_events_become_home_assistant_events(
     assert [e.data["device_id"] for e in online] == [device.id]
 
 
-async def test_device_triggers_fire_on_presence_events(
+async def test_device_triggers_come_from_mqtt_discovery(
     hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
 ) -> None:
+    """The triggers are the MQTT integration's (published by the service), so they work
+    without netmon's entry owning the device, on every release."""
     await _setup(hass, entry)
     device = await _mqtt_device(hass)
     await _announce(hass, DEVICE)
-    linked = dr.async_get(hass).async_get(device.id)
-    assert linked is not None and entry.entry_id in linked.config_entries
+    registry = dr.async_get(hass)
+    assert dr.async_entries_for_config_entry(registry, entry.entry_id) == []  # no linking
 
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
-    ours = sorted(t["type"] for t in triggers if t["domain"] == DOMAIN)
-    assert ours == ["came_online", "went_offline"]
+    ours = sorted(t["type"] for t in triggers if t["domain"] == "mqtt")
+    assert ours == ["came_online", "ip_changed", "joined", "went_offline"]
 
     calls = async_capture_events(hass, "netmon_test_fired")
     assert await async_setup_component(
@@ -273,9 +282,11 @@ async def test_device_triggers_fire_on_presence_events(
                 {
                     "trigger": {
                         "platform": "device",
-                        "domain": DOMAIN,
+                        "domain": "mqtt",
                         "device_id": device.id,
+                        "discovery_id": f"netmon_{DEVICE} {kind}",
                         "type": kind,
+                        "subtype": "device",
                     },
                     "action": {"event": "netmon_test_fired", "event_data": {"kind": kind}},
                 }
@@ -283,39 +294,55 @@ async def test_device_triggers_fire_on_presence_events(
             ]
         },
     )
-    for kind in ("device_offline", "device_online"):
+    for kind in ("device_offline", "device_online", "ip_changed"):
         event = {"type": kind, "data": {"id": DEVICE, "reason": "test"}}
-        async_fire_mqtt_message(hass, "netmon/bridge/event", json.dumps(event))
+        async_fire_mqtt_message(hass, f"netmon/device/{DEVICE}/event", json.dumps(event))
         await hass.async_block_till_done()
     other = {"type": "device_offline", "data": {"id": "001122334455"}}
-    async_fire_mqtt_message(hass, "netmon/bridge/event", json.dumps(other))
+    async_fire_mqtt_message(hass, "netmon/device/001122334455/event", json.dumps(other))
     await hass.async_block_till_done()
     assert [c.data["kind"] for c in calls] == ["went_offline", "came_online"]
 
-    # Removed by netmon: the link goes, so no empty device stays behind.
-    removed = {"type": "device_removed", "data": {"id": DEVICE}}
-    async_fire_mqtt_message(hass, "netmon/bridge/event", json.dumps(removed))
-    await hass.async_block_till_done()
-    after = dr.async_get(hass).async_get(device.id)
-    assert after is None or entry.entry_id not in after.config_entries
+
+async def test_devices_linked_by_earlier_releases_are_let_go_at_setup(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    registry = dr.async_get(hass)
+    stale = registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "linked-before")}
+    )
+    shared = None
+    if not hasattr(dr.DeviceEntry, "config_entry_id"):  # before 2026.8: several owners
+        await async_setup_component(hass, "mqtt", {})
+        mqtt_device = await _mqtt_device(hass)
+        shared = registry.async_update_device(mqtt_device.id, add_config_entry_id=entry.entry_id)
+        assert shared is not None and entry.entry_id in shared.config_entries
+    await _setup(hass, entry)
+    assert dr.async_entries_for_config_entry(registry, entry.entry_id) == []
+    assert registry.async_get(stale.id) is None  # it had no other owner
+    if shared is not None:
+        kept = registry.async_get(shared.id)  # MQTT's device stays, without netmon's entry
+        assert kept is not None and entry.entry_id not in kept.config_entries
 
 
-async def test_devices_discovered_later_are_linked(
+async def test_untracked_devices_are_unavailable(
     hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
 ) -> None:
     await _setup(hass, entry)
-    await _announce(hass, DEVICE)
-    device = await _mqtt_device(hass)  # created after bridge/devices listed it
-    linked = dr.async_get(hass).async_get(device.id)
-    assert linked is not None and entry.entry_id in linked.config_entries
-    none = await async_get_device_automations(
-        hass,
-        DeviceAutomationType.TRIGGER,
-        dr.async_get(hass)
-        .async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, "x")})
-        .id,
+    device = await _mqtt_device(hass)
+    tracker = next(
+        e.entity_id
+        for e in er.async_entries_for_device(er.async_get(hass), device.id)
+        if e.domain == "device_tracker"
     )
-    assert [t for t in none if t["domain"] == DOMAIN] == []
+    async_fire_mqtt_message(hass, "netmon/bridge/state", "online", retain=True)
+    async_fire_mqtt_message(hass, f"netmon/device/{DEVICE}", json.dumps({"presence": "home"}))
+    for availability, shown in (("online", "home"), ("offline", "unavailable")):
+        topic = f"netmon/device/{DEVICE}/availability"
+        async_fire_mqtt_message(hass, topic, availability)  # live, as a subscriber gets it
+        await hass.async_block_till_done()
+        state = hass.states.get(tracker)
+        assert state is not None and state.state == shown, availability
 
 
 # -- repairs ----------------------------------------------------------------------------
@@ -401,7 +428,7 @@ async def test_diagnostics_redact_secrets_and_addresses(
             "health": {"healthy": True, "uptime_s": 12},
             "devices": [
                 {
-                    "id": DEVICE,
+                    "id": "**REDACTED**",
                     "name": "**REDACTED**",
                     "mac": "**REDACTED**",
                     "ip": "**REDACTED**",

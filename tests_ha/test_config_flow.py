@@ -147,6 +147,29 @@ async def test_discovery_of_a_configured_bridge_aborts(
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
 
 
+async def test_discovery_under_a_new_base_topic_updates_the_entry(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    moved = json.dumps({**INFO, "base_topic": "lan/netmon"})
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": config_entries.SOURCE_MQTT},
+        data=_discovery(moved, topic="lan/netmon/bridge/info"),
+    )
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
+    assert entry.data["base_topic"] == "lan/netmon"
+
+
+async def test_options_of_an_entry_that_is_not_loaded_abort_clearly(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    bridge.silent = True
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "not_loaded"
+
+
 async def test_reconfigure_moves_the_base_topic(
     hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
 ) -> None:

@@ -1,8 +1,8 @@
 """netmon-mqtt: set up, configure and control the netmon-mqtt LAN monitor.
 
-The devices and their entities come from MQTT discovery (the MQTT integration owns them);
-this integration adds what discovery cannot: a config flow, the service's options, actions,
-events, device triggers, repairs and diagnostics.
+The devices, their entities and their device triggers come from MQTT discovery (the MQTT
+integration owns them); this integration adds what discovery cannot: a config flow, the
+service's options, actions, events, repairs and diagnostics.
 """
 
 from __future__ import annotations
@@ -30,26 +30,36 @@ async def async_setup(hass: HomeAssistant, _config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: NetmonConfigEntry) -> bool:
     """Subscribe to the bridge and check that it answers."""
     if not await mqtt.async_wait_for_mqtt_client(hass):
-        raise ConfigEntryNotReady("MQTT is not connected")
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_connected")
     bridge = NetmonBridge(hass, entry.entry_id, entry.data[CONF_BASE_TOPIC])
     await bridge.async_start()
     try:
         bridge.info = await bridge.request("info", resend_every=1.0)
     except BridgeError as err:
         bridge.async_stop()
-        raise ConfigEntryNotReady(str(err)) from err
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key=err.translation_key,
+            translation_placeholders=err.translation_placeholders,
+        ) from err
     entry.runtime_data = bridge
+    _prune_linked_devices(hass, entry)
     return True
+
+
+def _prune_linked_devices(hass: HomeAssistant, entry: NetmonConfigEntry) -> None:
+    """Detach this entry from devices earlier releases linked it to (the devices are the
+    MQTT integration's); a device left with this entry alone is stale and removed."""
+    registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        owner = getattr(device, "config_entry_id", None)  # Home Assistant 2026.8 and later
+        if owner == entry.entry_id:
+            registry.async_remove_device(device.id)
+        elif owner is None:  # older releases: a device may belong to several entries
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: NetmonConfigEntry) -> bool:
     """Unsubscribe; the MQTT devices stay (they are the MQTT integration's)."""
     entry.runtime_data.async_stop()
-    return True
-
-
-async def async_remove_config_entry_device(
-    _hass: HomeAssistant, _entry: NetmonConfigEntry, _device: dr.DeviceEntry
-) -> bool:
-    """Let the user delete a device: netmon only links itself to MQTT's devices."""
     return True

@@ -16,7 +16,6 @@ from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
@@ -36,7 +35,7 @@ from .const import (
     TOPIC_RESPONSE,
     TOPIC_STATE,
 )
-from .devices import find_device, netmon_id
+from .devices import find_device
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -216,9 +215,6 @@ class NetmonBridge(Requests):
         }
         for topic, handler in handlers.items():
             self._listeners.append(await mqtt.async_subscribe(self.hass, topic, handler, 1))
-        self._listeners.append(
-            self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry)
-        )
 
     @callback
     def async_stop(self) -> None:
@@ -235,6 +231,12 @@ class NetmonBridge(Requests):
     @callback
     def _on_state(self, message: mqtt.ReceiveMessage) -> None:
         online = message.payload == "online"
+        if not online and self.online is not False:
+            _LOGGER.info(
+                "netmon-mqtt on %s is unavailable (its bridge state is offline)", self.base_topic
+            )
+        elif online and self.online is False:
+            _LOGGER.info("netmon-mqtt on %s is available again", self.base_topic)
         self.online = online
         if online:
             self.offline_since = None
@@ -296,37 +298,10 @@ class NetmonBridge(Requests):
         if not isinstance(devices, list):
             return
         self.devices = [d for d in devices if isinstance(d, dict)]
-        for summary in self.devices:
-            self._link(str(summary.get("id")))
 
-    # -- devices ---------------------------------------------------------------------
-    def _link(self, device_id: str) -> None:
-        """Attach this entry to the MQTT device of ``device_id`` (for device triggers).
-
-        The device and its entities stay the MQTT integration's; this only lets Home
-        Assistant offer netmon's triggers and actions for it.
-        """
-        device = find_device(self.hass, device_id)
-        if device is not None and self.entry_id not in device.config_entries:
-            dr.async_get(self.hass).async_update_device(
-                device.id, add_config_entry_id=self.entry_id
-            )
-
-    def _unlink(self, device_id: str) -> None:
-        device = find_device(self.hass, device_id)
-        if device is not None and self.entry_id in device.config_entries:
-            dr.async_get(self.hass).async_update_device(
-                device.id, remove_config_entry_id=self.entry_id
-            )
-
-    @callback
-    def _on_registry(self, event: Any) -> None:
-        if event.data.get("action") != "create":
-            return
-        device = dr.async_get(self.hass).async_get(event.data["device_id"])
-        known = {str(d.get("id")) for d in self.devices}
-        if device is not None and (found := netmon_id(device)) in known:
-            self._link(found)
+    def knows(self, device_id: str) -> bool:
+        """True when this bridge lists ``device_id`` (its retained ``bridge/devices``)."""
+        return any(str(d.get("id")) == device_id for d in self.devices)
 
     # -- events ----------------------------------------------------------------------
     @callback
@@ -337,8 +312,6 @@ class NetmonBridge(Requests):
             return
         kind, data = event.get("type"), event["data"]
         device_id = str(data.get("id", ""))
-        if kind == "device_removed":
-            self._unlink(device_id)
         ha_event = BRIDGE_EVENTS.get(str(kind))
         if ha_event is None:
             return

@@ -8,7 +8,12 @@ from typing import Any
 
 import voluptuous as vol
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
@@ -48,9 +53,10 @@ class NetmonConfigFlow(ConfigFlow, domain=DOMAIN):
             or not topic.endswith(_INFO_SUFFIX)
         ):
             return self.async_abort(reason="invalid_discovery_info")
-        await self.async_set_unique_id(str(info["instance_id"]))
-        self._abort_if_unique_id_configured()
         self._base_topic = topic.removesuffix(_INFO_SUFFIX)
+        await self.async_set_unique_id(str(info["instance_id"]))
+        # The same instance under another base topic: follow it (the entry reloads).
+        self._abort_if_unique_id_configured(updates={CONF_BASE_TOPIC: self._base_topic})
         self.context["title_placeholders"] = {"name": self._title(info)}
         return await self.async_step_confirm()
 
@@ -150,6 +156,8 @@ class NetmonOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the settings in force; send the changes."""
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="not_loaded")
         bridge = self.config_entry.runtime_data
         errors: dict[str, str] = {}
         placeholders = {"error": ""}

@@ -1,4 +1,9 @@
-"""Mapping between Home Assistant devices (created by MQTT discovery) and netmon ids."""
+"""Mapping between Home Assistant devices (created by MQTT discovery) and netmon ids.
+
+The devices belong to the MQTT integration. They are found through the MQTT config entries'
+devices and their identifiers: the registry calls that work on every supported release
+(2025.4 to 2026.11) without the lookups 2026.9 deprecated.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +29,13 @@ def netmon_id(device: dr.DeviceEntry) -> str | None:
 
 def find_device(hass: HomeAssistant, device_id: str) -> dr.DeviceEntry | None:
     """The Home Assistant device of a netmon id, once MQTT discovery created it."""
-    return dr.async_get(hass).async_get_device(
-        identifiers={(MQTT_DOMAIN, f"{MQTT_IDENTIFIER_PREFIX}{device_id}")}
-    )
+    registry = dr.async_get(hass)
+    identifier = (MQTT_DOMAIN, f"{MQTT_IDENTIFIER_PREFIX}{device_id}")
+    for entry in hass.config_entries.async_entries(MQTT_DOMAIN):
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if identifier in device.identifiers:
+                return device
+    return None
 
 
 def resolve(hass: HomeAssistant, ha_device_id: str) -> str:

@@ -13,7 +13,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers import device_registry as dr
 
 from .bridge import NetmonBridge, NetmonConfigEntry
 from .const import DOMAIN, SCAN_METHODS, SCAN_TIMEOUT
@@ -80,14 +79,9 @@ def _bridge_of_entry(hass: HomeAssistant, entry_id: str | None) -> NetmonBridge:
 
 
 def _bridge_of_device(hass: HomeAssistant, ha_device_id: str) -> tuple[NetmonBridge, str]:
-    """The bridge that published a device, and the device's netmon id."""
+    """The bridge that lists a device (or the only one), and the device's netmon id."""
     device_id = resolve(hass, ha_device_id)
-    device = dr.async_get(hass).async_get(ha_device_id)
-    entries = _loaded(hass)
-    linked = [e for e in entries if device is not None and e.entry_id in device.config_entries]
-    owners = linked or [
-        e for e in entries if any(d.get("id") == device_id for d in e.runtime_data.devices)
-    ]
+    owners = [e for e in _loaded(hass) if e.runtime_data.knows(device_id)]
     if owners:
         return owners[0].runtime_data, device_id
     return _bridge_of_entry(hass, None), device_id
