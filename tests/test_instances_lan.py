@@ -83,7 +83,7 @@ def test_two_instances_share_a_broker_without_colliding(
                 config = found[f"homeassistant/device/netmon_{device}/config"]
                 assert config["device"]["via_device"] == f"netmon_bridge_{instance}"  # type: ignore[index]
                 assert config["state_topic"] == f"{base}/device/{device}"
-                assert config["availability"] == [{"topic": f"{base}/bridge/state"}]
+                assert config["availability"][0]["topic"] == f"{base}/bridge/state"
 
         # Metrics rate limit: steady state, at most one state message per device per
         # metrics_interval (presence changes aside: every host stays up).
