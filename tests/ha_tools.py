@@ -1,5 +1,6 @@
-"""A real Home Assistant (``hass`` from .venv-ha) inside a namespace of the test LAN, driven
-over its REST API the way a user's browser would."""
+"""A real Home Assistant, the current release (2026.10.4 on Python 3.14, from the Debian sid
+root scripts/ha-current builds), inside a namespace of the test LAN, driven over its REST and
+websocket APIs the way a user's browser would."""
 
 from __future__ import annotations
 
@@ -20,7 +21,16 @@ from typing import Any, TypeVar
 from .lan import NetnsLan
 
 ROOT = Path(__file__).resolve().parent.parent
-HASS = ROOT / ".venv-ha" / "bin" / "hass"
+CURRENT = ROOT / ".ha-current"
+HASS = [str(ROOT / "scripts" / "ha-current-run"), "/opt/ha/bin/hass"]
+CLIENT = ROOT / ".venv-ha" / "bin" / "python"  # a Python with aiohttp, for the websocket
+
+
+def available() -> bool:
+    """True when the current release is built (scripts/ha-current) and the client exists."""
+    return (CURRENT / "root" / "opt" / "ha" / "bin" / "hass").exists() and CLIENT.exists()
+
+
 _CLONE_NEWNET = 0x40000000
 T = TypeVar("T")
 
@@ -63,6 +73,7 @@ class HomeAssistant:
         self.token = ""
         self._http = InNamespace(lan.service_ns)
         self._log = folder / "hass.log"
+        self.recorder_db = folder / "home-assistant_v2.db"
 
     # -- process -----------------------------------------------------------------------
     def prepare(self) -> None:
@@ -72,8 +83,10 @@ class HomeAssistant:
             "  elevation: 0\n  time_zone: UTC\n  country: NL\n  currency: EUR\n"
             "  unit_system: metric\n"
             f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\n"
-            "api:\nlogger:\n  default: warning\nautomation:\n"
+            "api:\nlogger:\n  default: warning\nautomation: !include automations.yaml\n"
+            f"recorder:\n  db_url: sqlite:///{self.recorder_db}\n  commit_interval: 1\n"
         )
+        (self.config / "automations.yaml").write_text("[]\n")
         onboarding = {
             "version": 4,
             "minor_version": 1,
@@ -89,7 +102,7 @@ class HomeAssistant:
         with self._log.open("a") as log:
             self.proc = self.lan.popen(
                 self.lan.service_ns,
-                [str(HASS), "-c", str(self.config), "--skip-pip"],
+                [*HASS, "-c", str(self.config), "--skip-pip"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -223,7 +236,10 @@ class HomeAssistant:
         return dict(result)
 
     def add_mqtt(self) -> None:
-        result = self.flow("mqtt", {"broker": "127.0.0.1", "port": self.broker_port})
+        # Current releases fold the certificate choices into a collapsed section of the form.
+        other = {"set_client_cert": False, "set_ca_cert": "off"}
+        broker = {"broker": "127.0.0.1", "port": self.broker_port, "other_settings": other}
+        result = self.flow("mqtt", broker)
         assert result["type"] == "create_entry", result
 
     # -- reading -----------------------------------------------------------------------
@@ -234,18 +250,18 @@ class HomeAssistant:
         return str(self.post("/api/template", {"template": text}))
 
     def netmon_entities(self) -> dict[str, list[str]]:
-        """netmon device id -> entity ids of its MQTT entities (from the registries)."""
-        rendered = self.template(
-            "{% for e in integration_entities('mqtt') %}"
-            "{{ e }}|{{ device_attr(device_id(e), 'identifiers') | list }}\n"
-            "{% endfor %}"
-        )
+        """netmon device id -> entity ids of its MQTT entities, disabled ones included (from
+        the device and entity registries)."""
+        netmon: dict[str, str] = {}  # Home Assistant device id -> netmon id
+        for device in self.websocket({"type": "config/device_registry/list"}):
+            for domain, identifier in device["identifiers"]:
+                match = re.fullmatch(r"netmon_((?!bridge_)[0-9a-z_]+)", identifier)
+                if domain == "mqtt" and match:
+                    netmon[device["id"]] = match.group(1)
         found: dict[str, list[str]] = {}
-        for line in rendered.splitlines():
-            entity, _, identifiers = line.partition("|")
-            match = re.search(r"'netmon_((?!bridge_)[0-9a-z_]+)'", identifiers)
-            if match:
-                found.setdefault(match.group(1), []).append(entity)
+        for entity in self.websocket({"type": "config/entity_registry/list"}):
+            if entity["platform"] == "mqtt" and entity["device_id"] in netmon:
+                found.setdefault(netmon[entity["device_id"]], []).append(entity["entity_id"])
         return found
 
     def connections(self, entity_id: str) -> str:
@@ -275,7 +291,7 @@ class HomeAssistant:
             "COMMAND": json.dumps(command),
         }
         out = subprocess.run(
-            self.lan.exec_args(self.lan.service_ns, str(HASS.parent / "python"), "-c", script),
+            self.lan.exec_args(self.lan.service_ns, str(CLIENT), "-c", script),
             capture_output=True, text=True, env=env, timeout=60, check=True,
         ).stdout  # fmt: skip
         reply = json.loads(out)

@@ -1,4 +1,4 @@
-"""A real Home Assistant (2025.4.4, from .venv-ha) and the real service on the namespace LAN,
+"""A real Home Assistant (the current release, 2026.10.4) and the real service on the namespace LAN,
 with a real mosquitto: MQTT discovery gives every host its entities, presence follows the
 LAN, removal and restarts behave, and the netmon component is set up through the config
 flow and its actions work, with no entity twice.
@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from typing import Any
 import pytest
 
 from .conftest import require
-from .ha_tools import HASS, HomeAssistant, wait_for
+from .ha_tools import HomeAssistant, available, wait_for
 from .lan import Host, NetnsLan, have_root
 from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request
 from .service_tools import RunningService, no_traceback, write_config
@@ -30,18 +32,24 @@ HOSTS = 4
 BROKER_PORT = 1883
 HASS_PORT = 8123
 CONSIDER_HOME = 4.0
+METRICS_INTERVAL = 30  # the default: the recorder phase measures what users get
+STEADY_SECONDS = 300
+MAX_STEADY_ROWS = 3  # per host in STEADY_SECONDS; a row per metrics window would be 10
 PER_DEVICE = {
     "device_tracker": "",
-    "binary_sensor": "_connectivity",
     "sensor.latency": "_latency",
     "sensor.packet_loss": "_packet_loss",
+    "sensor.jitter": "_jitter",
+    "sensor.last_seen": "_last_seen",
     "sensor.ip": "_ip_address",
     "sensor.hostname": "_hostname",
     "sensor.vendor": "_vendor",
     "button": "_ping",
 }
+# Enabled by default (the rest is diagnostic and disabled: no state, no recorder rows).
+ENABLED = ("device_tracker", "sensor.latency")
 # What a restart of Home Assistant must leave as it was.
-STABLE = ("device_tracker", "binary_sensor", "sensor.ip", "sensor.vendor", "sensor.hostname")
+STABLE = ("device_tracker",)
 FLOWS = "/api/config/config_entries/flow"
 OPTIONS_FLOWS = "/api/config/config_entries/options/flow"
 
@@ -52,7 +60,15 @@ def _by_role(entities: list[str]) -> dict[str, str]:
     for entity in entities:
         domain, _, object_id = entity.partition(".")
         if domain == "sensor":
-            for role in ("latency", "packet_loss", "ip", "hostname", "vendor"):
+            for role in (
+                "latency",
+                "packet_loss",
+                "jitter",
+                "last_seen",
+                "ip",
+                "hostname",
+                "vendor",
+            ):
                 if object_id.endswith(PER_DEVICE[f"sensor.{role}"]):
                     roles[f"sensor.{role}"] = entity
         else:
@@ -93,7 +109,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
     require(shutil.which("tc") is not None, "needs tc (iproute2) for packet loss")
-    require(HASS.exists(), "needs Home Assistant in .venv-ha (scripts/ha-venv builds it)")
+    require(available(), "needs the current Home Assistant (scripts/ha-current builds it)")
     tmp = tmp_path_factory.mktemp("home_assistant")
     with ExitStack() as cleanup:  # undone in reverse, each step even when another fails
         lan = NetnsLan(HOSTS, tag=f"nmh{os.getpid() % 100000}", subnet="10.79.0.0/24")
@@ -111,6 +127,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             broker_port=BROKER_PORT,
             embedded=False,
             consider_home=CONSIDER_HOME,
+            metrics_interval=METRICS_INTERVAL,
             mqtt_options={"birth_delay": 1},
         )
         service = RunningService(lan, config, tmp / "service.log")
@@ -157,15 +174,15 @@ def test_1_every_host_is_a_device_with_its_entities(world: World) -> None:
         home = wait_for(lambda t=tracker: world.state(t)["state"] == "home", 30)
         assert home, world.state(tracker)
         states = hass.states()
-        assert states[tracker]["attributes"]["source_type"] == "router"
-        connectivity = states[roles["binary_sensor"]]
-        assert connectivity["attributes"]["device_class"] == "connectivity"
+        assert sorted(r for r, e in roles.items() if e in states) == sorted(ENABLED)
+        attributes = states[tracker]["attributes"]
+        assert attributes["source_type"] == "router"
+        # The facts are the tracker's attributes, under Home Assistant's names where it has them.
+        assert (attributes["ip"], attributes["mac"]) == (host.ip, host.mac)
+        assert attributes["vendor"] == host.vendor and "host_name" in attributes
         latency = states[roles["sensor.latency"]]
         assert latency["attributes"]["unit_of_measurement"] == "ms"
         assert latency["attributes"]["device_class"] == "duration"
-        assert states[roles["sensor.packet_loss"]]["attributes"]["unit_of_measurement"] == "%"
-        assert states[roles["sensor.ip"]]["state"] == host.ip
-        assert states[roles["sensor.vendor"]]["state"] == host.vendor
         assert f"('mac', '{host.mac}')" in hass.connections(tracker)
         # Entity names never repeat the device name: "<Device> Latency", not twice.
         name = states[roles["sensor.latency"]]["attributes"]["friendly_name"]
@@ -246,21 +263,36 @@ def test_2_the_scan_and_ping_actions_answer(world: World) -> None:
     scanned = hass.call("netmon", "scan", {}, response=True)["service_response"]
     assert {d["id"] for d in scanned["devices"]} >= {h.device_id for h in hosts}
     assert scanned["found"] >= HOSTS
-    button = _by_role(world.entity_ids(hosts[0]))["button"]
-    pinged = hass.call("netmon", "ping", {"device_id": _device_of(hass, button)}, response=True)
+    tracker = _by_role(world.entity_ids(hosts[0]))["device_tracker"]
+    pinged = hass.call("netmon", "ping", {"device_id": _device_of(hass, tracker)}, response=True)
     assert pinged["service_response"]["received"] >= 1
     _no_entity_twice(hass)
 
 
 @pytest.mark.netns
-def test_3_a_host_taken_down_is_away_and_back(world: World) -> None:
-    """Tracker not_home, connectivity off (not unavailable); home again once back."""
-    victim = world.lan.hosts[1]
+def test_3_a_host_taken_down_is_away_and_back_and_fires_its_trigger(world: World) -> None:
+    """Tracker not_home (not unavailable), home again once back; the device's "went
+    offline" trigger (from MQTT discovery, listed in the automation editor) fires an
+    automation."""
+    hass, victim = world.hass, world.lan.hosts[1]
     roles = _by_role(world.entity_ids(victim))
+    device_id = _device_of(hass, roles["device_tracker"])
+    listed = hass.websocket({"type": "device_automation/trigger/list", "device_id": device_id})
+    triggers = {t["type"]: t for t in listed if t["domain"] == "mqtt"}
+    assert set(triggers) == {"went_offline", "came_online", "joined", "ip_changed"}, listed
+    automation = {
+        "alias": "Victim left",
+        "triggers": [triggers["went_offline"]],
+        "actions": [{"event": "netmon_victim_left"}],
+    }
+    hass.post("/api/config/automation/config/netmon_victim_left", automation)
+    entity = "automation.victim_left"
+    assert wait_for(lambda: entity in hass.states(), 30), hass.log()[-3000:]
+    assert world.state(entity)["attributes"].get("last_triggered") is None
     world.lan.take_down(victim)
     try:
         assert wait_for(lambda: world.state(roles["device_tracker"])["state"] == "not_home", 30)
-        assert world.state(roles["binary_sensor"])["state"] == "off"
+        assert wait_for(lambda: world.state(entity)["attributes"].get("last_triggered"), 10)
     finally:
         world.lan.bring_up(victim)
     assert wait_for(lambda: world.state(roles["device_tracker"])["state"] == "home", 30)
@@ -313,9 +345,11 @@ def test_5_a_restart_of_home_assistant_keeps_every_entity(world: World) -> None:
         found = hass.netmon_entities()
         current = hass.states()
         ids = [e for d in hosts for e in found.get(d.device_id, [])]
+        shown = [e for e in ids if e in current]  # the enabled ones
         return (
             len(ids) == HOSTS * len(PER_DEVICE)
-            and all(current[e]["state"] != "unavailable" for e in ids)
+            and len(shown) == HOSTS * len(ENABLED)
+            and all(current[e]["state"] != "unavailable" for e in shown)
             and all(current[e]["state"] == state for e, state in watched.items())
         )
 
@@ -327,7 +361,7 @@ def test_5_a_restart_of_home_assistant_keeps_every_entity(world: World) -> None:
             for e, s in watched.items()
             if current.get(e, {}).get("state") != s
         }
-        unavailable = [e for e in ids if current[e]["state"] == "unavailable"]
+        unavailable = [e for e in ids if current.get(e, {}).get("state") == "unavailable"]
         pytest.fail(f"after a restart: {len(ids)} entities, {unavailable=}, {changed=}")
 
 
@@ -344,11 +378,55 @@ def test_6_a_removed_device_leaves_home_assistant(world: World) -> None:
 
 
 @pytest.mark.netns
-def test_7_no_traceback_in_the_logs(world: World) -> None:
+@pytest.mark.timeout(STEADY_SECONDS + 180)
+def test_7_steady_state_writes_little_to_the_recorder(world: World) -> None:
+    """Two entities per host are enabled; over five minutes of steady state (metrics every
+    30 s) each host writes at most a few state rows (docs/benchmarks.md: rows per day)."""
+    hass, hosts = world.hass, world.lan.hosts[:3]  # the fourth was removed
+    world.revive()
+    found = hass.netmon_entities()  # fresh: a rename changed some ids
+    entities = {h.device_id: found[h.device_id] for h in hosts}
+    states = hass.states()
+    for host in hosts:
+        enabled = [e for e in entities[host.device_id] if e in states]
+        assert len(enabled) == len(ENABLED), enabled
+    assert wait_for(lambda: all(_state_rows(world, entities[h.device_id], 0) for h in hosts), 60)
+    started = time.time()
+    time.sleep(STEADY_SECONDS)
+    time.sleep(3)  # the recorder commits every second here
+    rows = {h.device_id: _state_rows(world, entities[h.device_id], started) for h in hosts}
+    print(f"state rows per host in {STEADY_SECONDS} s of steady state: {rows}")
+    for device_id, by_entity in rows.items():
+        assert sum(by_entity.values()) <= MAX_STEADY_ROWS, (device_id, by_entity)
+
+
+def _state_rows(world: World, entities: list[str], since: float) -> dict[str, int]:
+    """State rows the recorder wrote for ``entities`` since ``since`` (epoch seconds)."""
+    with sqlite3.connect(f"file:{world.hass.recorder_db}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT m.entity_id, COUNT(*) FROM states s JOIN states_meta m "
+            "ON s.metadata_id = m.metadata_id WHERE s.last_updated_ts >= ? GROUP BY m.entity_id",
+            (since,),
+        ).fetchall()
+    return {entity: count for entity, count in rows if entity in entities}
+
+
+@pytest.mark.netns
+def test_8_no_traceback_in_the_logs(world: World) -> None:
+    """No traceback in the service's log; no warning or error naming netmon in Home
+    Assistant's (deprecated calls, failed discovery, template errors would all show)."""
     clean, excerpt = no_traceback(world.service.log())
     assert clean, excerpt
-    log = world.hass.log()
-    assert "Traceback" not in _netmon_lines(log), log[-3000:]
+    lines = _netmon_lines(world.hass.log()).splitlines()
+    warnings = [line for line in lines if re.search(r" (WARNING|ERROR|CRITICAL) ", line)]
+    # Removing a device whose disabled entities Home Assistant never loaded makes it clear
+    # the device's config once per such entity, and warn for each clear after the first
+    # (phase 6; docs/mqtt.md). That, for the removed device only, is the one exception.
+    removed = world.lan.hosts[3].device_id
+    cleanup = f"No device components to cleanup for netmon_{removed}, node_id 'None'"
+    assert [line for line in warnings if not line.endswith(cleanup)] == []
+    assert len(warnings) <= len(PER_DEVICE) - len(ENABLED)
+    assert not any("Traceback" in line for line in lines)
 
 
 def _device_of(hass: HomeAssistant, entity_id: str) -> str:
@@ -362,6 +440,11 @@ def _no_entity_twice(hass: HomeAssistant) -> None:
     assert not twice, sorted(ids)
 
 
+# Home Assistant says this of every custom integration at every start.
+_CUSTOM = "We found a custom integration netmon which has not been tested by Home Assistant"
+
+
 def _netmon_lines(log: str) -> str:
-    """The part of Home Assistant's log about netmon (its own harmless noise aside)."""
-    return os.linesep.join(line for line in log.splitlines() if "netmon" in line)
+    """The part of Home Assistant's log about netmon (its notice on custom integrations aside)."""
+    lines = log.splitlines()
+    return os.linesep.join(line for line in lines if "netmon" in line and _CUSTOM not in line)

@@ -95,8 +95,10 @@ class FakeBridge:
         self.options.update(changes)
         return ok({"options": self.options})
 
-    def _publish(self, topic: str, payload: Any, qos: int = 0, retain: bool = False) -> Any:
-        info = self._echo(topic, payload, qos, retain)
+    def _publish(self, topic: str, payload: Any, *args: Any, **kwargs: Any) -> Any:
+        # Passed on as called: Home Assistant 2025.4 calls publish(topic, payload, qos,
+        # retain), 2026.10 adds the MQTT v5 properties.
+        info = self._echo(topic, payload, *args, **kwargs)
         prefix = f"{self.base}/bridge/request/"
         if topic.startswith(prefix):
             command = topic[len(prefix) :]

@@ -197,9 +197,11 @@ async def test_device_actions_map_devices_to_netmon_ids(
     )
     assert republished == {"configs": 3}
     assert bridge.commands("device/ping") == [{"id": DEVICE, "count": 2}]
-    assert bridge.commands("device/rename") == [
-        {"id": DEVICE, "name": "Den speaker", "update_entity_ids": True}
-    ]
+    assert bridge.commands("device/rename") == [{"id": DEVICE, "name": "Den speaker"}]
+    # The entity ids follow the new name (Home Assistant's registry, not a re-creation).
+    ids = sorted(e.entity_id for e in er.async_entries_for_device(er.async_get(hass), device.id))
+    assert "device_tracker.den_speaker" in ids and "sensor.den_speaker_latency" in ids
+    assert not [i for i in ids if "kitchen" in i], ids
     assert bridge.commands("device/options") == [{"id": DEVICE, "options": {"tracked": False}}]
     assert bridge.commands("device/remove") == [{"id": DEVICE, "block": True}]
 

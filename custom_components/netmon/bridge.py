@@ -60,7 +60,7 @@ class BridgeRefusedError(BridgeError):
     """The service answered with an error (its own validation message)."""
 
 
-def _parse(payload: str | bytes) -> Any:
+def _parse(payload: str | bytes | bytearray) -> Any:
     try:
         return json.loads(payload)
     except ValueError:

@@ -18,6 +18,7 @@ from homeassistant.core import callback
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
 from .bridge import BridgeRefusedError, BridgeTimeoutError, NetmonConfigEntry, requests_to
+from .compat import ha_schema
 from .const import CONF_BASE_TOPIC, CONF_INSTANCE_ID, DEFAULT_BASE_TOPIC, DOMAIN, TOPIC_INFO
 from .options import form_schema, from_form
 
@@ -89,7 +90,9 @@ class NetmonConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(title=self._title(info), data=self._data(info))
         return self.async_show_form(
-            step_id="user", data_schema=self._topic_schema(self._base_topic), errors=errors
+            step_id="user",
+            data_schema=ha_schema(self._topic_schema(self._base_topic)),
+            errors=errors,
         )
 
     async def async_step_reconfigure(
@@ -109,7 +112,7 @@ class NetmonConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=self._topic_schema(entry.data[CONF_BASE_TOPIC]),
+            data_schema=ha_schema(self._topic_schema(entry.data[CONF_BASE_TOPIC])),
             errors=errors,
         )
 
@@ -178,7 +181,7 @@ class NetmonOptionsFlow(OptionsFlow):
                 return self.async_abort(reason="no_response")
         return self.async_show_form(
             step_id="init",
-            data_schema=form_schema(self._current, user_input),
+            data_schema=ha_schema(form_schema(self._current, user_input)),
             errors=errors,
             description_placeholders=placeholders,
         )

@@ -7,17 +7,21 @@ devices and their identifiers: the registry calls that work on every supported r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from homeassistant.components.mqtt import DOMAIN as MQTT_DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import slugify
 
 from .const import BRIDGE_IDENTIFIER_PREFIX, DOMAIN, MQTT_IDENTIFIER_PREFIX
 
 
-def netmon_id(device: dr.DeviceEntry) -> str | None:
-    """The netmon id of a device netmon published, or None (the bridge, other devices)."""
-    for domain, identifier in device.identifiers:
+def netmon_id(identifiers: Iterable[tuple[str, str]]) -> str | None:
+    """The netmon id in a device's identifiers, or None (the bridge, other devices)."""
+    for domain, identifier in identifiers:
         if (
             domain == MQTT_DOMAIN
             and identifier.startswith(MQTT_IDENTIFIER_PREFIX)
@@ -48,7 +52,7 @@ def resolve(hass: HomeAssistant, ha_device_id: str) -> str:
             translation_key="unknown_device",
             translation_placeholders={"device_id": ha_device_id},
         )
-    found = netmon_id(device)
+    found = netmon_id(device.identifiers)
     if found is None:
         raise ServiceValidationError(
             f"{device.name_by_user or device.name} is not a netmon device",
@@ -57,3 +61,15 @@ def resolve(hass: HomeAssistant, ha_device_id: str) -> str:
             translation_placeholders={"name": str(device.name_by_user or device.name)},
         )
     return found
+
+
+def rename_entity_ids(hass: HomeAssistant, ha_device_id: str, name: str) -> None:
+    """Give a device's entities ids derived from ``name`` ("sensor.den_speaker_latency"),
+    as Home Assistant's own device rename does; an id already taken is left alone."""
+    registry = er.async_get(hass)
+    entries = er.async_entries_for_device(registry, ha_device_id, include_disabled_entities=True)
+    for entry in entries:
+        suffix = entry.original_name
+        wanted = f"{entry.domain}.{slugify(f'{name} {suffix}' if suffix else name)}"
+        if wanted != entry.entity_id and not registry.async_is_registered(wanted):
+            registry.async_update_entity(entry.entity_id, new_entity_id=wanted)

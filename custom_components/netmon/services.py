@@ -15,8 +15,9 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
 from .bridge import NetmonBridge, NetmonConfigEntry
+from .compat import ha_schema
 from .const import DOMAIN, SCAN_METHODS, SCAN_TIMEOUT
-from .devices import resolve
+from .devices import rename_entity_ids, resolve
 
 ATTR_ENTRY = "config_entry_id"
 ATTR_DEVICE = "device_id"
@@ -99,13 +100,14 @@ async def _ping(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 async def _rename(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Rename the device in netmon (its discovery config carries the new name); with
+    ``update_entity_ids``, rename its entity ids here, in the entity registry: re-creating
+    the entities does not do it on current releases, which restore a re-added entity's id."""
     bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
-    payload = {
-        "id": device_id,
-        "name": call.data[ATTR_NAME],
-        "update_entity_ids": call.data[ATTR_UPDATE_ENTITY_IDS],
-    }
-    await bridge.request("device/rename", payload)
+    name = call.data[ATTR_NAME]
+    await bridge.request("device/rename", {"id": device_id, "name": name})
+    if call.data[ATTR_UPDATE_ENTITY_IDS]:
+        rename_entity_ids(hass, call.data[ATTR_DEVICE], name)
     return None
 
 
@@ -147,5 +149,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
             return await handler(hass, call)
 
         hass.services.async_register(
-            DOMAIN, name, call_handler, schema=SCHEMAS[name], supports_response=response
+            DOMAIN, name, call_handler, schema=ha_schema(SCHEMAS[name]), supports_response=response
         )

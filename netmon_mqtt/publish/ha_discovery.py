@@ -151,6 +151,15 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
     return components
 
 
+def without_triggers(config: dict[str, Any]) -> dict[str, Any]:
+    """A device config whose device triggers are removed (each named by its platform alone)."""
+    components = {
+        key: {"platform": "device_automation"} if c.get("platform") == "device_automation" else c
+        for key, c in dict(config.get("components") or {}).items()
+    }
+    return {**config, "components": components}
+
+
 def device_block(device: Device, topics: Topics) -> dict[str, Any]:
     """The device as Home Assistant's device registry shows it."""
     block: dict[str, Any] = {

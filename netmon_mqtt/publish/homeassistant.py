@@ -13,6 +13,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..background import TaskSet
 from ..events import (
@@ -39,6 +40,7 @@ class HomeAssistantSettings:
     birth_delay: float
     version: str
     recreate_delay: float = 2.0
+    withdraw_delay: float = 1.0
 
 
 class HomeAssistantDiscovery:
@@ -59,11 +61,12 @@ class HomeAssistantDiscovery:
         self._inventory = inventory
         self._settings = settings
         self._held: set[str] = set()  # devices whose config is withdrawn for now
+        self._withdrawing: dict[str, object] = {}  # config topic -> token of the withdrawal
         self._tasks = TaskSet()
         self._birth: asyncio.Task[None] | None = None
         bus.subscribe(DeviceDiscovered, lambda e: self._set_config(e.device))
         bus.subscribe(DeviceUpdated, lambda e: self._set_config(e.device))
-        bus.subscribe(DeviceRemoved, lambda e: self._clear(e.device.id))
+        bus.subscribe(DeviceRemoved, lambda e: self._withdraw_device(e.device))
         link.subscribe(settings.status_topic, self._on_status)
         link.subscribe(topics.config_wildcard, self._on_config)
         self._retained.own([topics.config_wildcard], self._on_collected)
@@ -94,7 +97,9 @@ class HomeAssistantDiscovery:
         """
         self._held.add(device_id)
         try:
-            self._retained.clear(self._topics.device_config(device_id))
+            device = self._inventory.get(device_id)
+            if device is not None:
+                await self._withdraw(self._topics.device_config(device_id), self._config(device))
             await change()
             await asyncio.sleep(self._settings.recreate_delay)
         finally:
@@ -107,16 +112,37 @@ class HomeAssistantDiscovery:
         devices = [self._topics.device_config(d.id) for d in self._inventory.devices()]
         return [self._topics.bridge_config, *devices]
 
-    def _set_config(self, device: Device) -> None:
-        topic = self._topics.device_config(device.id)
-        if device.ha_discovery and device.id not in self._held:
-            config = ha_discovery.device_config(device, self._topics, self._settings.version)
-            self._retained.set(topic, payloads.dumps(config))
-        elif self._retained.holds(topic):
-            self._retained.clear(topic)
+    def _config(self, device: Device) -> dict[str, Any]:
+        return ha_discovery.device_config(device, self._topics, self._settings.version)
 
-    def _clear(self, device_id: str) -> None:
-        self._retained.clear(self._topics.device_config(device_id))
+    def _set_config(self, device: Device) -> None:
+        if device.id in self._held:
+            return  # a recreation in progress publishes it when done
+        if device.ha_discovery:
+            topic = self._topics.device_config(device.id)
+            self._withdrawing.pop(topic, None)
+            self._retained.set(topic, payloads.dumps(self._config(device)))
+        else:
+            self._withdraw_device(device)
+
+    def _withdraw_device(self, device: Device) -> None:
+        topic = self._topics.device_config(device.id)
+        if self._retained.holds(topic) and topic not in self._withdrawing:
+            self._tasks.spawn(self._withdraw(topic, self._config(device)))
+
+    async def _withdraw(self, topic: str, config: dict[str, Any]) -> None:
+        """Take a device out of Home Assistant: its device triggers first, then the rest.
+
+        A device trigger still there when its device goes publishes an empty config of its
+        own, which Home Assistant then reports as a warning ("No device components to
+        cleanup"); removed a moment earlier, it does not.
+        """
+        token = self._withdrawing[topic] = object()
+        self._retained.set(topic, payloads.dumps(ha_discovery.without_triggers(config)))
+        await asyncio.sleep(self._settings.withdraw_delay)
+        if self._withdrawing.get(topic) is token:
+            del self._withdrawing[topic]
+            self._retained.clear(topic)
 
     def _on_collected(self, broker_has: dict[str, str]) -> None:
         """Clear the configs this instance published of devices it no longer knows or no
@@ -129,8 +155,8 @@ class HomeAssistantDiscovery:
             device = known.get(owner)
             if device is None:
                 _LOGGER.info("Clearing the stale discovery config of %s", owner)
-            if device is None or not device.ha_discovery:
-                self._retained.clear(topic)
+            if (device is None or not device.ha_discovery) and topic not in self._withdrawing:
+                self._tasks.spawn(self._withdraw(topic, json.loads(payload)))
 
     def _on_config(self, message: Message) -> None:
         """An empty config for one of our devices that we did not clear: deleted in HA."""

@@ -1,11 +1,12 @@
 """Answer ICMP echo requests after a fixed delay (run in a host namespace whose kernel echo
 replies are switched off with net.ipv4.icmp_echo_ignore_all=1).
 
-Usage: icmp_delay.py DELAY_MS
+Usage: icmp_delay.py DELAY_MS [JITTER_MS]   (each reply after DELAY_MS +- JITTER_MS)
 """
 
 from __future__ import annotations
 
+import random
 import socket
 import struct
 import sys
@@ -23,6 +24,7 @@ def checksum(data: bytes) -> int:
 
 def main() -> None:
     delay = float(sys.argv[1]) / 1000
+    jitter = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     print("ready", flush=True)
     while True:
@@ -33,7 +35,8 @@ def main() -> None:
         body = b"\0\0\0\0" + icmp[4:]
         reply = bytearray(body)
         reply[2:4] = struct.pack("!H", checksum(bytes(body)))
-        threading.Timer(delay, sock.sendto, (bytes(reply), (source, 0))).start()
+        wait = max(0.0, delay + random.uniform(-jitter, jitter))
+        threading.Timer(wait, sock.sendto, (bytes(reply), (source, 0))).start()
 
 
 if __name__ == "__main__":
