@@ -34,7 +34,7 @@ from tests.service_tools import write_config  # noqa: E402
 
 PORT = 1883
 HASS_PORT = 8123
-WARMUP = 90.0
+WARMUP = float(os.environ.get("NETMON_BENCH_WARMUP", "90"))
 HOSTS = 6
 TOOLS = ROOT / "tests" / "tools"
 
@@ -103,6 +103,9 @@ def measure(code: Path, minutes: float, folder: Path) -> dict[str, tuple[float, 
             n = len(hosts)
             report[kind] = (enabled / n, latency / n * per_day, total / n * per_day)
         return report
+    except Exception:
+        print(hass.log()[-4000:], file=sys.stderr)
+        raise
     finally:
         hass.close()
         for process in processes:

@@ -138,6 +138,15 @@ class HomeAssistant:
 
     def wait_running(self, timeout: float = 120) -> None:
         assert wait_for(lambda: self.get("/api/config").get("state") == "RUNNING", timeout)
+        self.confirm_http()
+
+    def confirm_http(self) -> None:
+        """Confirm the HTTP settings, as a user does after checking the UI still loads:
+        current releases try new ones (ours, from configuration.yaml) for five minutes, then
+        restart with the previous ones unless confirmed."""
+        config = self.websocket({"type": "http/config"})
+        if config.get("pending") and not config["pending"].get("error"):
+            self.websocket({"type": "http/config/promote"})
 
     # -- HTTP --------------------------------------------------------------------------
     def _raw(
