@@ -102,10 +102,11 @@ def measure(code: Path, minutes: float, folder: Path) -> dict[str, tuple[float, 
                 total += sum(rows.get(e, 0) for e in ids)
             n = len(hosts)
             report[kind] = (enabled / n, latency / n * per_day, total / n * per_day)
-        return report
     except Exception:
         print(hass.log()[-4000:], file=sys.stderr)
         raise
+    else:
+        return report
     finally:
         hass.close()
         for process in processes:
