@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from netmon_mqtt.clock import utcnow
 from netmon_mqtt.errors import DatabaseError
 from netmon_mqtt.events import DeviceDiscovered, DeviceRemoved, DeviceSeen, DeviceUpdated, EventBus
 from netmon_mqtt.identify.oui import default_database
@@ -135,7 +136,8 @@ async def test_sources_merge_names_details_ipv6_and_type(tmp_path: Path) -> None
             attributes=(("vendor_class", "android-dhcp-13"),),
         )
     )
-    await inventory.observe(_obs(None, mac, source="ndp", ipv6=("fe80::1", "fd77::7")))
+    recent = utcnow()  # IPv6 addresses expire a day after they were last seen
+    await inventory.observe(_obs(None, mac, recent, source="ndp", ipv6=("fe80::1", "fd77::7")))
     await inventory.observe(
         _obs(
             "10.0.0.7",
@@ -240,7 +242,7 @@ async def test_ipv6_addresses_not_seen_for_a_day_expire(tmp_path: Path) -> None:
     db = tmp_path / "inv.db"
     store, inventory, recorder = await _open(db)
     mac = "3c:22:fb:00:00:08"
-    old = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    old = utcnow() - timedelta(hours=23)  # the last sighting below is now
     await inventory.observe(_obs("10.0.0.8", mac))
     await inventory.observe(replace(_obs(None, mac, source="ndp", ipv6=("fd77::8",)), seen_at=old))
     await inventory.observe(

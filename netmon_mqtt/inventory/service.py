@@ -62,7 +62,7 @@ class Inventory:
         self.db_ok = True
         self._identified: dict[str, float] = {}  # device id -> monotonic start of last run
         self._pending_samples: list[DeviceState] = []
-        self._pruned_at = 0.0
+        self._pruned_at = float("-inf")  # the first flush prunes
         self._store = store
         self._bus = bus
         self._oui = oui
