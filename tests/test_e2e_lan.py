@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from netmon_mqtt.vendors import short_vendor
+
 from .lan import Host, NetnsLan
 from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request, wait_until
 from .service_tools import RunningService, no_traceback, write_config
@@ -102,7 +104,7 @@ def test_lan_devices_become_home_assistant_entities(
         for host in lan.hosts:
             (payload,) = configs[_config_topic(host)]
             assert payload["device"]["connections"] == [["mac", host.mac]]
-            assert payload["device"]["manufacturer"] == host.vendor
+            assert payload["device"]["manufacturer"] == short_vendor(host.vendor)
             assert payload["device"]["via_device"] == "netmon_bridge_main"
             assert payload["state_topic"] == f"netmon/device/{host.device_id}"
         assert fresh.latest("netmon/bridge/state").payload == "online"
