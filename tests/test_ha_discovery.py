@@ -278,3 +278,17 @@ def test_buttons_and_event_entity() -> None:
     event = bridge["device_events"]
     assert event["platform"] == "event" and event["state_topic"] == "netmon/bridge/event"
     assert event["event_types"] == ["device_joined", "device_removed"]
+
+
+def test_a_window_that_says_the_same_is_the_same_state() -> None:
+    def state(latency: float | None, loss: float = 0.0, at: datetime = T0) -> dict[str, Any]:
+        metrics = Metrics(latency, latency, latency, None, loss, 6)
+        return payloads.state_payload(DeviceState("x", Presence.HOME, metrics, at, "icmp"))
+
+    later = datetime(2026, 1, 2, 3, 9, 5, tzinfo=UTC)
+    assert payloads.same_state(state(0.0), state(0.1, at=later))  # hovering on a boundary
+    assert payloads.same_state(state(23.0), state(24.0))  # 1 ms steps above 10 ms
+    assert not payloads.same_state(state(0.0), state(0.2))
+    assert not payloads.same_state(state(23.0), state(25.0))
+    assert not payloads.same_state(state(0.4), state(None))  # nothing answered
+    assert not payloads.same_state(state(0.4), state(0.4, loss=16.7))

@@ -7,12 +7,17 @@ from itertools import pairwise
 from ..models import Metrics
 
 
-def measured(ms: float) -> float:
-    """A round trip to what a network can measure: 0.1 ms below 10 ms, 1 ms above.
+def resolution(ms: float) -> float:
+    """What a network can measure of a round trip this long: 0.1 ms below 10 ms, 1 ms above.
 
     Finer digits are noise (scheduling, Wi-Fi power save); publishing them would make every
     window a new value, and a new row in Home Assistant's recorder.
     """
+    return 0.1 if ms < 10 else 1.0
+
+
+def measured(ms: float) -> float:
+    """A round trip kept to its ``resolution``."""
     return round(ms, 1) if ms < 10 else float(round(ms))
 
 

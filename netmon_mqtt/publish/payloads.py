@@ -9,6 +9,7 @@ from typing import Any
 from ..clock import iso
 from ..macs import is_randomized
 from ..models import Device, DeviceState, Presence
+from ..monitor.metrics import resolution
 
 
 def dumps(payload: Any) -> str:
@@ -31,6 +32,25 @@ def state_payload(state: DeviceState) -> dict[str, Any]:
         "method": state.method,
         "reason": state.reason,
     }
+
+
+_ROUND_TRIPS = ("latency_ms", "latency_min_ms", "latency_max_ms", "jitter_ms")
+
+
+def same_state(published: dict[str, Any], new: dict[str, Any]) -> bool:
+    """True when ``new`` says what ``published`` said: the same presence, loss and method,
+    round trips within one step of their precision (a link that hovers between 0.0 and
+    0.1 ms has not changed), whatever ``last_seen``."""
+    for key, value in new.items():
+        old = published.get(key)
+        if key == "last_seen":
+            continue
+        if key in _ROUND_TRIPS and isinstance(value, float) and isinstance(old, float):
+            if abs(value - old) > resolution(old) + 1e-9:
+                return False
+        elif value != old:
+            return False
+    return True
 
 
 def info_payload(device: Device) -> dict[str, Any]:

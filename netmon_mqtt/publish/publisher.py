@@ -67,7 +67,7 @@ class Publisher:
         bus.subscribe(ScanFinished, self._on_scan)
         bus.subscribe(HealthReported, self._on_health)
         bus.subscribe(OptionsChanged, lambda _e: self._refresh_bridge())
-        self._windows: dict[str, tuple[str, float]] = {}  # id -> (state sans last_seen, when)
+        self._windows: dict[str, tuple[dict[str, Any], float]] = {}  # id -> (state, when)
         self._retained.own(
             [*self._device_filters, topics.bridge_info, topics.bridge_devices], self._on_collected
         )
@@ -96,18 +96,19 @@ class Publisher:
 
     def _set_state(self, state: DeviceState) -> None:
         payload = payloads.state_payload(state)
-        steady = payloads.dumps({k: v for k, v in payload.items() if k != "last_seen"})
-        self._windows[state.device_id] = (steady, self._clock())
+        self._windows[state.device_id] = (payload, self._clock())
         self._set(self._topics.device_state(state.device_id), payload)
 
     def _on_metrics(self, event: MetricsReady) -> None:
-        """A window's state, unless nothing but ``last_seen`` changed since the last one
-        published (then at most every ``STATE_REFRESH`` seconds)."""
+        """A window's state, unless it says what the last one published said (then at most
+        every ``STATE_REFRESH`` seconds, so ``last_seen`` moves on)."""
         state = event.state
-        payload = payloads.state_payload(state)
-        steady = payloads.dumps({k: v for k, v in payload.items() if k != "last_seen"})
         last = self._windows.get(state.device_id)
-        if last and last[0] == steady and self._clock() - last[1] < STATE_REFRESH:
+        if (
+            last
+            and self._clock() - last[1] < STATE_REFRESH
+            and payloads.same_state(last[0], payloads.state_payload(state))
+        ):
             return
         self._set_state(state)
 
