@@ -292,3 +292,12 @@ def test_a_window_that_says_the_same_is_the_same_state() -> None:
     assert not payloads.same_state(state(23.0), state(25.0))
     assert not payloads.same_state(state(0.4), state(None))  # nothing answered
     assert not payloads.same_state(state(0.4), state(0.4, loss=16.7))
+
+
+def test_a_jittery_links_average_moves_within_its_jitter() -> None:
+    def state(latency: float, jitter: float) -> dict[str, Any]:
+        metrics = Metrics(latency, latency - 3, latency + 3, jitter, 0.0, 6)
+        return payloads.state_payload(DeviceState("x", Presence.HOME, metrics, T0, "icmp"))
+
+    assert payloads.same_state(state(4.1, 2.0), state(5.3, 2.2))  # noise on a Wi-Fi link
+    assert not payloads.same_state(state(4.1, 2.0), state(9.5, 2.2))  # a real change
