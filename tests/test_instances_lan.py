@@ -86,7 +86,8 @@ def test_two_instances_share_a_broker_without_colliding(
                 assert config["availability"][0]["topic"] == f"{base}/bridge/state"
 
         # Metrics rate limit: steady state, at most one state message per device per
-        # metrics_interval (presence changes aside: every host stays up).
+        # metrics_interval (presence changes aside: every host stays up), fewer when the
+        # windows say nothing new; all of them under this instance's own base topic.
         mark, window = len(sub.snapshot()), 3 * METRICS_INTERVAL
         time.sleep(window)
         per_device = Counter(
@@ -94,8 +95,8 @@ def test_two_instances_share_a_broker_without_colliding(
             for m in sub.snapshot()[mark:]
             if m.topic.startswith("netmon/device/") and m.topic.count("/") == 2
         )
-        assert set(per_device) == {f"netmon/device/{d}" for d in owners["main"]}
-        assert all(2 <= n <= window / METRICS_INTERVAL + 1 for n in per_device.values()), per_device
+        assert set(per_device) <= {f"netmon/device/{d}" for d in owners["main"]}, per_device
+        assert all(n <= window / METRICS_INTERVAL + 1 for n in per_device.values()), per_device
 
         # Each instance owns its configs: restarting "main" (whose reconciliation clears
         # stale configs it owns) leaves every config of "lab" alone, and vice versa.
