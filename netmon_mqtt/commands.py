@@ -18,7 +18,7 @@ from .monitor.icmp import Pinger
 from .options import Options, shown
 from .publish.homeassistant import HomeAssistantDiscovery
 from .publish.payloads import device_summary
-from .schema import OPTIONS_SCHEMA
+from .schema import OPTIONS_SCHEMA, mac_address
 from .status import Status
 
 _EMPTY: Final = vol.Schema({})
@@ -55,6 +55,8 @@ REMOVE: Final = vol.Schema(
     {vol.Required("id"): _DEVICE_ID, vol.Optional("block", default=False): bool}
 )
 OPTIONS: Final = vol.Schema({vol.Optional("options"): OPTIONS_SCHEMA})
+MERGE: Final = vol.Schema({vol.Required("id"): _DEVICE_ID, vol.Required("into"): _DEVICE_ID})
+UNMERGE: Final = vol.Schema({vol.Required("id"): _DEVICE_ID, vol.Required("mac"): mac_address})
 
 
 def scan_target(text: str, configured: list[Target]) -> Target:
@@ -101,6 +103,8 @@ class Commands:
             "device/rename": Command(RENAME, self.rename),
             "device/options": Command(DEVICE_OPTIONS, self.device_options),
             "device/remove": Command(REMOVE, self.remove),
+            "device/merge": Command(MERGE, self.merge),
+            "device/unmerge": Command(UNMERGE, self.unmerge),
             "discovery/republish": Command(_EMPTY, self.republish),
         }
 
@@ -183,6 +187,26 @@ class Commands:
         reason = "removed and blocked by request" if args["block"] else "removed by request"
         await self._inventory.remove(target.id, reason, block=args["block"])
         return {"id": target.id, "blocked": args["block"]}
+
+    async def merge(self, args: dict[str, Any]) -> dict[str, Any]:
+        """One device is another (a phone's earlier private MAC): ``id`` becomes part of
+        ``into``, which keeps its Home Assistant device and history."""
+        source, target = self._device(args), self._device({"id": args["into"]})
+        if source.id == target.id:
+            raise RequestError("id and into name the same device")
+        merged = await self._inventory.absorb(source.id, target.id, "merged by request")
+        return {**device_summary(merged), "linked_macs": dict(merged.links)}
+
+    async def unmerge(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Split a linked MAC off a device: it becomes a device of its own when next seen,
+        and is never linked to this one again."""
+        target = self._device(args)
+        mac = args["mac"]
+        if mac not in target.links:
+            linked = ", ".join(target.links) or "none"
+            raise RequestError(f"{mac} is not linked to {target.id!r} (linked: {linked})")
+        updated = await self._inventory.unlink(target.id, mac)
+        return {**device_summary(updated), "linked_macs": dict(updated.links)}
 
     async def republish(self, _args: dict[str, Any]) -> dict[str, Any]:
         """Publish every discovery config again."""

@@ -96,10 +96,13 @@ class Config:
     monitor_interval: float = 5.0
     metrics_interval: float = 30.0
     consider_home: float = 180.0
+    max_consider_home: float = 1800.0
     ping_timeout: float = 1.0
     wake_probe: bool = True
     arp_probe: bool = True
     history_days: float = 7.0
+    forget_after_days: float = 30.0
+    forget_random_after_days: float = 2.0
     track_new_devices: bool = True
     devices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     discovery: DiscoveryConfig = DiscoveryConfig()

@@ -62,6 +62,14 @@ class PresenceChanged:
 
 
 @dataclass(frozen=True)
+class RhythmLearned:
+    """A device's recent silent gaps changed (the inventory keeps them)."""
+
+    device_id: str
+    gaps: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class MetricsReady:
     """A metrics window closed for a device."""
 

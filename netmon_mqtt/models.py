@@ -22,6 +22,13 @@ class Presence(enum.StrEnum):
 # Name sources in the order of the naming rule (a user-set name always wins).
 NAME_SOURCES: tuple[str, ...] = ("mdns", "dhcp", "dns", "snmp", "ssdp")
 
+# Sources whose sightings are traffic the device itself just sent or answered: evidence of
+# presence. The others (reverse DNS, SNMP) are lookups that identify a device and say
+# nothing about whether it is on the network now (a PTR name outlives its device).
+EVIDENCE_SOURCES: frozenset[str] = frozenset(
+    {"arp", "arp_passive", "dhcp", "mdns", "ssdp", "icmp_sweep", "neighbours", "ndp"}
+)
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -41,6 +48,12 @@ class Observation:
     attributes: tuple[tuple[str, str], ...] = ()
     services: tuple[str, ...] = ()
     ipv6: tuple[str, ...] = ()
+    confirmed: bool = True  # False: a kernel neighbour entry not confirmed lately (STALE)
+
+    @property
+    def is_evidence(self) -> bool:
+        """True when this sighting shows the device is on the network now."""
+        return self.confirmed and self.source in EVIDENCE_SOURCES
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,21 @@ class Device:
     ipv6: Mapping[str, datetime] = field(default_factory=dict)  # address -> last seen
     device_type: str | None = None
     type_evidence: tuple[str, ...] = ()
+    gaps: tuple[float, ...] = ()  # its recent silent gaps in seconds, oldest first
+    links: Mapping[str, str] = field(default_factory=dict)  # other MAC -> why it is this one
+    unlinked: tuple[str, ...] = ()  # MACs the user split off: never linked again
+
+    @property
+    def first_mac(self) -> str | None:
+        """The MAC the device was first seen with (its id spells it); None without one."""
+        if self.id.startswith("ip_"):
+            return None
+        return ":".join(self.id[i : i + 2] for i in range(0, 12, 2))
+
+    @property
+    def macs(self) -> tuple[str, ...]:
+        """Every MAC of this device: the current one, the first one, the linked ones."""
+        return tuple(dict.fromkeys(m for m in (self.mac, self.first_mac, *self.links) if m))
 
     @property
     def hostname(self) -> str | None:
@@ -119,8 +147,22 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class Grace:
+    """How long a device may stay silent before it is away, and why that long.
+
+    ``source`` is ``consider_home`` (the default), ``device`` (set for this device),
+    ``learned`` (its own rhythm of silent gaps) or ``max_consider_home`` (the rhythm,
+    capped)."""
+
+    seconds: float
+    source: str
+    why: str
+
+
+@dataclass(frozen=True)
 class DeviceState:
-    """The volatile state published on ``<base>/device/<id>``."""
+    """The volatile state published on ``<base>/device/<id>``. ``sleeping``: home, silent
+    for longer than ``consider_home`` but within its learned rhythm."""
 
     device_id: str
     presence: Presence
@@ -128,6 +170,8 @@ class DeviceState:
     last_seen: datetime | None
     method: str | None
     reason: str | None = None
+    sleeping: bool = False
+    grace: Grace | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +188,9 @@ class RuntimeOptions:
     wake_probe: bool
     history_days: float
     track_new_devices: bool
+    max_consider_home: float
+    forget_after_days: float
+    forget_random_after_days: float
     snmp_credentials: tuple[Mapping[str, Any], ...] = ()
 
 

@@ -56,6 +56,9 @@ def from_config(config: Config) -> RuntimeOptions:
         wake_probe=config.wake_probe,
         history_days=config.history_days,
         track_new_devices=config.track_new_devices,
+        max_consider_home=config.max_consider_home,
+        forget_after_days=config.forget_after_days,
+        forget_random_after_days=config.forget_random_after_days,
     )
 
 

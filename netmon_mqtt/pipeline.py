@@ -20,6 +20,7 @@ from .identify.snmp import SnmpIdentifier
 from .inventory.service import Inventory
 from .inventory.store import Store
 from .monitor.icmp import Pinger
+from .options import from_config
 from .privileges import Privileges
 from .privileges import check as check_privileges
 
@@ -75,8 +76,7 @@ class Pipeline:
             default_database() if d.use_oui else None,
             identifiers,
             scope=targets,
-            history_days=config.history_days,
-            track_new_devices=config.track_new_devices,
+            options=from_config(config),
         )
         sweeper = Sweeper(d, link, sweep_pinger, config.ping_timeout, raw=privileges.raw)
         self.discovery = Discovery(sweeper, targets, self.inventory, bus, config.discovery_interval)

@@ -72,6 +72,14 @@ def _mac_or_id(value: Any) -> str:
     raise vol.Invalid(f"expected a MAC address or a device id, got {describe(value)}")
 
 
+def mac_address(value: Any) -> str:
+    """A MAC address in any common notation, normalised."""
+    try:
+        return normalise_mac(value if isinstance(value, str) else "")
+    except ValueError:
+        raise vol.Invalid(f"expected a MAC address, got {describe(value)}") from None
+
+
 def _device_key(value: Any) -> str:
     """A ``devices`` key: a MAC (any notation) or a device id, as the device id."""
     return _mac_or_id(value).replace(":", "")
@@ -132,9 +140,12 @@ SETTINGS: Final[dict[str, Validator]] = {
     "monitor_interval": Number(0.2, 3600),
     "metrics_interval": Number(0, 3600),
     "consider_home": Number(0, 86400),
+    "max_consider_home": Number(0, 86400),
     "ping_timeout": Number(0.05, 30),
     "wake_probe": BOOL,
     "history_days": Number(0, 3650),
+    "forget_after_days": Number(0, 3650),
+    "forget_random_after_days": Number(0, 3650),
     "track_new_devices": BOOL,
     "snmp_credentials": vol.Schema([vol.All(SNMP_CREDENTIAL, _credential_data)]),
 }
@@ -149,6 +160,9 @@ RUNTIME_OPTIONS: Final = (
     "wake_probe",
     "history_days",
     "track_new_devices",
+    "max_consider_home",
+    "forget_after_days",
+    "forget_random_after_days",
     "snmp_credentials",
 )
 # What a device may override (the file's ``devices`` section).

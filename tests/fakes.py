@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from netmon_mqtt.discovery.link import Link
 from netmon_mqtt.discovery.packets import ARP_REPLY, ArpPacket, DhcpPacket, parse_arp
@@ -103,3 +105,27 @@ class FakePinger(Pinger):
 
     def next_deadline(self) -> float | None:
         return None
+
+
+def inprocess_config(network: str, database: Path, port: int, **overrides: Any) -> dict[str, Any]:
+    """A fast-motion configuration for the whole service on the fake link, with a broker on
+    ``port``: nothing but the fakes' sources, and nothing real may leave (no wake probe)."""
+    return {
+        "networks": [network],
+        "database": str(database),
+        "discovery_interval": 3600,
+        "monitor_interval": 0.2,
+        "ping_timeout": 0.2,
+        "consider_home": 0.6,
+        "metrics_interval": 60,
+        "wake_probe": False,  # a real UDP packet
+        "discovery": {
+            "arp_timeout": 0.1,
+            "arp_retries": 0,
+            "arp_rate": 10000,
+            **dict.fromkeys(("neighbours", "icmp_sweep", "ipv6", "use_dns"), False),
+            **dict.fromkeys(("use_mdns", "use_ssdp", "use_snmp"), False),
+        },
+        "mqtt": {"host": "127.0.0.1", "port": port, "retained_wait": 0.2, "birth_delay": 0},
+        **overrides,
+    }

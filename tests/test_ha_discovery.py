@@ -198,7 +198,8 @@ def test_state_payload_uses_null_for_missing_numbers() -> None:
     assert payloads.dumps(payloads.state_payload(state)) == (
         '{"presence":"not_home","online":false,"latency_ms":null,"latency_min_ms":null,'
         '"latency_max_ms":null,"jitter_ms":null,"packet_loss_pct":100.0,'
-        '"last_seen":"2026-01-02T03:04:05.000+00:00","method":"icmp","reason":null}'
+        '"last_seen":"2026-01-02T03:04:05.000+00:00","method":"icmp","reason":null,'
+        '"sleeping":false,"grace_s":null,"grace":null,"grace_why":null}'
     )
 
 
@@ -235,6 +236,7 @@ def test_info_payload() -> None:
         "device_type": "computer",
         "type_evidence": ["x"],
         "randomized_mac": False,
+        "linked_macs": {},
         "ipv6": ["fe80::1"],
         "snmp": {"sysName": "pi"},
         "services": ["_ssh._tcp.local."],

@@ -8,6 +8,7 @@ import struct
 import pytest
 
 from netmon_mqtt.discovery.ipv6 import parse_neighbours6
+from netmon_mqtt.discovery.neighbours import parse_ip_neigh
 from netmon_mqtt.discovery.packets import (
     ARP_REPLY,
     ETH_P_IP,
@@ -192,7 +193,30 @@ def test_ipv6_neighbour_parsing() -> None:
         {"dst": "ff02::1", "dev": "eth0", "lladdr": MAC, "state": ["NOARP"]},
         "garbage",
     ]
-    assert parse_neighbours6(entries, "eth0") == [("fe80::1", MAC), ("fd00::2", MAC)]  # type: ignore[arg-type]
+    assert parse_neighbours6(entries, "eth0") == [  # type: ignore[arg-type]
+        ("fe80::1", MAC, True),  # reachable: evidence
+        ("fd00::2", MAC, False),  # stale: a name, not evidence
+    ]
+
+
+def test_ipv4_neighbour_states_tell_evidence_from_stale_entries() -> None:
+    entries = [
+        {"dst": "10.0.0.2", "dev": "eth0", "lladdr": "B8:27:EB:00:00:01", "state": ["REACHABLE"]},
+        {"dst": "10.0.0.3", "dev": "eth0", "lladdr": MAC, "state": ["STALE"]},
+        {"dst": "10.0.0.4", "dev": "eth0", "lladdr": MAC, "state": ["DELAY"]},
+        {"dst": "10.0.0.5", "dev": "eth0", "state": ["INCOMPLETE"]},
+        {"dst": "10.0.0.6", "dev": "eth0", "lladdr": MAC, "state": ["FAILED"]},
+        {"dst": "10.0.0.7", "dev": "eth0", "lladdr": "ff:ff:ff:ff:ff:ff", "state": ["NOARP"]},
+        {"dst": "bogus", "dev": "eth0", "lladdr": MAC, "state": ["REACHABLE"]},
+        {"dst": "10.0.0.8", "dev": "eth0", "lladdr": MAC, "state": "REACHABLE"},  # not a list
+        "garbage",
+    ]
+    assert parse_ip_neigh(entries) == [  # type: ignore[arg-type]
+        ("10.0.0.2", MAC, "eth0", True),
+        ("10.0.0.3", MAC, "eth0", False),
+        ("10.0.0.4", MAC, "eth0", False),
+        ("10.0.0.8", MAC, "eth0", False),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 
@@ -17,6 +18,7 @@ from netmon_mqtt.errors import BrokerError
 from netmon_mqtt.events import DeviceDiscovered, EventBus, MetricsReady, PresenceChanged
 from netmon_mqtt.models import Device, DeviceState, Metrics, Presence
 from netmon_mqtt.publish import ha_discovery
+from netmon_mqtt.publish import publisher as publisher_module
 from netmon_mqtt.publish.homeassistant import HomeAssistantDiscovery, HomeAssistantSettings
 from netmon_mqtt.publish.mqtt import MqttLink
 from netmon_mqtt.publish.publisher import Publisher
@@ -36,6 +38,9 @@ KNOWN = Device(
 )
 VERSION = "9.9.9"
 _NONE = Received(0.0, False, "", "<none>")
+
+
+EMPTY_METRICS = Metrics(None, None, None, None, None, 0)
 
 
 class _Devices:
@@ -329,3 +334,39 @@ async def test_a_window_that_changes_nothing_is_not_republished(
         assert await _until(lambda: len(subscriber.on(topic)) == 3)
     finally:
         await publishing.stop()
+
+
+async def test_events_that_waited_too_long_for_the_broker_are_not_replayed_as_news(
+    mosquitto: LocalMosquitto,
+) -> None:
+    bus = EventBus()
+    publisher = _publisher(mosquitto.port, [KNOWN], bus)
+    await publisher.start()
+    try:
+        first = connect_subscriber(mosquitto.port)
+        assert await _until(lambda: first.latest(TOPICS.bridge_state) is not None)
+        first.close()
+        mosquitto.stop()
+        with mock.patch.object(publisher_module, "EVENT_MAX_AGE", 4.0):
+            went = datetime.now(UTC)
+            state = DeviceState(KNOWN.id, Presence.NOT_HOME, EMPTY_METRICS, went, "icmp")
+            await bus.emit(PresenceChanged(KNOWN.id, Presence.NOT_HOME, went, "gone", state))
+            await asyncio.sleep(5.0)  # the broker stays away longer than an event may wait
+            back = datetime.now(UTC)
+            state = DeviceState(KNOWN.id, Presence.HOME, EMPTY_METRICS, back, "icmp")
+            await bus.emit(PresenceChanged(KNOWN.id, Presence.HOME, back, "icmp answered", state))
+            mosquitto.start()
+            after = connect_subscriber(mosquitto.port)
+            try:
+                assert await _until(lambda: after.on(TOPICS.bridge_event), 15)
+                await asyncio.sleep(0.5)
+                events = [m.json() for m in after.on(TOPICS.bridge_event)]
+                assert [e["type"] for e in events] == ["device_online"]
+                assert events[0]["at"] == back.isoformat(timespec="milliseconds")
+                # The retained state tells where things stand.
+                latest = after.latest(TOPICS.device_state(KNOWN.id))
+                assert latest is not None and latest.json()["presence"] == "home"
+            finally:
+                after.close()
+    finally:
+        await publisher.stop()

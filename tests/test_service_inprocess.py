@@ -31,7 +31,7 @@ from netmon_mqtt.privileges import Privileges
 from netmon_mqtt.publish import ha_discovery
 from netmon_mqtt.publish.topics import Topics
 
-from .fakes import FakeHosts, FakeLink, FakePinger
+from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
 from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber
 
 NETWORK = "127.77.0.0/24"
@@ -77,31 +77,7 @@ class World:
 
 @pytest.fixture
 async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[World]:
-    config = validate(
-        {
-            "networks": [NETWORK],
-            "database": str(tmp_path / "netmon.db"),
-            "discovery_interval": 3600,
-            "monitor_interval": 0.2,
-            "ping_timeout": 0.2,
-            "consider_home": 0.6,
-            "metrics_interval": 60,
-            "wake_probe": False,  # a real UDP packet: nothing real may leave this test
-            "discovery": {
-                "arp_timeout": 0.1,
-                "arp_retries": 0,
-                "arp_rate": 10000,
-                **dict.fromkeys(("neighbours", "icmp_sweep", "ipv6", "use_dns"), False),
-                **dict.fromkeys(("use_mdns", "use_ssdp", "use_snmp"), False),
-            },
-            "mqtt": {
-                "host": "127.0.0.1",
-                "port": mosquitto.port,
-                "retained_wait": 0.2,
-                "birth_delay": 0,
-            },
-        }
-    )
+    config = validate(inprocess_config(NETWORK, tmp_path / "netmon.db", mosquitto.port))
     hosts = FakeHosts({PRINTER[0]: PRINTER[1]})
     link = FakeLink(hosts)
     pinger = FakePinger(hosts)
@@ -215,6 +191,7 @@ PHONE_INFO = {
     "device_type": "phone",
     "type_evidence": ["DHCP vendor class android-dhcp-14"],
     "randomized_mac": False,
+    "linked_macs": {},
     "ipv6": [],
     "snmp": None,
     "services": [],
@@ -231,7 +208,11 @@ def _phone_config() -> Any:
 
 
 def _state(
-    presence: str, reason: str, metrics: dict[str, Any] | None = None, method: str = "dhcp"
+    presence: str,
+    reason: str,
+    metrics: dict[str, Any] | None = None,
+    method: str = "dhcp",
+    consider_home: float = 0.6,
 ) -> dict[str, Any]:
     empty = dict.fromkeys(("latency_ms", "latency_min_ms", "latency_max_ms", "jitter_ms"))
     return {
@@ -241,6 +222,10 @@ def _state(
         "last_seen": "<time>",
         "method": method,
         "reason": reason,
+        "sleeping": False,
+        "grace_s": consider_home,
+        "grace": "consider_home",
+        "grace_why": "consider_home, no doze seen",
     }
 
 
@@ -266,9 +251,10 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
         ],
     }
     assert _events(messages) == [
-        {"type": "device_joined", "data": PHONE_INFO},
+        {"type": "device_joined", "at": "<time>", "data": PHONE_INFO},
         {
             "type": "device_online",
+            "at": "<time>",
             "data": {"id": PHONE_ID, "at": "<time>", "reason": "dhcp answered"},
         },
     ]
@@ -311,6 +297,9 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
         "wake_probe": False,
         "history_days": 7,
         "track_new_devices": True,
+        "max_consider_home": 1800,
+        "forget_after_days": 30,
+        "forget_random_after_days": 2,
         "snmp_credentials": [],
     }
     # Retained state is flushed before events and responses: the answer comes after it.
@@ -326,8 +315,9 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
     world.hosts.down.add(PHONE[0])
     messages = await world.since(mark, quiet=1.5)
     away = _retained(messages)[TOPICS.device_state(PHONE_ID)]
-    reason = "no answer for <n> s (consider_home 1 s)"
-    assert away == _state("not_home", reason, {k: away[k] for k in _METRICS}, "icmp")
+    reason = "no answer for <n> s (grace 1 s: consider_home, no doze seen)"
+    metrics = {k: away[k] for k in _METRICS}
+    assert away == _state("not_home", reason, metrics, "icmp", consider_home=1)
     assert away["packet_loss_pct"] == 100.0 or away["latency_ms"] == 1.5
     assert _retained(messages) == {
         TOPICS.device_state(PHONE_ID): away,
@@ -337,7 +327,8 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
             _summary(*PHONE, "pixel-7", "Apple, Inc.", "phone", False),
         ],
     }
-    left = [{"type": "device_offline", "data": {"id": PHONE_ID, "at": "<time>", "reason": reason}}]
+    data = {"id": PHONE_ID, "at": "<time>", "reason": reason}
+    left = [{"type": "device_offline", "at": "<time>", "data": data}]
     assert _events(messages) == left
     assert _events(messages, TOPICS.device_event(PHONE_ID)) == left
 

@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     async_get_device_automations,
 )
+from pytest_homeassistant_custom_component.typing import MqttMockPahoClient
 
 from custom_components.netmon.devices import find_device
 from custom_components.netmon.diagnostics import async_get_config_entry_diagnostics
@@ -38,6 +39,9 @@ pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 DOMAIN = "netmon"
 MAC = "a4:b1:c2:d3:e4:f5"
 DEVICE = MAC.replace(":", "")
+# A phone's new private (locally administered) MAC: a device of its own until merged.
+PRIVATE_MAC = "da:11:22:33:44:55"
+PRIVATE = PRIVATE_MAC.replace(":", "")
 
 
 @pytest.fixture(autouse=True)
@@ -61,10 +65,12 @@ def _discovery_config(device_id: str = DEVICE, mac: str = MAC) -> str:
     return FIXTURE.read_text().replace(SAMPLE_ID, device_id).replace(SAMPLE_MAC, mac)
 
 
-async def _mqtt_device(hass: HomeAssistant, device_id: str = DEVICE) -> dr.DeviceEntry:
+async def _mqtt_device(
+    hass: HomeAssistant, device_id: str = DEVICE, mac: str = MAC
+) -> dr.DeviceEntry:
     """Publish a discovery config and return the device MQTT discovery created."""
     async_fire_mqtt_message(
-        hass, f"homeassistant/device/netmon_{device_id}/config", _discovery_config(device_id)
+        hass, f"homeassistant/device/netmon_{device_id}/config", _discovery_config(device_id, mac)
     )
     await hass.async_block_till_done()
     device = find_device(hass, device_id)
@@ -72,9 +78,9 @@ async def _mqtt_device(hass: HomeAssistant, device_id: str = DEVICE) -> dr.Devic
     return device
 
 
-async def _announce(hass: HomeAssistant, *ids: str) -> None:
+async def _announce(hass: HomeAssistant, *ids: str, base: str = "netmon") -> None:
     payload = [{"id": i, "name": i, "online": True, "tracked": True} for i in ids]
-    async_fire_mqtt_message(hass, "netmon/bridge/devices", json.dumps(payload), retain=True)
+    async_fire_mqtt_message(hass, f"{base}/bridge/devices", json.dumps(payload), retain=True)
     await hass.async_block_till_done()
 
 
@@ -229,6 +235,120 @@ async def test_device_actions_refuse_other_devices(
     with pytest.raises(HomeAssistantError, match="no device"):
         await hass.services.async_call(DOMAIN, "ping", {"device_id": device.id}, blocking=True)
     assert bridge.commands("device/ping") == [{"id": DEVICE, "count": 3}]
+
+
+async def test_merge_devices_sends_both_netmon_ids_and_returns_the_device(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    merged = {"id": DEVICE, "name": "Phone", "linked_macs": {PRIVATE_MAC: "merged by request"}}
+    bridge.handlers["device/merge"] = lambda _p: ok(merged)
+    await _setup(hass, entry)
+    known = await _mqtt_device(hass)
+    new = await _mqtt_device(hass, PRIVATE, PRIVATE_MAC)
+    await _announce(hass, DEVICE, PRIVATE)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "merge_devices",
+        {"device_id": new.id, "into_device_id": known.id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == merged
+    assert bridge.commands("device/merge") == [{"id": PRIVATE, "into": DEVICE}]
+    # Without a response asked for, the request is the same.
+    await hass.services.async_call(
+        DOMAIN, "merge_devices", {"device_id": new.id, "into_device_id": known.id}, True
+    )
+    assert bridge.commands("device/merge") == [{"id": PRIVATE, "into": DEVICE}] * 2
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(DOMAIN, "merge_devices", {"device_id": new.id}, True)
+
+
+async def test_merge_devices_refuses_devices_of_two_instances(
+    hass: HomeAssistant,
+    bridge: FakeBridge,
+    entry: MockConfigEntry,
+    mqtt_client_mock: MqttMockPahoClient,
+) -> None:
+    other_bridge = FakeBridge(hass, mqtt_client_mock, base="netmon2")
+    other_entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="netmon2",
+        unique_id="second",
+        data={"base_topic": "netmon2", "instance_id": "second"},
+    )
+    other_entry.add_to_hass(hass)
+    await _setup(hass, entry)  # sets up the integration, so both entries
+    assert other_entry.state is ConfigEntryState.LOADED
+    known = await _mqtt_device(hass)
+    new = await _mqtt_device(hass, PRIVATE, PRIVATE_MAC)
+    await _announce(hass, DEVICE)
+    await _announce(hass, PRIVATE, base="netmon2")
+    with pytest.raises(ServiceValidationError, match="different netmon-mqtt instances") as raised:
+        await hass.services.async_call(
+            DOMAIN,
+            "merge_devices",
+            {"device_id": new.id, "into_device_id": known.id},
+            blocking=True,
+            return_response=True,
+        )
+    assert raised.value.translation_key == "different_bridges"
+    assert raised.value.translation_placeholders == {
+        "base_topic": "netmon2",
+        "into_base_topic": "netmon",
+    }
+    assert bridge.commands("device/merge") == other_bridge.commands("device/merge") == []
+
+
+async def test_merge_devices_reports_the_services_refusal(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    bridge.handlers["device/merge"] = lambda _p: error("id and into name the same device")
+    await _setup(hass, entry)
+    device = await _mqtt_device(hass)
+    with pytest.raises(HomeAssistantError, match="id and into name the same device") as raised:
+        await hass.services.async_call(
+            DOMAIN,
+            "merge_devices",
+            {"device_id": device.id, "into_device_id": device.id},
+            blocking=True,
+        )
+    assert raised.value.translation_key == "refused"
+    assert raised.value.translation_placeholders == {
+        "command": "device/merge",
+        "error": "id and into name the same device",
+    }
+    assert bridge.commands("device/merge") == [{"id": DEVICE, "into": DEVICE}]
+
+
+async def test_unmerge_device_sends_the_mac_and_returns_the_device(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    unmerged = {"id": DEVICE, "name": "Phone", "linked_macs": {}}
+    bridge.handlers["device/unmerge"] = lambda _p: ok(unmerged)
+    await _setup(hass, entry)
+    device = await _mqtt_device(hass)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "unmerge_device",
+        {"device_id": device.id, "mac": PRIVATE_MAC},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == unmerged
+    assert bridge.commands("device/unmerge") == [{"id": DEVICE, "mac": PRIVATE_MAC}]
+    bridge.handlers["device/unmerge"] = lambda p: error(
+        f"{p['mac']} is not linked to {p['id']!r} (linked: none)"
+    )
+    with pytest.raises(HomeAssistantError, match="is not linked to") as raised:
+        await hass.services.async_call(
+            DOMAIN, "unmerge_device", {"device_id": device.id, "mac": PRIVATE_MAC}, True
+        )
+    assert raised.value.translation_key == "refused"
+    assert raised.value.translation_placeholders == {
+        "command": "device/unmerge",
+        "error": f"{PRIVATE_MAC} is not linked to '{DEVICE}' (linked: none)",
+    }
 
 
 # -- events and device triggers ---------------------------------------------------------
@@ -459,6 +579,7 @@ def test_helpers_are_total() -> None:
         ("set_tracked", "device/options", {"tracked": True}),
         ("remove_device", "device/remove", {}),
         ("ping", "device/ping", {}),
+        ("unmerge_device", "device/unmerge", {"mac": PRIVATE_MAC}),
     ],
 )
 async def test_device_actions_report_the_services_refusal(

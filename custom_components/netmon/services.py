@@ -1,4 +1,4 @@
-"""Actions: scan, ping, rename, track, remove, republish.
+"""Actions: scan, ping, rename, track, remove, merge, unmerge, republish.
 
 Devices are chosen with Home Assistant's device selector and mapped to netmon ids through
 the device registry; each action goes to the bridge that published the device.
@@ -28,6 +28,8 @@ ATTR_NAME = "name"
 ATTR_TRACKED = "tracked"
 ATTR_BLOCK = "block"
 ATTR_UPDATE_ENTITY_IDS = "update_entity_ids"
+ATTR_INTO_DEVICE = "into_device_id"
+ATTR_MAC = "mac"
 
 _ENTRY = vol.Optional(ATTR_ENTRY)
 _DEVICE = vol.Required(ATTR_DEVICE)
@@ -54,6 +56,8 @@ SCHEMAS: dict[str, vol.Schema] = {
     "remove_device": vol.Schema(
         {_DEVICE: cv.string, vol.Optional(ATTR_BLOCK, default=False): cv.boolean}
     ),
+    "merge_devices": vol.Schema({_DEVICE: cv.string, vol.Required(ATTR_INTO_DEVICE): cv.string}),
+    "unmerge_device": vol.Schema({_DEVICE: cv.string, vol.Required(ATTR_MAC): cv.string}),
     "republish": vol.Schema({_ENTRY: cv.string}),
 }
 
@@ -125,6 +129,30 @@ async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return None
 
 
+async def _merge(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Make a device part of another (a phone's new private MAC of a known phone); both must
+    be the same bridge's, which is asked once."""
+    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    into_bridge, into_id = _bridge_of_device(hass, call.data[ATTR_INTO_DEVICE])
+    if into_bridge is not bridge:
+        raise ServiceValidationError(
+            f"The devices belong to different netmon-mqtt instances ({bridge.base_topic} and "
+            f"{into_bridge.base_topic})",
+            translation_domain=DOMAIN,
+            translation_key="different_bridges",
+            translation_placeholders={
+                "base_topic": bridge.base_topic,
+                "into_base_topic": into_bridge.base_topic,
+            },
+        )
+    return await bridge.request("device/merge", {"id": device_id, "into": into_id})
+
+
+async def _unmerge(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    return await bridge.request("device/unmerge", {"id": device_id, "mac": call.data[ATTR_MAC]})
+
+
 async def _republish(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     bridge = _bridge_of_entry(hass, call.data.get(ATTR_ENTRY))
     return await bridge.request("discovery/republish")
@@ -137,6 +165,8 @@ _HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
     "rename_device": (_rename, SupportsResponse.NONE),
     "set_tracked": (_set_tracked, SupportsResponse.NONE),
     "remove_device": (_remove, SupportsResponse.NONE),
+    "merge_devices": (_merge, SupportsResponse.OPTIONAL),
+    "unmerge_device": (_unmerge, SupportsResponse.OPTIONAL),
     "republish": (_republish, SupportsResponse.OPTIONAL),
 }
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import socket
 
 from ..clock import utcnow
 from ..macs import is_usable_mac, normalise_mac
 from ..models import Observation
+from .iproute import ip_json
 
 _LOGGER = logging.getLogger(__name__)
 _ECHO6 = bytes([128, 0, 0, 0, 0x6E, 0x6D, 0, 1]) + b"netmon-mqtt"
@@ -19,15 +19,7 @@ _USABLE_STATES = {"REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT", "NOARP"}
 
 
 async def _ip_json(*args: str) -> list[dict[str, object]]:
-    process = await asyncio.create_subprocess_exec(
-        "ip", "-j", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-    )
-    out, _ = await process.communicate()
-    try:
-        data = json.loads(out.decode() or "[]")
-    except json.JSONDecodeError:
-        return []
-    return data if isinstance(data, list) else []
+    return await ip_json(*args) or []
 
 
 async def own_addresses(interface: str) -> list[str]:
@@ -41,9 +33,11 @@ async def own_addresses(interface: str) -> list[str]:
     ]
 
 
-def parse_neighbours6(entries: list[dict[str, object]], interface: str) -> list[tuple[str, str]]:
-    """``(ipv6, mac)`` pairs of usable entries of ``ip -j -6 neigh`` on ``interface``."""
-    pairs: list[tuple[str, str]] = []
+def parse_neighbours6(
+    entries: list[dict[str, object]], interface: str
+) -> list[tuple[str, str, bool]]:
+    """``(ipv6, mac, reachable)`` of usable entries of ``ip -j -6 neigh`` on ``interface``."""
+    pairs: list[tuple[str, str, bool]] = []
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("dev") != interface:
             continue
@@ -56,7 +50,7 @@ def parse_neighbours6(entries: list[dict[str, object]], interface: str) -> list[
         except ValueError:
             continue
         if is_usable_mac(mac) and not address.is_multicast:
-            pairs.append((str(address), mac))
+            pairs.append((str(address), mac, "REACHABLE" in map(str, states)))
     return pairs
 
 
@@ -65,8 +59,11 @@ async def read_neighbours6(interface: str) -> list[Observation]:
     # Without a 'dev' filter: with one, ip leaves the device out of its JSON.
     pairs = parse_neighbours6(await _ip_json("-6", "neigh", "show"), interface)
     by_mac: dict[str, set[str]] = {}
-    for address, mac in pairs:
+    reachable: set[str] = set()
+    for address, mac, confirmed in pairs:
         by_mac.setdefault(mac, set()).add(address)
+        if confirmed:
+            reachable.add(mac)
     now = utcnow()
     return [
         Observation(
@@ -76,6 +73,7 @@ async def read_neighbours6(interface: str) -> list[Observation]:
             seen_at=now,
             interface=interface,
             ipv6=tuple(sorted(addresses)),
+            confirmed=mac in reachable,
         )
         for mac, addresses in by_mac.items()
     ]

@@ -1,4 +1,11 @@
-"""The kernel neighbour (ARP) table: free, passive evidence, no privileges needed."""
+"""The kernel neighbour (ARP) table: free, passive sightings, no privileges needed.
+
+An entry is evidence of presence only while the kernel holds it REACHABLE (the device
+answered within the last half minute or so); a STALE entry can be hours old, so it feeds
+discovery and identification but says nothing about who is home. ``ip -j neigh`` tells
+the state; ``/proc/net/arp`` (the fallback where iproute2 is missing) does not, so its
+entries never count as evidence.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from pathlib import Path
 from ..clock import utcnow
 from ..macs import is_usable_mac, normalise_mac
 from ..models import Observation
+from .iproute import ip_json
 
 _LOGGER = logging.getLogger(__name__)
 ARP_TABLE = Path("/proc/net/arp")
@@ -36,10 +44,44 @@ def parse_arp_table(text: str) -> list[tuple[str, str, str]]:
     return entries
 
 
+def parse_ip_neigh(entries: list[dict[str, object]]) -> list[tuple[str, str, str, bool]]:
+    """``(ip, mac, interface, reachable)`` of the IPv4 entries of ``ip -j -4 neigh``."""
+    found: list[tuple[str, str, str, bool]] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        states = entry.get("state") or []
+        states = [str(s) for s in states] if isinstance(states, list) else []
+        try:
+            ip = str(ipaddress.IPv4Address(str(entry.get("dst"))))
+            mac = normalise_mac(str(entry.get("lladdr", "")))
+        except ValueError:
+            continue
+        if is_usable_mac(mac) and not {"FAILED", "INCOMPLETE"}.intersection(states):
+            found.append((ip, mac, str(entry.get("dev", "")), "REACHABLE" in states))
+    return found
+
+
+async def neighbours(networks: Iterable[ipaddress.IPv4Network]) -> list[Observation]:
+    """Observations for the neighbour entries in ``networks``, REACHABLE ones confirmed."""
+    nets = list(networks)
+    entries = await ip_json("-4", "neigh", "show")
+    if entries is None:
+        return read_neighbours(nets)
+    now = utcnow()
+    return [
+        Observation(
+            ip=ip, mac=mac, interface=dev, source="neighbours", seen_at=now, confirmed=reachable
+        )
+        for ip, mac, dev, reachable in parse_ip_neigh(entries)
+        if any(ipaddress.IPv4Address(ip) in net for net in nets)
+    ]
+
+
 def read_neighbours(
     networks: Iterable[ipaddress.IPv4Network], path: Path = ARP_TABLE
 ) -> list[Observation]:
-    """Observations for the neighbour entries that lie in ``networks``."""
+    """Unconfirmed observations for the ``/proc/net/arp`` entries in ``networks``."""
     nets = list(networks)
     try:
         text = path.read_text(encoding="ascii", errors="replace")
@@ -48,7 +90,9 @@ def read_neighbours(
         return []
     now = utcnow()
     return [
-        Observation(ip=ip, mac=mac, interface=device, source="neighbours", seen_at=now)
+        Observation(
+            ip=ip, mac=mac, interface=device, source="neighbours", seen_at=now, confirmed=False
+        )
         for ip, mac, device in parse_arp_table(text)
         if any(ipaddress.IPv4Address(ip) in net for net in nets)
     ]

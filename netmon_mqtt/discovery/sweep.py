@@ -15,7 +15,7 @@ from ..monitor.icmp import Pinger
 from .arp import ArpSettings, arp_sweep
 from .ipv6 import discover6
 from .link import NEED_RAW, Link
-from .neighbours import read_neighbours
+from .neighbours import neighbours
 from .networks import Target
 from .ssdp import ssdp_search
 
@@ -87,7 +87,7 @@ class Sweeper:
                 progress(index, len(targets), str(target.network))
             await keep(await self._sweep_target(target, run))
         if "neighbours" in run:
-            await keep(read_neighbours(t.network for t in targets))
+            await keep(await neighbours(t.network for t in targets))
         if "ssdp" in run:
             sources = sorted({t.source_ip for t in targets if t.interface and t.source_ip})
             await keep(await ssdp_search(sources))

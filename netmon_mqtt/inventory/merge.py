@@ -10,6 +10,8 @@ from ..identify.classify import classify
 from ..models import NAME_SOURCES, Device, Observation
 
 _TRACKED_FIELDS = (
+    "mac",
+    "links",
     "ip",
     "vendor",
     "name",
@@ -54,6 +56,30 @@ def merge(device: Device, obs: Observation) -> Device:
     if not changes:
         return device
     return classified(replace(device, **changes))  # type: ignore[arg-type]
+
+
+def absorbed(target: Device, source: Device, why: str) -> Device:
+    """``target`` with ``source`` made part of it: the source's MACs linked (``why``), the
+    newest sighting's MAC and address, names and facts the target lacked, the longer span."""
+    newer = source.last_seen > target.last_seen
+    links = {**target.links, **source.links}
+    if source.mac:
+        links[source.mac] = why
+    return classified(
+        replace(
+            target,
+            mac=source.mac if newer and source.mac else target.mac,
+            ip=source.ip if newer and source.ip else target.ip or source.ip,
+            first_seen=min(target.first_seen, source.first_seen),
+            last_seen=max(target.last_seen, source.last_seen),
+            names={**source.names, **target.names},
+            details={**source.details, **target.details},
+            ipv6={**source.ipv6, **target.ipv6},
+            gaps=target.gaps or source.gaps,
+            links=links,
+            unlinked=tuple(m for m in target.unlinked if m not in links),
+        )
+    )
 
 
 def classified(device: Device) -> Device:

@@ -68,6 +68,13 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 6: each device's rhythm (recent silent gaps) and the MACs linked to it or split off
+    """
+    ALTER TABLE devices ADD COLUMN gaps TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE devices ADD COLUMN links TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE devices ADD COLUMN unlinked TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX blocked_at ON blocked (at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,7 +1,10 @@
 """The inventory: merges observations into devices; the only writer of SQLite.
 
 It decides whether an observation is new, changed or unchanged and emits an event only when
-something changed.
+something changed. Only evidence (traffic the device itself sent or answered) moves
+``last_seen`` and reaches the monitor; lookups (reverse DNS, SNMP) only identify. A new
+private MAC that matches a known device is linked to it (``links``), and devices unseen for
+``forget_after_days`` are forgotten.
 """
 
 from __future__ import annotations
@@ -26,17 +29,22 @@ from ..events import (
     MetricsReady,
     OptionsChanged,
     PresenceChanged,
+    RhythmLearned,
 )
 from ..identify.dns import Identifier
 from ..identify.oui import OuiDatabase
-from ..macs import device_id_for
-from ..models import Device, DeviceState, Observation
-from .merge import changed_fields, classified, expire_ipv6, merge
+from ..macs import device_id_for, is_randomized
+from ..models import Device, DeviceState, Observation, RuntimeOptions
+from . import links
+from .merge import absorbed, changed_fields, classified, expire_ipv6, merge
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
 FLUSH_INTERVAL = 60.0
 PRUNE_INTERVAL = 3600.0
+# A private MAC first seen without a fingerprint (an ARP reply before its DHCP request) is
+# still linked when the fingerprint follows within this long.
+LINK_WINDOW = timedelta(minutes=10)
 
 
 class Inventory:
@@ -52,11 +60,14 @@ class Inventory:
         *,
         scope: Sequence[Target] = (),
         concurrency: int = 16,
-        history_days: float = 7.0,
-        track_new_devices: bool = True,
+        options: RuntimeOptions | None = None,
     ) -> None:
-        self._history_days = history_days
-        self._track_new_devices = track_new_devices
+        self._history_days = options.history_days if options else 7.0
+        self._track_new_devices = options.track_new_devices if options else True
+        self._forget_days = (
+            (options.forget_after_days, options.forget_random_after_days) if options else (0, 0)
+        )
+        self._aliases: dict[str, str] = {}  # linked MAC -> device id
         self._scope = list(scope)
         self._blocked: set[str] = set()
         self.db_ok = True
@@ -76,11 +87,13 @@ class Inventory:
         bus.subscribe(MetricsReady, self._on_metrics)
         bus.subscribe(OptionsChanged, self._on_options)
         bus.subscribe(DiscoveryConfigDeleted, self._on_config_deleted)
+        bus.subscribe(RhythmLearned, self._on_rhythm)
 
     async def start(self) -> None:
         """Load the stored devices and start the periodic flush of last_seen."""
         for device in await self._store.load_devices():
             self._devices[device.id] = device
+            self._aliases.update(dict.fromkeys(device.links, device.id))
         self._blocked = await self._store.blocked()
         _LOGGER.info("Inventory holds %s devices", len(self._devices))
         await self._flusher.start()
@@ -92,9 +105,19 @@ class Inventory:
         await self.flush()
 
     def _on_options(self, event: OptionsChanged) -> None:
-        self._history_days = event.options.history_days
-        self._track_new_devices = event.options.track_new_devices
+        options = event.options
+        if options.history_days != self._history_days:
+            self._pruned_at = float("-inf")  # the next flush applies the new retention
+        self._history_days = options.history_days
+        self._track_new_devices = options.track_new_devices
+        self._forget_days = (options.forget_after_days, options.forget_random_after_days)
         self._scope = list(event.targets)
+
+    def _on_rhythm(self, event: RhythmLearned) -> None:
+        device = self._devices.get(event.device_id)
+        if device is not None:
+            self._devices[device.id] = replace(device, gaps=event.gaps)
+            self._dirty.add(device.id)
 
     async def _on_config_deleted(self, event: DiscoveryConfigDeleted) -> None:
         await self.update(event.device_id, ha_discovery=False)
@@ -115,32 +138,56 @@ class Inventory:
         """Merge one observation."""
         if self._scope and not in_scope(obs.ip, self._scope):
             return
-        device_id = self._id_for(obs)
-        if device_id is None or device_id in self._blocked:
+        found = await self._device_for(obs)
+        if found is None:
             return
-        device = self._devices.get(device_id)
-        if device is None:
-            await self._add(device_id, obs)
-            return
-        seen = replace(device, last_seen=max(device.last_seen, obs.seen_at))
+        device, seen = found
+        if obs.is_evidence:
+            seen = replace(seen, last_seen=max(device.last_seen, obs.seen_at))
+            if obs.mac and obs.mac != seen.mac:
+                seen = replace(seen, mac=obs.mac)  # back on an earlier MAC of this device
         updated = merge(seen, obs)
         changed = changed_fields(device, updated)
-        self._devices[device_id] = updated
+        self._devices[device.id] = updated
         if changed:
             await self._store.save_device(updated)
             await self._bus.emit(DeviceUpdated(updated, changed))
             if "ip" in changed:
                 self._enrich(updated)
-        else:
-            self._dirty.add(device_id)
-        await self._bus.emit(DeviceSeen(device_id, obs))
+        elif seen is not device:
+            self._dirty.add(device.id)
+        if obs.is_evidence:
+            await self._bus.emit(DeviceSeen(device.id, obs))
+
+    async def _device_for(self, obs: Observation) -> tuple[Device, Device] | None:
+        """The known device a sighting is about, as stored and as the sighting starts from
+        (a new private MAC linked to it); None when it made a new device or is ignored."""
+        device_id = self._id_for(obs)
+        if device_id is None or device_id in self._blocked:
+            return None
+        device = self._devices.get(device_id)
+        match = self._link_match(obs, device)
+        if match is None:
+            if device is None:
+                await self._add(device_id, obs)
+                return None
+            return device, device
+        known, why = match
+        if device is None:
+            return known, self._link(known, str(obs.mac), why)
+        # A private MAC seen first without its fingerprint: the known device takes it over.
+        merged = await self.absorb(device.id, known.id, why)
+        return merged, merged
 
     def _id_for(self, obs: Observation) -> str | None:
-        if obs.mac is None:
-            # A MAC-less sighting of an address we know by MAC belongs to that device.
-            for device in self._devices.values():
-                if obs.ip is not None and device.ip == obs.ip and device.mac:
-                    return device.id
+        if obs.mac is not None and obs.mac in self._aliases:
+            return self._aliases[obs.mac]
+        if obs.mac is None and obs.ip is not None:
+            # A MAC-less sighting of an address we know by MAC belongs to that device (the
+            # one seen last, when a device on a new MAC took over the address).
+            holders = [d for d in self._devices.values() if d.ip == obs.ip and d.mac]
+            if holders:
+                return max(holders, key=lambda d: d.last_seen).id
         if obs.mac is None and obs.ip is None:
             return None
         return device_id_for(obs.mac, obs.ip)
@@ -175,10 +222,66 @@ class Inventory:
         await self._store.save_device(device)
         _LOGGER.info("New device %s (%s, %s)", device_id, obs.ip, vendor or "unknown vendor")
         await self._bus.emit(DeviceDiscovered(device))
-        await self._bus.emit(DeviceSeen(device_id, obs))
+        if obs.is_evidence:
+            await self._bus.emit(DeviceSeen(device_id, obs))
         if stand_in is not None:
             await self.remove(stand_in.id, f"merged into {device_id}")
         self._enrich(device)
+
+    # -- linking ---------------------------------------------------------------------
+    def _link_match(self, obs: Observation, device: Device | None) -> tuple[Device, str] | None:
+        """The known device a sighting of a new private MAC belongs to (with the evidence);
+        ``device`` is the device that MAC already made, when it is recent and unlinked."""
+        if device is not None and (
+            device.links or not device.mac or obs.seen_at - device.first_seen > LINK_WINDOW
+        ):
+            return None
+        # mDNS answers carry no MAC: the address told which device they came from.
+        mac = obs.mac or (device.mac if device else None)
+        if mac is None or mac in self._aliases:
+            return None
+        exclude = device.id if device else None
+        return links.find(links.of_observation(obs), mac, self._devices.values(), exclude)
+
+    def _link(self, device: Device, mac: str, why: str) -> Device:
+        """``mac`` is ``device`` now (a rotated private MAC): same device, same history."""
+        _LOGGER.info("Linked %s to device %s (%s)", mac, device.id, why)
+        self._aliases[mac] = device.id
+        return replace(device, mac=mac, links={**device.links, mac: why})
+
+    async def _replace(self, updated: Device) -> Device:
+        """Store a changed device and say what changed."""
+        before = self._devices.get(updated.id)
+        self._devices[updated.id] = updated
+        changed = changed_fields(before, updated) if before else frozenset()
+        if changed:
+            await self._store.save_device(updated)
+            await self._bus.emit(DeviceUpdated(updated, changed))
+        return updated
+
+    async def absorb(self, source_id: str, target_id: str, why: str) -> Device:
+        """Make ``source_id`` part of ``target_id`` (its MACs link to the target, the newest
+        sighting's address wins) and remove it; returns the target."""
+        source, target = self._devices[source_id], self._devices[target_id]
+        merged = absorbed(target, source, why)
+        self._aliases.update(dict.fromkeys(merged.links, target_id))
+        await self.remove(source_id, f"merged into {target_id}")
+        _LOGGER.info("Merged device %s into %s (%s)", source_id, target_id, why)
+        return await self._replace(merged)
+
+    async def unlink(self, device_id: str, mac: str) -> Device:
+        """Split ``mac`` off a device: its next sighting makes a device of its own, and it is
+        never linked to this one again."""
+        device = self._devices[device_id]
+        self._aliases.pop(mac, None)
+        others = {m: why for m, why in device.links.items() if m != mac}
+        current = device.mac
+        if current == mac:
+            current = next(reversed(others), None) or device.first_mac
+        _LOGGER.info("Split %s off device %s", mac, device_id)
+        return await self._replace(
+            replace(device, mac=current, links=others, unlinked=(*device.unlinked, mac)[-16:])
+        )
 
     async def remove(self, device_id: str, reason: str, *, block: bool = False) -> Device | None:
         """Forget a device (and with ``block``, never add it again); emits ``DeviceRemoved``."""
@@ -186,8 +289,10 @@ class Inventory:
         if device is None:
             return None
         if block:
-            self._blocked.add(device_id)
             await self._store.block(device_id, utcnow())
+            self._blocked = await self._store.blocked()
+        for mac in device.links:
+            self._aliases.pop(mac, None)
         self._dirty.discard(device_id)
         self._identified.pop(device_id, None)
         await self._store.delete_device(device_id)
@@ -265,18 +370,32 @@ class Inventory:
             self._dirty.add(device_id)
 
     async def flush(self) -> None:
-        """Write devices whose last_seen changed, and the pending history; hourly, drop old
-        history and IPv6 addresses not seen for a day."""
+        """Write devices whose last_seen changed, and the pending history; forget devices
+        unseen for too long; hourly, drop old history and IPv6 addresses not seen for a day."""
         dirty = [self._devices[i] for i in self._dirty if i in self._devices]
         self._dirty.clear()
         await self._store.save_devices(dirty)
         samples, self._pending_samples = self._pending_samples, []
         await self._store.add_samples(samples, utcnow())
+        await self.forget(utcnow())
         if time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
             self._pruned_at = time.monotonic()
             await self.expire_ipv6(utcnow())
-            if self._history_days > 0:
-                await self._store.prune_history(utcnow() - timedelta(days=self._history_days))
+            await self._store.prune_history(utcnow() - timedelta(days=self._history_days))
+
+    async def forget(self, now: datetime) -> None:
+        """Remove devices not seen for ``forget_after_days`` (private MACs never linked to
+        another: ``forget_random_after_days``); 0 keeps them."""
+        for device in list(self._devices.values()):
+            days = self._forget_after(device)
+            if days > 0 and now - device.last_seen > timedelta(days=days):
+                await self.remove(device.id, f"not seen for {_span(days)}")
+
+    def _forget_after(self, device: Device) -> float:
+        every, random = self._forget_days
+        if device.mac and is_randomized(device.mac) and not device.links and random > 0:
+            return random
+        return every
 
     async def expire_ipv6(self, now: datetime) -> None:
         """Forget IPv6 addresses not seen for ``IPV6_MAX_AGE``; emits ``DeviceUpdated``."""
@@ -300,3 +419,8 @@ class Inventory:
                 if not self.db_ok:
                     _LOGGER.info("Database writes work again")
                 self.db_ok = True
+
+
+def _span(days: float) -> str:
+    """``30 days``, ``2.5 days``; spans under a day in seconds (as tests shrink them)."""
+    return f"{days:g} days" if days >= 1 else f"{days * 86400:.0f} s"

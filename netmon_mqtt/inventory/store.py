@@ -34,7 +34,11 @@ _COLUMNS = (
     "ipv6",
     "device_type",
     "type_evidence",
+    "gaps",
+    "links",
+    "unlinked",
 )
+MAX_BLOCKED = 1000  # devices removed with "block" that are remembered (the oldest go first)
 
 
 class Store:
@@ -130,6 +134,11 @@ class Store:
         """Never add ``device_id`` again."""
         await self._write(
             "INSERT OR REPLACE INTO blocked VALUES (?, ?)", [(device_id, at.isoformat())]
+        )
+        await self._write(
+            "DELETE FROM blocked WHERE id NOT IN "
+            "(SELECT id FROM blocked ORDER BY at DESC, id LIMIT ?)",
+            [(MAX_BLOCKED,)],
         )
 
     async def delete_device(self, device_id: str) -> None:
@@ -240,6 +249,9 @@ def _device_to_row(d: Device) -> tuple[object, ...]:
         json.dumps({address: at.isoformat() for address, at in d.ipv6.items()}),
         d.device_type,
         json.dumps(list(d.type_evidence)),
+        json.dumps(list(d.gaps)),
+        json.dumps(dict(d.links)),
+        json.dumps(list(d.unlinked)),
     )
 
 
@@ -262,6 +274,9 @@ def _row_to_device(row: tuple[object, ...]) -> Device:
         ipv6=_ipv6(json.loads(str(values["ipv6"])), last_seen),
         device_type=_opt(values["device_type"]),
         type_evidence=tuple(json.loads(str(values["type_evidence"]))),
+        gaps=tuple(float(g) for g in json.loads(str(values["gaps"]))),
+        links={str(k): str(v) for k, v in json.loads(str(values["links"])).items()},
+        unlinked=tuple(str(m) for m in json.loads(str(values["unlinked"]))),
     )
 
 

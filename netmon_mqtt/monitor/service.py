@@ -2,9 +2,13 @@
 the presence state machine and publishes metrics windows.
 
 Evidence of presence: ICMP echo replies; when ICMP goes unanswered, an ARP probe (devices
-that drop ICMP still answer ARP); sightings from discovery (passive ARP/DHCP, sweeps, mDNS).
+that drop ICMP still answer ARP); sightings from discovery that are the device's own traffic
+(passive ARP/DHCP, sweeps, mDNS, confirmed neighbour entries; never lookups such as DNS).
 When the next probe may be the verdict, an optional wake probe (a UDP packet to port 5353)
 gives a dozing phone the chance to answer it.
+
+Each device's verdict, last sighting and rhythm of silent gaps come back from the inventory
+after a restart, so a restart announces nothing that did not change.
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from ..events import (
     MetricsReady,
     OptionsChanged,
     PresenceChanged,
+    RhythmLearned,
 )
-from ..models import Device, DeviceSource, DeviceState, Presence
+from ..models import Device, DeviceSource, DeviceState, Grace, Presence
 from . import presence as machine
+from . import rhythm
 from .alarm import Alarm
 from .icmp import Pinger
 from .metrics import summarise
@@ -56,6 +62,7 @@ class _Watched:
     mac: str | None
     settings: ProbeSettings
     state: machine.PresenceState
+    gaps: tuple[float, ...] = ()
     samples: list[float | None] = field(default_factory=list)
     last_seen: datetime | None = None
     busy: bool = False
@@ -102,7 +109,12 @@ class Monitor:
             return
         settings = self._settings.for_device(device.id)
         now = time.monotonic()
-        self._watched[device.id] = _Watched(device.ip, device.mac, settings, machine.initial(now))
+        quiet_for = (utcnow() - device.last_seen).total_seconds()
+        state = machine.restored(device.status, quiet_for, now)
+        last_seen = None if device.status is Presence.UNKNOWN else device.last_seen
+        self._watched[device.id] = _Watched(
+            device.ip, device.mac, settings, state, device.gaps, last_seen=last_seen
+        )
         # Spread first probes over the interval, deterministically per device.
         offset = (zlib.crc32(device.id.encode()) % 10_000) / 10_000 * settings.monitor_interval
         heapq.heappush(self._schedule, (now + offset, device.id))
@@ -202,10 +214,7 @@ class Monitor:
         if rtt is not None and not watched.failing:
             # The common case, kept free of tasks: an answer from a device that answers.
             watched.busy = False
-            watched.last_seen = utcnow()
-            before = watched.state.presence
-            watched.state = machine.heard(watched.state, "icmp", time.monotonic())
-            if watched.state.presence is not before:
+            if self._hear(device_id, watched, "icmp"):
                 self._probes.spawn(self._changed(device_id, watched))
             return
         self._probes.spawn(self._after_probe(device_id, watched, rtt))
@@ -242,7 +251,11 @@ class Monitor:
         if state.presence is Presence.NOT_HOME:
             return False
         silent_for = time.monotonic() - machine.quiet_since(state)
-        return silent_for + watched.settings.monitor_interval >= watched.settings.consider_home
+        return silent_for + watched.settings.monitor_interval >= self._grace(watched).seconds
+
+    @staticmethod
+    def _grace(watched: _Watched) -> Grace:
+        return rhythm.grace(watched.settings, watched.gaps)
 
     # -- verdicts --------------------------------------------------------------------
     async def _on_seen(self, event: DeviceSeen) -> None:
@@ -250,19 +263,26 @@ class Monitor:
 
     async def _evidence(self, device_id: str, method: str) -> None:
         watched = self._watched.get(device_id)
-        if watched is None:
-            return
-        watched.last_seen = utcnow()
-        before = watched.state.presence
-        watched.state = machine.heard(watched.state, method, time.monotonic())
-        if watched.state.presence is not before:
+        if watched is not None and self._hear(device_id, watched, method):
             await self._changed(device_id, watched)
+
+    def _hear(self, device_id: str, watched: _Watched, method: str) -> bool:
+        """Evidence: learn the silence it ends, update the verdict; True when it changed."""
+        now = time.monotonic()
+        watched.last_seen = utcnow()
+        silence = machine.gap(watched.state, now)
+        if silence is not None:
+            gaps = rhythm.with_gap(watched.gaps, silence, watched.settings)
+            if gaps != watched.gaps:
+                watched.gaps = gaps
+                self._probes.spawn(self._bus.emit(RhythmLearned(device_id, gaps)))
+        before = watched.state.presence
+        watched.state = machine.heard(watched.state, method, now)
+        return watched.state.presence is not before
 
     async def _silence(self, device_id: str, watched: _Watched) -> None:
         before = watched.state.presence
-        watched.state = machine.silent(
-            watched.state, time.monotonic(), watched.settings.consider_home
-        )
+        watched.state = machine.silent(watched.state, time.monotonic(), self._grace(watched))
         if watched.state.presence is not before:
             await self._changed(device_id, watched)
 
@@ -282,13 +302,20 @@ class Monitor:
         )
 
     def _state(self, device_id: str, watched: _Watched) -> DeviceState:
+        grace = self._grace(watched)
+        state = watched.state
+        quiet_for = time.monotonic() - machine.quiet_since(state)
         return DeviceState(
             device_id=device_id,
-            presence=watched.state.presence,
+            presence=state.presence,
             metrics=summarise(watched.samples),
             last_seen=watched.last_seen,
-            method=watched.state.method,
-            reason=watched.state.reason,
+            method=state.method,
+            reason=state.reason,
+            sleeping=state.presence is Presence.HOME
+            and grace.seconds > watched.settings.consider_home
+            and quiet_for > watched.settings.consider_home,
+            grace=grace,
         )
 
     async def _metrics_forever(self) -> None:

@@ -19,6 +19,8 @@ class ProbeSettings:
     ping_timeout: float
     consider_home: float
     wake_probe: bool = True
+    max_consider_home: float = 0.0  # 0: no learned rhythm beyond consider_home
+    consider_home_set: bool = False  # set for this device: its rhythm does not apply
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class MonitorSettings:
     consider_home: float
     metrics_interval: float
     wake_probe: bool = True
+    max_consider_home: float = 0.0
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -52,6 +55,7 @@ class MonitorSettings:
             values.consider_home,
             values.metrics_interval,
             wake_probe=values.wake_probe,
+            max_consider_home=values.max_consider_home,
             overrides=overrides,
         )
 
@@ -63,4 +67,6 @@ class MonitorSettings:
             ping_timeout=float(own.get("ping_timeout", self.ping_timeout)),
             consider_home=float(own.get("consider_home", self.consider_home)),
             wake_probe=bool(own.get("wake_probe", self.wake_probe)),
+            max_consider_home=self.max_consider_home,
+            consider_home_set="consider_home" in own,
         )

@@ -168,7 +168,7 @@ def device_block(device: Device, topics: Topics) -> dict[str, Any]:
         "via_device": topics.bridge_id,
     }
     if device.mac:
-        block["connections"] = [["mac", device.mac]]
+        block["connections"] = [["mac", mac] for mac in device.macs]
     if device.vendor:
         block["manufacturer"] = short_vendor(device.vendor)
     for key, value in versions(device).items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -138,7 +139,8 @@ class MqttLink:
         self._client_id = client_id
         self._availability = availability
         self._router = Router()
-        self._outbox: deque[tuple[str, str, bool]] = deque(maxlen=MAX_QUEUED)
+        # (topic, payload, retain, monotonic deadline or None)
+        self._outbox: deque[tuple[str, str, bool, float | None]] = deque(maxlen=MAX_QUEUED)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -150,10 +152,14 @@ class MqttLink:
         add routes before ``start``)."""
         self._router.add(topic_filter, handler)
 
-    def send(self, topic: str, payload: str, *, retain: bool = False) -> None:
+    def send(
+        self, topic: str, payload: str, *, retain: bool = False, max_age: float | None = None
+    ) -> None:
         """Queue a message; sent in order after the retained state, kept (up to
-        ``MAX_QUEUED``) while the broker is away."""
-        self._outbox.append((topic, payload, retain))
+        ``MAX_QUEUED``) while the broker is away, and dropped when it is still queued
+        ``max_age`` seconds later (old news)."""
+        deadline = None if max_age is None else time.monotonic() + max_age
+        self._outbox.append((topic, payload, retain, deadline))
         self._wake.set()
 
     def announce(self) -> None:
@@ -256,7 +262,13 @@ class MqttLink:
 
     async def _flush(self, conn: Connection) -> None:
         await self.retained.flush(conn)
+        stale = 0
         while self._outbox:
-            topic, payload, retain = self._outbox[0]
-            await conn.publish(topic, payload, retain=retain)
+            topic, payload, retain, deadline = self._outbox[0]
+            if deadline is not None and time.monotonic() > deadline:
+                stale += 1
+            else:
+                await conn.publish(topic, payload, retain=retain)
             self._outbox.popleft()
+        if stale:
+            _LOGGER.info("Dropped %s messages that waited too long for the broker", stale)

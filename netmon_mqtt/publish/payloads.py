@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from ..clock import iso
@@ -31,11 +32,16 @@ def state_payload(state: DeviceState) -> dict[str, Any]:
         "last_seen": iso(state.last_seen),
         "method": state.method,
         "reason": state.reason,
+        "sleeping": state.sleeping,
+        "grace_s": state.grace.seconds if state.grace else None,
+        "grace": state.grace.source if state.grace else None,
+        "grace_why": state.grace.why if state.grace else None,
     }
 
 
-# Window details that do not decide whether a window is news (they follow the average).
-_DETAILS = frozenset({"last_seen", "latency_min_ms", "latency_max_ms", "jitter_ms"})
+# Window details that do not decide whether a window is news (they follow the average, or
+# explain the grace, whose length is what matters).
+_DETAILS = frozenset({"last_seen", "latency_min_ms", "latency_max_ms", "jitter_ms", "grace_why"})
 
 
 def same_state(published: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -73,6 +79,7 @@ def info_payload(device: Device) -> dict[str, Any]:
         "device_type": device.device_type,
         "type_evidence": list(device.type_evidence),
         "randomized_mac": is_randomized(device.mac) if device.mac else None,
+        "linked_macs": dict(device.links),
         "ipv6": sorted(device.ipv6),
         "snmp": dict(device.details["snmp"]) if "snmp" in device.details else None,
         "services": sorted(
@@ -126,8 +133,8 @@ EVENT_TYPES = (
 )
 
 
-def event_payload(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    """``<base>/bridge/event``."""
+def event_payload(kind: str, data: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """``<base>/bridge/event``: what happened, and when."""
     if kind not in EVENT_TYPES:
         raise ValueError(f"unknown event type {kind!r}")
-    return {"type": kind, "data": data}
+    return {"type": kind, "at": iso(at), "data": data}

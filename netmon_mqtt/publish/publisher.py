@@ -9,9 +9,10 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from ..clock import iso
+from ..clock import iso, utcnow
 from ..events import (
     DeviceDiscovered,
     DeviceRemoved,
@@ -36,6 +37,7 @@ BridgeInfo = Callable[[], dict[str, Any]]
 # A steady device's state is republished at least this often (its last_seen moves on).
 STATE_REFRESH = 300.0
 # Events also sent on the device's own event topic.
+EVENT_MAX_AGE = 60.0  # seconds an event may wait for the broker and still be news
 DEVICE_EVENTS = frozenset(DEVICE_TRIGGERS.values()) | {"hostname_changed", "device_removed"}
 
 
@@ -127,13 +129,17 @@ class Publisher:
         online = {d.id for d in devices if d.status is Presence.HOME}
         return payloads.dumps(payloads.device_summaries(devices, online))
 
-    def _event(self, kind: str, data: dict[str, Any]) -> None:
+    def _event(self, kind: str, data: dict[str, Any], at: datetime | None = None) -> None:
         """On the bridge's event topic, and a device's own on its event topic (which its
-        Home Assistant device triggers listen to)."""
-        payload = payloads.dumps(payloads.event_payload(kind, data))
-        self._link.send(self._topics.bridge_event, payload)
+        Home Assistant device triggers listen to). An event that waits longer than
+        ``EVENT_MAX_AGE`` for the broker is old news and is dropped (retained state tells
+        where things stand)."""
+        payload = payloads.dumps(payloads.event_payload(kind, data, at or utcnow()))
+        topics = [self._topics.bridge_event]
         if kind in DEVICE_EVENTS and "id" in data:
-            self._link.send(self._topics.device_event(str(data["id"])), payload)
+            topics.append(self._topics.device_event(str(data["id"])))
+        for topic in topics:
+            self._link.send(topic, payload, max_age=EVENT_MAX_AGE)
 
     # -- bus handlers ----------------------------------------------------------------
     def _on_discovered(self, event: DeviceDiscovered) -> None:
@@ -164,7 +170,8 @@ class Publisher:
             self._set_device(device)  # its availability follows a known presence
         self._refresh_bridge()
         kind = "device_online" if event.presence is Presence.HOME else "device_offline"
-        self._event(kind, {"id": event.device_id, "at": iso(event.at), "reason": event.reason})
+        data = {"id": event.device_id, "at": iso(event.at), "reason": event.reason}
+        self._event(kind, data, event.at)
 
     def _on_scan_started(self, event: ScanStarted) -> None:
         self._event("scan_started", {"networks": event.networks, "methods": event.methods})

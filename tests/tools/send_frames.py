@@ -1,7 +1,7 @@
 """Send crafted frames from inside a host namespace (run with ``ip netns exec``).
 
 Usage:
-  send_frames.py dhcp IFACE MAC HOSTNAME VENDOR_CLASS REQUESTED_IP
+  send_frames.py dhcp IFACE MAC HOSTNAME VENDOR_CLASS REQUESTED_IP [CLIENT_ID_HEX]
   send_frames.py garbage IFACE MAC
 """
 
@@ -17,7 +17,13 @@ from scapy.packet import Raw
 from scapy.sendrecv import sendp
 
 
-def dhcp(iface: str, mac: str, hostname: str, vendor: str, requested: str) -> None:
+def dhcp(
+    iface: str, mac: str, hostname: str, vendor: str, requested: str, client_id: str = ""
+) -> None:
+    """A DHCP request; the client id is the MAC's (type 1) unless given (hex)."""
+    client = (
+        bytes.fromhex(client_id) if client_id else b"\x01" + bytes.fromhex(mac.replace(":", ""))
+    )
     frame = (
         Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
         / IP(src="0.0.0.0", dst="255.255.255.255")
@@ -29,7 +35,7 @@ def dhcp(iface: str, mac: str, hostname: str, vendor: str, requested: str) -> No
                 ("requested_addr", requested),
                 ("hostname", hostname),
                 ("vendor_class_id", vendor),
-                ("client_id", b"\x01" + bytes.fromhex(mac.replace(":", ""))),
+                ("client_id", client),
                 ("param_req_list", [1, 3, 6, 15, 119, 252]),
                 "end",
             ]

@@ -1,0 +1,309 @@
+"""The inventory's side of presence: what counts as evidence, one device per phone whatever
+its MAC, and devices that leave for good (real SQLite files)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from netmon_mqtt.clock import utcnow
+from netmon_mqtt.config import Config
+from netmon_mqtt.events import (
+    DeviceDiscovered,
+    DeviceRemoved,
+    DeviceSeen,
+    DeviceUpdated,
+    EventBus,
+    RhythmLearned,
+)
+from netmon_mqtt.inventory import store as store_module
+from netmon_mqtt.inventory.service import Inventory
+from netmon_mqtt.inventory.store import Store
+from netmon_mqtt.models import Observation, Presence, RuntimeOptions
+from netmon_mqtt.options import from_config
+
+PHONE = "3c:22:fb:00:00:07"  # the phone's first MAC (Apple)
+PRIVATE = "da:a1:19:4c:22:9e"  # a private (locally administered) MAC
+PRIVATE2 = "ae:77:10:00:00:42"
+FINGERPRINT = (("client_id", "ff00aabbcc"), ("parameter_list", "1,3,6,15,119,252"))
+
+
+def _dhcp(mac: str, ip: str = "10.0.0.50", hostname: str = "pixel-7", **kw: object) -> Observation:
+    attributes = kw.pop("attributes", FINGERPRINT)
+    return Observation(
+        ip=ip, mac=mac, source="dhcp", seen_at=utcnow(), hostname=hostname,
+        attributes=attributes, **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _arp(mac: str, ip: str, at: datetime | None = None) -> Observation:
+    return Observation(ip=ip, mac=mac, source="arp", seen_at=at or utcnow())
+
+
+@dataclass
+class Bench:
+    inventory: Inventory
+    store: Store
+    events: list[object]
+    path: Path
+    bus: EventBus
+
+    def of(self, kind: type) -> list[object]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+async def _open(path: Path, options: RuntimeOptions | None = None) -> Bench:
+    store = Store(path)
+    await store.open()
+    bus = EventBus()
+    events: list[object] = []
+    for kind in (DeviceDiscovered, DeviceUpdated, DeviceSeen, DeviceRemoved):
+        bus.subscribe(kind, events.append)
+    inventory = Inventory(store, bus, None, options=options)
+    await inventory.start()
+    return Bench(inventory, store, events, path, bus)
+
+
+@pytest.fixture
+async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
+    opened = await _open(tmp_path / "inv.db")
+    yield opened
+    await opened.inventory.stop()
+    await opened.store.close()
+
+
+async def _reopen(bench: Bench, options: RuntimeOptions | None = None) -> Bench:
+    await bench.inventory.stop()
+    await bench.store.close()
+    return await _open(bench.path, options)
+
+
+# -- evidence -------------------------------------------------------------------------
+async def test_lookups_never_move_last_seen_nor_reach_the_monitor(bench: Bench) -> None:
+    inventory = bench.inventory
+    await inventory.observe(_arp(PHONE, "10.0.0.50"))
+    first = inventory.get(PHONE.replace(":", ""))
+    assert first is not None
+    later = first.last_seen + timedelta(hours=1)
+    for source in ("dns", "snmp"):
+        await inventory.observe(
+            Observation(
+                ip="10.0.0.50", mac=PHONE, source=source, seen_at=later, hostname="pixel.lan"
+            )
+        )
+    device = inventory.get(first.id)
+    assert device is not None
+    assert device.names["dns"] == "pixel.lan"  # the lookup still names it
+    assert device.last_seen == first.last_seen
+    assert [e.observation.source for e in bench.of(DeviceSeen)] == ["arp"]  # type: ignore[attr-defined]
+
+
+async def test_a_stale_neighbour_entry_is_no_evidence(bench: Bench) -> None:
+    await bench.inventory.observe(_arp(PHONE, "10.0.0.50"))
+    first = bench.inventory.get(PHONE.replace(":", ""))
+    assert first is not None
+    later = first.last_seen + timedelta(minutes=30)
+    stale = Observation("10.0.0.50", "neighbours", later, mac=PHONE, confirmed=False)
+    await bench.inventory.observe(stale)
+    assert bench.inventory.get(first.id).last_seen == first.last_seen  # type: ignore[union-attr]
+    await bench.inventory.observe(replace(stale, confirmed=True))
+    assert bench.inventory.get(first.id).last_seen == later  # type: ignore[union-attr]
+    assert len(bench.of(DeviceSeen)) == 2
+
+
+# -- linking --------------------------------------------------------------------------
+async def test_a_new_private_mac_with_the_same_dhcp_client_id_is_the_same_device(
+    bench: Bench,
+) -> None:
+    inventory = bench.inventory
+    await inventory.observe(_dhcp(PHONE))
+    phone_id = PHONE.replace(":", "")
+    bench.events.clear()
+    await inventory.observe(_dhcp(PRIVATE, ip="10.0.0.77"))
+    assert [d.id for d in inventory.devices()] == [phone_id]
+    assert bench.of(DeviceDiscovered) == []
+    device = inventory.get(phone_id)
+    assert device is not None
+    assert (device.mac, device.ip) == (PRIVATE, "10.0.0.77")
+    assert device.links == {PRIVATE: "DHCP client id ff00aabbcc"}
+    (update,) = bench.of(DeviceUpdated)
+    assert {"mac", "links", "ip"} <= update.changed  # type: ignore[attr-defined]
+    # Later sightings of the private MAC, even MAC-only ones, are this device.
+    await inventory.observe(_arp(PRIVATE, "10.0.0.77"))
+    assert [d.id for d in inventory.devices()] == [phone_id]
+    # The links survive a restart.
+    bench2 = await _reopen(bench)
+    try:
+        await bench2.inventory.observe(_arp(PRIVATE, "10.0.0.77"))
+        assert [d.id for d in bench2.inventory.devices()] == [phone_id]
+        assert bench2.of(DeviceDiscovered) == []
+    finally:
+        await bench2.inventory.stop()
+        await bench2.store.close()
+
+
+async def test_a_client_id_that_only_repeats_the_mac_needs_the_full_fingerprint(
+    bench: Bench,
+) -> None:
+    inventory = bench.inventory
+    own = (("client_id", "01" + PHONE.replace(":", "")), ("parameter_list", "1,3,6"))
+    await inventory.observe(_dhcp(PHONE, attributes=own))
+    # Host name, parameter list and vendor class match: linked.
+    rotated = (("client_id", "01" + PRIVATE.replace(":", "")), ("parameter_list", "1,3,6"))
+    await inventory.observe(_dhcp(PRIVATE, attributes=rotated))
+    device = inventory.get(PHONE.replace(":", ""))
+    assert device is not None
+    assert device.links == {PRIVATE: "DHCP host name 'pixel-7', parameter list and vendor class"}
+    # Another private MAC with the host name but another parameter list: a device of its own.
+    other = (("parameter_list", "1,3,6,42"),)
+    await inventory.observe(_dhcp(PRIVATE2, ip="10.0.0.78", attributes=other))
+    assert len(inventory.devices()) == 2
+
+
+async def test_a_global_mac_and_an_ambiguous_match_link_nothing(bench: Bench) -> None:
+    inventory = bench.inventory
+    await inventory.observe(_dhcp(PHONE))
+    await inventory.observe(_dhcp("00:1b:a9:00:00:20", ip="10.0.0.20"))  # same id, global MAC
+    assert len(inventory.devices()) == 2
+    await inventory.observe(_dhcp(PRIVATE, ip="10.0.0.21"))  # matches both: ambiguous
+    assert len(inventory.devices()) == 3
+
+
+async def test_a_private_mac_seen_before_its_dhcp_request_is_merged_into_the_phone(
+    bench: Bench,
+) -> None:
+    inventory = bench.inventory
+    await inventory.observe(_dhcp(PHONE))
+    await inventory.observe(_arp(PRIVATE, "10.0.0.77"))  # its ARP reply came first
+    assert len(inventory.devices()) == 2
+    bench.events.clear()
+    await inventory.observe(_dhcp(PRIVATE, ip="10.0.0.77"))
+    assert [d.id for d in inventory.devices()] == [PHONE.replace(":", "")]
+    (removed,) = bench.of(DeviceRemoved)
+    assert removed.reason == f"merged into {PHONE.replace(':', '')}"  # type: ignore[attr-defined]
+
+
+async def test_merge_and_unmerge_by_hand(bench: Bench) -> None:
+    inventory = bench.inventory
+    await inventory.observe(_arp(PHONE, "10.0.0.50"))
+    await inventory.observe(_arp(PRIVATE, "10.0.0.77", utcnow() + timedelta(seconds=1)))
+    phone_id, private_id = PHONE.replace(":", ""), PRIVATE.replace(":", "")
+    merged = await inventory.absorb(private_id, phone_id, "merged by request")
+    assert merged.links == {PRIVATE: "merged by request"}
+    assert merged.mac == PRIVATE  # the newer sighting
+    assert [d.id for d in inventory.devices()] == [phone_id]
+    split = await inventory.unlink(phone_id, PRIVATE)
+    assert (split.mac, split.links, split.unlinked) == (PHONE, {}, (PRIVATE,))
+    # Its next sighting makes a device of its own, never linked back by fingerprint.
+    await inventory.observe(_dhcp(PRIVATE, ip="10.0.0.77"))
+    assert sorted(d.id for d in inventory.devices()) == sorted([phone_id, private_id])
+
+
+# -- lifecycle ------------------------------------------------------------------------
+def _options(**changes: object) -> RuntimeOptions:
+    return replace(from_config(Config()), **changes)  # type: ignore[arg-type]
+
+
+async def test_devices_unseen_for_forget_after_days_are_removed(tmp_path: Path) -> None:
+    bench = await _open(tmp_path / "inv.db", _options())
+    inventory = bench.inventory
+    try:
+        await inventory.observe(_arp(PHONE, "10.0.0.50"))
+        await inventory.observe(_arp(PRIVATE, "10.0.0.77"))
+        now = utcnow()
+        await inventory.forget(now + timedelta(days=1.9))
+        assert len(inventory.devices()) == 2
+        await inventory.forget(now + timedelta(days=2.1))  # the private MAC, never linked
+        assert [d.id for d in inventory.devices()] == [PHONE.replace(":", "")]
+        await inventory.forget(now + timedelta(days=29.9))
+        assert len(inventory.devices()) == 1
+        await inventory.forget(now + timedelta(days=30.1))
+        assert inventory.devices() == []
+        (first, second) = bench.of(DeviceRemoved)
+        assert first.reason == "not seen for 2 days"  # type: ignore[attr-defined]
+        assert second.reason == "not seen for 30 days"  # type: ignore[attr-defined]
+    finally:
+        await inventory.stop()
+        await bench.store.close()
+    with sqlite3.connect(tmp_path / "inv.db") as db:
+        assert db.execute("SELECT count(*) FROM devices").fetchone() == (0,)
+
+
+async def test_forget_after_days_zero_keeps_devices(tmp_path: Path) -> None:
+    bench = await _open(
+        tmp_path / "inv.db", _options(forget_after_days=0, forget_random_after_days=0)
+    )
+    try:
+        await bench.inventory.observe(_arp(PRIVATE, "10.0.0.77"))
+        await bench.inventory.forget(utcnow() + timedelta(days=3650))
+        assert len(bench.inventory.devices()) == 1
+    finally:
+        await bench.inventory.stop()
+        await bench.store.close()
+
+
+async def test_history_days_zero_keeps_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "inv.db"
+    with_history = await _open(path, _options())
+    await with_history.store.add_presence_change(
+        PHONE.replace(":", ""), utcnow(), Presence.HOME, "arp answered"
+    )
+    bench = await _reopen(with_history, _options(history_days=0))
+    try:
+        await bench.inventory.flush()
+    finally:
+        await bench.inventory.stop()
+        await bench.store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM presence_changes").fetchone() == (0,)
+
+
+async def test_the_block_list_is_bounded(bench: Bench) -> None:
+    with mock.patch.object(store_module, "MAX_BLOCKED", 3):
+        for n in range(5):
+            await bench.inventory.observe(_arp(f"b8:27:eb:00:00:0{n}", f"10.0.0.{n + 2}"))
+            await bench.inventory.remove(f"b827eb00000{n}", "test", block=True)
+    blocked = await bench.store.blocked()
+    assert len(blocked) == 3
+    # The newest are kept (times may tie within a clock tick; the count is what is bounded).
+    await bench.inventory.observe(_arp("b8:27:eb:00:00:09", "10.0.0.20"))
+    assert bench.inventory.get("b827eb000009") is not None
+
+
+async def test_a_learned_rhythm_survives_a_restart(bench: Bench) -> None:
+    await bench.inventory.observe(_arp(PHONE, "10.0.0.50"))
+    phone_id = PHONE.replace(":", "")
+    await bench.bus.emit(RhythmLearned(phone_id, (100.0, 104.5)))  # as the monitor does
+    reopened = await _reopen(bench)
+    try:
+        assert reopened.inventory.get(phone_id).gaps == (100.0, 104.5)  # type: ignore[union-attr]
+    finally:
+        await reopened.inventory.stop()
+        await reopened.store.close()
+
+
+async def test_an_mdns_host_name_links_a_private_mac_found_by_arp(bench: Bench) -> None:
+    inventory = bench.inventory
+
+    start = utcnow()
+
+    def mdns(ip: str, after: float) -> Observation:
+        at = start + timedelta(seconds=after)
+        return Observation(ip, "mdns", at, hostname="Johns-iPhone.local.")
+
+    await inventory.observe(_arp(PHONE, "10.0.0.50", start))
+    await inventory.observe(mdns("10.0.0.50", 1))
+    # The phone comes back on a private MAC and the same address: ARP first, then mDNS.
+    await inventory.observe(_arp(PRIVATE, "10.0.0.50", start + timedelta(seconds=60)))
+    assert len(inventory.devices()) == 2
+    await inventory.observe(mdns("10.0.0.50", 61))  # no MAC: the newest holder of the address
+    (device,) = inventory.devices()
+    assert device.id == PHONE.replace(":", "")
+    assert device.links == {PRIVATE: "mDNS host name Johns-iPhone.local."}
+    assert device.mac == PRIVATE
