@@ -16,6 +16,7 @@ from .discovery.arp import ArpProber
 from .discovery.networks import Target
 from .events import EventBus
 from .inventory.store import Store
+from .monitor.bandwidth import BandwidthPoller
 from .monitor.service import Monitor, MonitorSettings
 from .options import Options
 from .pipeline import Boundary, Component, Pipeline
@@ -51,6 +52,10 @@ class Service:
             p.inventory,
             arp_probe=arp.probe if arp else None,
         )
+        interval = config.snmp.interfaces_interval
+        self.bandwidth = (
+            BandwidthPoller(bus, p.inventory, p.snmp, interval) if p.snmp and interval else None
+        )
         self.broker = (
             EmbeddedBroker(config.embedded_broker) if config.uses_embedded_broker else None
         )
@@ -85,6 +90,7 @@ class Service:
             self.mqtt,
             self.bridge,
             self.monitor,
+            self.bandwidth,
             *p.listeners(),
             p.discovery,
             HealthReporter(self.status, bus),

@@ -72,6 +72,7 @@ class DiscoveryConfig:
     use_mdns: bool = True
     use_ssdp: bool = True
     use_snmp: bool = True
+    use_netbios: bool = True
     dns_timeout: float = 1.0
 
 
@@ -82,6 +83,7 @@ class SnmpConfig:
     credentials: tuple[SnmpCredential, ...] = DEFAULT_SNMP_CREDENTIALS
     timeout: float = 1.0
     retries: int = 0
+    interfaces_interval: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from .discovery.networks import Target
+from .identify.interfaces import Rates
 from .models import Device, DeviceState, Observation, Presence, RuntimeOptions
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,6 +60,15 @@ class PresenceChanged:
     at: datetime
     reason: str
     state: DeviceState
+
+
+@dataclass(frozen=True)
+class InterfacesMeasured:
+    """Rates of a device's interfaces between its last two SNMP readings."""
+
+    device_id: str
+    rates: tuple[Rates, ...]
+    at: datetime
 
 
 @dataclass(frozen=True)

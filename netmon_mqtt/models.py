@@ -20,7 +20,7 @@ class Presence(enum.StrEnum):
 
 
 # Name sources in the order of the naming rule (a user-set name always wins).
-NAME_SOURCES: tuple[str, ...] = ("mdns", "dhcp", "dns", "snmp", "ssdp")
+NAME_SOURCES: tuple[str, ...] = ("mdns", "dhcp", "dns", "netbios", "snmp", "ssdp")
 
 # Sources whose sightings are traffic the device itself just sent or answered: evidence of
 # presence. The others (reverse DNS, SNMP) are lookups that identify a device and say
@@ -98,7 +98,7 @@ class Device:
 
     @property
     def hostname(self) -> str | None:
-        """The best name the network gave: mDNS, then DHCP, reverse DNS, SNMP, SSDP."""
+        """The best name the network gave: mDNS, then DHCP, reverse DNS, NetBIOS, SNMP, SSDP."""
         for source in NAME_SOURCES:
             if self.names.get(source):
                 return self.names[source]

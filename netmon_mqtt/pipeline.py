@@ -15,6 +15,7 @@ from .discovery.service import Discovery
 from .discovery.sweep import Sweeper
 from .events import EventBus
 from .identify.dns import Identifier, ReverseResolver
+from .identify.netbios import NETBIOS_TIMEOUT, NetbiosIdentifier
 from .identify.oui import default_database
 from .identify.snmp import SnmpIdentifier
 from .inventory.service import Inventory
@@ -69,6 +70,7 @@ class Pipeline:
             else None
         )
         identifiers: list[Identifier] = [ReverseResolver(d.dns_timeout)] if d.use_dns else []
+        identifiers += [NetbiosIdentifier(NETBIOS_TIMEOUT)] if d.use_netbios else []
         identifiers += [self.snmp] if self.snmp else []
         self.inventory = Inventory(
             store,

@@ -22,7 +22,7 @@ from .models import Device
 from .pipeline import Boundary, Component, Pipeline
 
 # Besides the sweep's methods: listening (mDNS, passive ARP/DHCP) and identification.
-OTHER_SOURCES = frozenset({"mdns", "passive", "dns", "snmp"})
+OTHER_SOURCES = frozenset({"mdns", "passive", "dns", "snmp", "netbios"})
 SCAN_METHODS = METHODS | OTHER_SOURCES
 MEMORY = ":memory:"
 
@@ -80,6 +80,7 @@ def _with_sources(config: Config, methods: frozenset[str]) -> Config:
         passive=d.passive and "passive" in methods,
         use_dns=d.use_dns and "dns" in methods,
         use_snmp=d.use_snmp and "snmp" in methods,
+        use_netbios=d.use_netbios and "netbios" in methods,
     )
     return replace(config, discovery=discovery)
 

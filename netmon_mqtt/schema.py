@@ -210,6 +210,7 @@ _DISCOVERY = vol.Schema(
         vol.Optional("use_mdns"): BOOL,
         vol.Optional("use_ssdp"): BOOL,
         vol.Optional("use_snmp"): BOOL,
+        vol.Optional("use_netbios"): BOOL,
         vol.Optional("dns_timeout"): Number(0.05, 30),
     }
 )
@@ -218,6 +219,7 @@ _SNMP = vol.Schema(
     {
         vol.Optional("timeout"): Number(0.05, 30),
         vol.Optional("retries"): Number(0, 5, integer=True),
+        vol.Optional("interfaces_interval"): Number(0, 3600),
         vol.Optional("credentials"): [vol.All(SNMP_CREDENTIAL, credential)],
     }
 )

@@ -123,7 +123,7 @@ def inprocess_config(network: str, database: Path, port: int, **overrides: Any) 
             "arp_timeout": 0.1,
             "arp_retries": 0,
             "arp_rate": 10000,
-            **dict.fromkeys(("neighbours", "icmp_sweep", "ipv6", "use_dns"), False),
+            **dict.fromkeys(("neighbours", "icmp_sweep", "ipv6", "use_dns", "use_netbios"), False),
             **dict.fromkeys(("use_mdns", "use_ssdp", "use_snmp"), False),
         },
         "mqtt": {"host": "127.0.0.1", "port": port, "retained_wait": 0.2, "birth_delay": 0},

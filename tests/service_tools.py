@@ -5,12 +5,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .lan import NetnsLan
+from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber
 
 
 class RunningService:
@@ -84,3 +86,46 @@ def no_traceback(log: str) -> tuple[bool, str]:
     """(True, "") when the log has no traceback; else (False, the part around the first)."""
     at = log.find("Traceback")
     return at < 0, log[max(0, at - 400) : at + 3000] if at >= 0 else ""
+
+
+@dataclass
+class ServiceWithBroker:
+    """The real service and a real mosquitto in the LAN's service namespace, and a
+    subscriber to everything."""
+
+    mosquitto: LocalMosquitto
+    service: RunningService
+    sub: Subscriber
+
+    def close(self) -> None:
+        """Stop all three (each even when another fails)."""
+        try:
+            self.service.kill()
+        finally:
+            try:
+                self.sub.close()
+            finally:
+                self.mosquitto.stop()
+
+
+def start_with_broker(lan: NetnsLan, folder: Path, port: int, **config: Any) -> ServiceWithBroker:
+    """mosquitto on ``port``, then the service with ``config`` over the test cadences (see
+    ``write_config``), then a subscriber; stops what started when a later part fails."""
+    mosquitto = LocalMosquitto(port, lan.exec_args(lan.service_ns))
+    mosquitto.start()
+    try:
+        path = folder / "netmon.yaml"
+        write_config(
+            path, [lan.subnet], folder / "netmon.db", broker_port=port, embedded=False, **config
+        )
+        service = RunningService(lan, path, folder / "service.log")
+        service.start()
+        try:
+            sub = connect_subscriber(port, lan.exec_args(lan.service_ns))
+        except BaseException:
+            service.kill()
+            raise
+    except BaseException:
+        mosquitto.stop()
+        raise
+    return ServiceWithBroker(mosquitto, service, sub)

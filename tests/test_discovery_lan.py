@@ -48,6 +48,7 @@ ORDINARY = (
     "switch",  # SNMP v3
     "tv",  # SSDP
     "junk_ssdp",  # malformed SSDP replies
+    "windows",  # NetBIOS only (no mDNS, DHCP or DNS name)
 )
 ROLES = SPECIAL + ORDINARY
 
@@ -164,6 +165,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                     "x",
                     "urn:x",
                     "broken",
+                ],
+                stdout=subprocess.PIPE,
+            )
+        )
+        windows = lan.host("windows")
+        responders.append(
+            lan.popen(
+                windows.namespace,
+                [
+                    sys.executable,
+                    str(TOOLS / "netbios_responder.py"),
+                    windows.ip,
+                    "OFFICE-PC",
+                    "WORKGROUP",
+                    windows.mac,
                 ],
                 stdout=subprocess.PIPE,
             )
@@ -316,6 +332,19 @@ def test_mdns_names_services_and_model(world: World) -> None:
     assert info["services"] == ["_googlecast._tcp.local.", "_http._tcp.local."]
     assert info["model"] == "Nest Audio"
     assert info["device_type"] == "tv_media"
+
+
+@pytest.mark.netns
+def test_a_netbios_only_host_is_named_by_its_netbios_name(world: World) -> None:
+    windows = world.host("windows")
+    info = wait_until(lambda: (world.info(windows.device_id) or {}).get("netbios_name"), 15)
+    assert info == "OFFICE-PC", (world.info(windows.device_id), world.service.log()[-2000:])
+    named = world.info(windows.device_id)
+    assert named is not None
+    assert (named["name"], named["hostname"]) == ("OFFICE-PC", "OFFICE-PC")
+    # Hosts that do not speak NetBIOS have no such name, and nothing was logged as an error.
+    assert (world.info(world.host("tv").device_id) or {}).get("netbios_name") is None
+    assert "Identifying" not in world.service.log()
 
 
 def _snmp(world: World, host: Host) -> dict[str, Any] | None:

@@ -233,6 +233,7 @@ def test_info_payload() -> None:
         "mdns_name": "kitchen-pi",
         "dhcp_hostname": "pi-dhcp",
         "dns_name": None,
+        "netbios_name": None,
         "device_type": "computer",
         "type_evidence": ["x"],
         "randomized_mac": False,

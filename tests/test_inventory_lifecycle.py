@@ -22,6 +22,7 @@ from netmon_mqtt.events import (
     EventBus,
     RhythmLearned,
 )
+from netmon_mqtt.inventory import links as links_module
 from netmon_mqtt.inventory import store as store_module
 from netmon_mqtt.inventory.service import Inventory
 from netmon_mqtt.inventory.store import Store
@@ -307,3 +308,14 @@ async def test_an_mdns_host_name_links_a_private_mac_found_by_arp(bench: Bench) 
     assert device.id == PHONE.replace(":", "")
     assert device.links == {PRIVATE: "mDNS host name Johns-iPhone.local."}
     assert device.mac == PRIVATE
+
+
+async def test_links_are_bounded_to_the_newest(bench: Bench) -> None:
+    inventory = bench.inventory
+    await inventory.observe(_dhcp(PHONE))
+    with mock.patch.object(links_module, "MAX_LINKS", 3):
+        for n in range(5):
+            await inventory.observe(_dhcp(f"da:00:00:00:00:0{n}", ip=f"10.0.0.{60 + n}"))
+    (device,) = inventory.devices()
+    assert list(device.links) == [f"da:00:00:00:00:0{n}" for n in (2, 3, 4)]
+    assert device.mac == "da:00:00:00:00:04"

@@ -201,7 +201,13 @@ def test_ipv6_neighbour_parsing() -> None:
 
 def test_ipv4_neighbour_states_tell_evidence_from_stale_entries() -> None:
     entries = [
-        {"dst": "10.0.0.2", "dev": "eth0", "lladdr": "B8:27:EB:00:00:01", "state": ["REACHABLE"]},
+        {
+            "dst": "10.0.0.2",
+            "dev": "eth0",
+            "lladdr": "B8:27:EB:00:00:01",
+            "confirmed": 12,
+            "state": ["REACHABLE"],
+        },
         {"dst": "10.0.0.3", "dev": "eth0", "lladdr": MAC, "state": ["STALE"]},
         {"dst": "10.0.0.4", "dev": "eth0", "lladdr": MAC, "state": ["DELAY"]},
         {"dst": "10.0.0.5", "dev": "eth0", "state": ["INCOMPLETE"]},
@@ -212,10 +218,10 @@ def test_ipv4_neighbour_states_tell_evidence_from_stale_entries() -> None:
         "garbage",
     ]
     assert parse_ip_neigh(entries) == [  # type: ignore[arg-type]
-        ("10.0.0.2", MAC, "eth0", True),
-        ("10.0.0.3", MAC, "eth0", False),
-        ("10.0.0.4", MAC, "eth0", False),
-        ("10.0.0.8", MAC, "eth0", False),
+        ("10.0.0.2", MAC, "eth0", True, 12.0),  # confirmed 12 s ago
+        ("10.0.0.3", MAC, "eth0", False, 0.0),
+        ("10.0.0.4", MAC, "eth0", False, 0.0),
+        ("10.0.0.8", MAC, "eth0", False, 0.0),
     ]
 
 

@@ -117,3 +117,16 @@ def test_restored_unknown_starts_over_and_the_restart_is_no_gap() -> None:
     assert pm.gap(state, 1001.0) is None  # the silence spans the restart: not a doze
     state = pm.heard(state, "icmp", 1001.0)
     assert pm.gap(state, 1101.0) == 100.0
+
+
+def test_evidence_from_before_an_away_verdict_does_not_bring_a_device_back() -> None:
+    away = pm.silent(pm.heard(pm.initial(0.0), "icmp", 10.0), 200.0, DEFAULT)
+    assert away.presence is Presence.NOT_HOME
+    # A neighbour entry the kernel confirmed at 150 s, read at 210 s: older than the verdict.
+    assert pm.heard(away, "neighbours", 150.0) is away
+    assert pm.heard(away, "neighbours", 205.0).presence is Presence.HOME
+
+
+def test_the_sighting_that_made_a_device_known_counts_although_it_predates_the_watch() -> None:
+    state = pm.initial(100.0)
+    assert pm.heard(state, "dhcp", 99.9).presence is Presence.HOME

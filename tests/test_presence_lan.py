@@ -26,8 +26,8 @@ import pytest
 
 from .conftest import require
 from .lan import Host, NetnsLan, have_root
-from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request, wait_until
-from .service_tools import RunningService, no_traceback, write_config
+from .mqtt_tools import Subscriber, request, wait_until
+from .service_tools import RunningService, no_traceback, start_with_broker
 
 PORT = 1883  # inside the service namespace, whose loopback is private to the test
 TOOLS = Path(__file__).parent / "tools"
@@ -122,21 +122,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("presence")
     lan = NetnsLan(len(ROLES), roles=ROLES, subnet="10.83.0.0/24")
     netns_etc = Path("/etc/netns") / lan.service_ns
-    mosquitto = service = sub = dns = None
+    running = dns = None
     try:
         lan.build()
         dns = _dnsmasq(lan, lan.host("dns"), lan.host("leaver"), tmp)
         netns_etc.mkdir(parents=True, exist_ok=True)
         (netns_etc / "resolv.conf").write_text(f"nameserver {lan.host('dns').ip}\n")
-        mosquitto = LocalMosquitto(PORT, lan.exec_args(lan.service_ns))
-        mosquitto.start()
-        config = tmp / "netmon.yaml"
-        write_config(
-            config,
-            [lan.subnet],
-            tmp / "netmon.db",
-            broker_port=PORT,
-            embedded=False,
+        running = start_with_broker(
+            lan,
+            tmp,
+            PORT,
             monitor_interval=INTERVAL,
             ping_timeout=1.0,
             consider_home=CONSIDER_HOME,
@@ -144,22 +139,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             discovery_interval=SWEEP_EVERY,
             discovery={"use_ssdp": False, "ipv6": False, "use_mdns": False, "dns_timeout": 2},
         )
-        service = RunningService(lan, config, tmp / "service.log")
-        service.start()
-        sub = connect_subscriber(PORT, lan.exec_args(lan.service_ns))
-        world = World(lan, service, sub, tmp)
+        service = running.service
+        world = World(lan, service, running.sub, tmp)
         home = wait_until(
             lambda: all(world.state(h).get("presence") == "home" for h in lan.hosts), 60
         )
         assert home, ({h.ip: world.state(h) for h in lan.hosts}, service.log()[-3000:])
         yield world
     finally:
-        if service:
-            service.kill()
-        if sub:
-            sub.close()
-        if mosquitto:
-            mosquitto.stop()
+        if running:
+            running.close()
         if dns:
             dns.kill()
             dns.wait(10)

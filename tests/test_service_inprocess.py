@@ -188,6 +188,7 @@ PHONE_INFO = {
     "mdns_name": None,
     "dhcp_hostname": "pixel-7",
     "dns_name": None,
+    "netbios_name": None,
     "device_type": "phone",
     "type_evidence": ["DHCP vendor class android-dhcp-14"],
     "randomized_mac": False,

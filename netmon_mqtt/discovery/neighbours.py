@@ -1,10 +1,11 @@
 """The kernel neighbour (ARP) table: free, passive sightings, no privileges needed.
 
 An entry is evidence of presence only while the kernel holds it REACHABLE (the device
-answered within the last half minute or so); a STALE entry can be hours old, so it feeds
-discovery and identification but says nothing about who is home. ``ip -j neigh`` tells
-the state; ``/proc/net/arp`` (the fallback where iproute2 is missing) does not, so its
-entries never count as evidence.
+answered within the last half minute or so), and it dates from when the kernel last
+confirmed it, not from when the table was read; a STALE entry can be hours old, so it feeds
+discovery and identification but says nothing about who is home. ``ip -s -j neigh`` tells
+the state and the age; ``/proc/net/arp`` (the fallback where iproute2 is missing) does not,
+so its entries never count as evidence.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 
 from ..clock import utcnow
@@ -44,9 +46,12 @@ def parse_arp_table(text: str) -> list[tuple[str, str, str]]:
     return entries
 
 
-def parse_ip_neigh(entries: list[dict[str, object]]) -> list[tuple[str, str, str, bool]]:
-    """``(ip, mac, interface, reachable)`` of the IPv4 entries of ``ip -j -4 neigh``."""
-    found: list[tuple[str, str, str, bool]] = []
+def parse_ip_neigh(
+    entries: list[dict[str, object]],
+) -> list[tuple[str, str, str, bool, float]]:
+    """``(ip, mac, interface, reachable, seconds since confirmed)`` of the IPv4 entries of
+    ``ip -s -j -4 neigh`` (0 when the age is not given)."""
+    found: list[tuple[str, str, str, bool, float]] = []
     for entry in entries:
         if not isinstance(entry, dict):
             continue
@@ -57,23 +62,30 @@ def parse_ip_neigh(entries: list[dict[str, object]]) -> list[tuple[str, str, str
             mac = normalise_mac(str(entry.get("lladdr", "")))
         except ValueError:
             continue
+        confirmed = entry.get("confirmed")
+        age = float(confirmed) if isinstance(confirmed, int | float) and confirmed >= 0 else 0.0
         if is_usable_mac(mac) and not {"FAILED", "INCOMPLETE"}.intersection(states):
-            found.append((ip, mac, str(entry.get("dev", "")), "REACHABLE" in states))
+            found.append((ip, mac, str(entry.get("dev", "")), "REACHABLE" in states, age))
     return found
 
 
 async def neighbours(networks: Iterable[ipaddress.IPv4Network]) -> list[Observation]:
     """Observations for the neighbour entries in ``networks``, REACHABLE ones confirmed."""
     nets = list(networks)
-    entries = await ip_json("-4", "neigh", "show")
+    entries = await ip_json("-s", "-4", "neigh", "show")
     if entries is None:
         return read_neighbours(nets)
     now = utcnow()
     return [
         Observation(
-            ip=ip, mac=mac, interface=dev, source="neighbours", seen_at=now, confirmed=reachable
+            ip=ip,
+            mac=mac,
+            interface=dev,
+            source="neighbours",
+            seen_at=now - timedelta(seconds=age),  # when the kernel last heard it
+            confirmed=reachable,
         )
-        for ip, mac, dev, reachable in parse_ip_neigh(entries)
+        for ip, mac, dev, reachable, age in parse_ip_neigh(entries)
         if any(ipaddress.IPv4Address(ip) in net for net in nets)
     ]
 

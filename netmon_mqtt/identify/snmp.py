@@ -1,17 +1,21 @@
-"""SNMP v2c / v3 system group (pysnmp, asyncio): sysName, sysDescr, sysUpTime, sysContact,
-sysLocation and sysObjectID, with short timeouts and credentials per network or device."""
+"""SNMP v2c / v3 (pysnmp, asyncio): the system group (sysName, sysDescr, sysUpTime,
+sysContact, sysLocation, sysObjectID) for identification, and the interface tables for
+bandwidth, with short timeouts and credentials per network or device."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..clock import utcnow
-from ..events import EventBus, OptionsChanged
+from ..events import DeviceRemoved, EventBus, OptionsChanged
 from ..models import Device, Observation
+from .interfaces import IF_COLUMNS, IF_TABLE, IFX_COLUMNS, IFX_TABLE, Reading
+from .interfaces import interface_from_columns as _interface
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,6 +47,19 @@ PRIV_PROTOCOLS: dict[str, str] = {
     "aes256": "USM_PRIV_CFB256_AES",
 }
 _MAX_TEXT = 255
+# Interface walks: rows per GETBULK (the first poll of an agent; later polls ask for as many
+# rows as it has), and bounds on what one agent may make us read.
+BULK_REPETITIONS = 24
+MAX_REPETITIONS = 64
+MAX_INTERFACES = 512
+MAX_BULK_REQUESTS = 64
+STATIC_EVERY = 10  # polls between reads of the names, types and speeds
+_STATIC = frozenset({"descr", "type", "speed", "name", "high_speed", "alias"})
+_UPTIME_BEFORE = "1.3.6.1.2.1.1.3"  # GETNEXT of this is sysUpTime.0
+_COLUMNS: dict[str, str] = {
+    **{name: f"{IF_TABLE}.{n}" for name, n in IF_COLUMNS.items()},
+    **{name: f"{IFX_TABLE}.{n}" for name, n in IFX_COLUMNS.items()},
+}
 
 
 @dataclass(frozen=True)
@@ -133,6 +150,79 @@ def _render(name: str, value: Any) -> str | None:
     return "".join(ch if ch.isprintable() else " " for ch in text).strip()[:_MAX_TEXT] or None
 
 
+def _plain(value: Any) -> object:
+    """A pysnmp value as int or bytes (None for the end-of-table markers and Null)."""
+    kind = type(value).__name__
+    if kind in ("NoSuchObject", "NoSuchInstance", "EndOfMibView", "Null"):
+        return None
+    if hasattr(value, "asOctets") and kind not in ("Counter32", "Counter64", "Gauge32"):
+        return bytes(value.asOctets())
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _uptime(binding: Any) -> float | None:
+    oid, value = binding
+    ticks = _plain(value)
+    if str(oid) != SYSTEM_OIDS["sysUpTime"] or not isinstance(ticks, int):
+        return None
+    return ticks / 100  # TimeTicks are hundredths of a second
+
+
+@dataclass
+class _Table:
+    """What the last full walk of an agent's interfaces learned."""
+
+    static: dict[int, dict[str, object]]
+    hc: bool
+    rows: int
+    polls: int = 0
+
+    @classmethod
+    def learned(cls, rows: dict[int, dict[str, object]]) -> _Table:
+        static = {i: {k: v for k, v in row.items() if k in _STATIC} for i, row in rows.items()}
+        hc = any("hc_in_octets" in row for row in rows.values())
+        return cls(static, hc, len(rows))
+
+    def counter_columns(self) -> list[str]:
+        """The columns that change: status and counters (64-bit octets when it has them)."""
+        octets = ("hc_in_octets", "hc_out_octets") if self.hc else ("in_octets", "out_octets")
+        changing = ("oper_status", "in_errors", "out_errors", "in_discards", "out_discards")
+        return [*changing, *octets]
+
+
+def _advance(
+    active: list[str],
+    cursor: dict[str, str],
+    bindings: Any,
+    rows: dict[int, dict[str, object]],
+) -> list[str]:
+    """Store one GETBULK's answers (column-major in each repetition); the columns that
+    have more rows to read."""
+    still: list[str] = []
+    width = len(active)
+    for position, name in enumerate(active):
+        prefix = _COLUMNS[name] + "."
+        more = True
+        answered = list(bindings)[position::width]
+        for oid, value in answered:
+            text = str(oid)
+            index = text[len(prefix) :] if text.startswith(prefix) else ""
+            if not index.isdigit() or text == cursor[name] or _plain(value) is None:
+                more = False  # left the column, or went nowhere (a broken agent)
+                break
+            if int(index) not in rows and len(rows) >= MAX_INTERFACES:
+                more = False
+                break
+            rows.setdefault(int(index), {})[name] = _plain(value)
+            cursor[name] = text
+        if more and answered:
+            still.append(name)
+    return still
+
+
 class SnmpIdentifier:
     """Reads the system group of a device's agent.
 
@@ -152,8 +242,15 @@ class SnmpIdentifier:
         self._timeout = timeout
         self._retries = retries
         self._engine: Any = None
+        self._working: dict[str, SnmpCredential] = {}  # device id -> what answered last
+        self._tables: dict[str, _Table] = {}  # device id -> its interfaces' fixed facts
         if bus is not None:
             bus.subscribe(OptionsChanged, self._on_options)
+            bus.subscribe(DeviceRemoved, self._forget)
+
+    def _forget(self, event: DeviceRemoved) -> None:
+        self._working.pop(event.device.id, None)
+        self._tables.pop(event.device.id, None)
 
     def _on_options(self, event: OptionsChanged) -> None:
         saved = tuple(SnmpCredential.from_data(c) for c in event.options.snmp_credentials)
@@ -166,6 +263,7 @@ class SnmpIdentifier:
         for credential in ordered_credentials(self._credentials, device):
             fields = await self._query(device.ip, credential)
             if fields:
+                self._working[device.id] = credential
                 return Observation(
                     ip=device.ip,
                     mac=device.mac,
@@ -201,6 +299,86 @@ class SnmpIdentifier:
         by_oid = {str(oid): value for oid, value in bindings}
         fields = {name: _render(name, by_oid.get(oid)) for name, oid in SYSTEM_OIDS.items()}
         return {k: v for k, v in fields.items() if v is not None} or None
+
+    async def read_interfaces(self, device: Device) -> Reading | None:
+        """The device's interface table now (with its sysUpTime), using the credential that
+        answered identification; None when it does not answer or answers garbage.
+
+        The names, types and speeds of the interfaces change rarely: they are read with the
+        counters at the first poll and every ``STATIC_EVERY`` polls after; in between only
+        the counters and the status are read, in as many rows as the agent has interfaces.
+        """
+        credential = self._working.get(device.id)
+        if credential is None or not device.ip:
+            return None
+        from pysnmp.hlapi.v3arch import asyncio as hlapi
+
+        known = self._tables.get(device.id)
+        full = known is None or known.polls % STATIC_EVERY == 0
+        columns = list(_COLUMNS) if full or known is None else known.counter_columns()
+        repetitions = BULK_REPETITIONS if known is None else min(MAX_REPETITIONS, known.rows + 1)
+        try:
+            target = await hlapi.UdpTransportTarget.create(
+                (device.ip, 161), timeout=self._timeout, retries=self._retries
+            )
+            walked = await self._walk(hlapi, credential, target, columns, repetitions)
+        except Exception as err:  # pysnmp raises many types on garbage; none may escape
+            _LOGGER.info("Interface table of %s unreadable: %s", device.id, err)
+            return None
+        if walked is None:
+            return None
+        uptime, rows = walked
+        table = _Table.learned(rows) if full or known is None else known
+        table.polls += 1
+        self._tables[device.id] = table
+        interfaces = tuple(
+            _interface(index, {**table.static.get(index, {}), **row})
+            for index, row in sorted(rows.items())
+        )
+        return Reading(time.monotonic(), uptime, interfaces)
+
+    def _engine_now(self, hlapi: Any) -> Any:
+        if self._engine is None:
+            self._engine = hlapi.SnmpEngine()
+        return self._engine
+
+    async def _walk(
+        self,
+        hlapi: Any,
+        credential: SnmpCredential,
+        target: Any,
+        columns: list[str],
+        repetitions: int,
+    ) -> tuple[float | None, dict[int, dict[str, object]]] | None:
+        """``columns`` of every interface, all at once in each GETBULK, bounded in rows and
+        requests; the first request also reads sysUpTime (a non-repeater)."""
+        rows: dict[int, dict[str, object]] = {}
+        cursor = {name: _COLUMNS[name] for name in columns}
+        active, uptime = list(columns), None
+        for request in range(MAX_BULK_REQUESTS):
+            if not active:
+                return uptime, rows
+            first = [_UPTIME_BEFORE] if request == 0 else []
+            error, status, _index, bindings = await hlapi.bulk_cmd(
+                self._engine_now(hlapi),
+                credential.auth_data(),
+                target,
+                hlapi.ContextData(),
+                len(first),
+                repetitions,
+                *(hlapi.ObjectType(hlapi.ObjectIdentity(o)) for o in first),
+                *(hlapi.ObjectType(hlapi.ObjectIdentity(cursor[name])) for name in active),
+                lookupMib=False,
+            )
+            if error or status:
+                _LOGGER.info("Interface walk stopped: %s", error or status.prettyPrint())
+                return (uptime, rows) if rows else None
+            bindings = list(bindings)
+            if first and bindings:
+                uptime = _uptime(bindings.pop(0))
+            active = _advance(active, cursor, bindings, rows)
+        _LOGGER.info("Interface walk cut at %s requests (%s rows)", MAX_BULK_REQUESTS, len(rows))
+        return uptime, rows
 
     async def start(self) -> None:
         """The engine is created at the first query."""

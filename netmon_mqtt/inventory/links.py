@@ -20,6 +20,13 @@ from typing import Any
 from ..macs import is_randomized
 from ..models import Device, Observation
 
+MAX_LINKS = 32  # linked MACs kept per device (a phone rotating daily): the newest
+
+
+def bounded(linked: Mapping[str, str]) -> dict[str, str]:
+    """The newest ``MAX_LINKS`` links (a mapping keeps the order they were made in)."""
+    return dict(list(linked.items())[-MAX_LINKS:])
+
 
 @dataclass(frozen=True)
 class Fingerprint:

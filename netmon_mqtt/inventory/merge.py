@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from ..identify.classify import classify
+from ..identify.interfaces import Rates
 from ..models import NAME_SOURCES, Device, Observation
+from .links import bounded
 
 _TRACKED_FIELDS = (
     "mac",
@@ -76,10 +78,23 @@ def absorbed(target: Device, source: Device, why: str) -> Device:
             details={**source.details, **target.details},
             ipv6={**source.ipv6, **target.ipv6},
             gaps=target.gaps or source.gaps,
-            links=links,
+            links=bounded(links),
             unlinked=tuple(m for m in target.unlinked if m not in links),
         )
     )
+
+
+def interfaces_seen(
+    known: Mapping[str, Mapping[str, object]], rates: Iterable[Rates]
+) -> dict[str, dict[str, object]]:
+    """A device's interfaces by key (``if<index>``): name, alias, and whether it carried
+    traffic when first seen (which decides if its entities start enabled)."""
+    seen: dict[str, dict[str, object]] = {}
+    for rate in rates:
+        key = f"if{rate.index}"
+        active = known.get(key, {}).get("active", rate.carries_traffic)
+        seen[key] = {"name": rate.name, "alias": rate.alias, "active": active}
+    return seen
 
 
 def classified(device: Device) -> Device:

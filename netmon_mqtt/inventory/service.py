@@ -26,6 +26,7 @@ from ..events import (
     DeviceUpdated,
     DiscoveryConfigDeleted,
     EventBus,
+    InterfacesMeasured,
     MetricsReady,
     OptionsChanged,
     PresenceChanged,
@@ -36,7 +37,7 @@ from ..identify.oui import OuiDatabase
 from ..macs import device_id_for, is_randomized
 from ..models import Device, DeviceState, Observation, RuntimeOptions
 from . import links
-from .merge import absorbed, changed_fields, classified, expire_ipv6, merge
+from .merge import absorbed, changed_fields, classified, expire_ipv6, interfaces_seen, merge
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class Inventory:
         bus.subscribe(OptionsChanged, self._on_options)
         bus.subscribe(DiscoveryConfigDeleted, self._on_config_deleted)
         bus.subscribe(RhythmLearned, self._on_rhythm)
+        bus.subscribe(InterfacesMeasured, self._on_interfaces)
 
     async def start(self) -> None:
         """Load the stored devices and start the periodic flush of last_seen."""
@@ -118,6 +120,13 @@ class Inventory:
         if device is not None:
             self._devices[device.id] = replace(device, gaps=event.gaps)
             self._dirty.add(device.id)
+
+    async def _on_interfaces(self, event: InterfacesMeasured) -> None:
+        """Keep which interfaces a device has (their entities), not their rates."""
+        device = self._devices.get(event.device_id)
+        if device is not None:
+            known = interfaces_seen(device.details.get("interfaces", {}), event.rates)
+            await self.update(device.id, details={**device.details, "interfaces": known})
 
     async def _on_config_deleted(self, event: DiscoveryConfigDeleted) -> None:
         await self.update(event.device_id, ha_discovery=False)
@@ -247,7 +256,7 @@ class Inventory:
         """``mac`` is ``device`` now (a rotated private MAC): same device, same history."""
         _LOGGER.info("Linked %s to device %s (%s)", mac, device.id, why)
         self._aliases[mac] = device.id
-        return replace(device, mac=mac, links={**device.links, mac: why})
+        return replace(device, mac=mac, links=links.bounded({**device.links, mac: why}))
 
     async def _replace(self, updated: Device) -> Device:
         """Store a changed device and say what changed."""

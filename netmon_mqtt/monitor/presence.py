@@ -39,7 +39,12 @@ def restored(presence: Presence, quiet_for: float, now: float) -> PresenceState:
 
 
 def heard(state: PresenceState, method: str, now: float) -> PresenceState:
-    """Evidence that the device is on the network (a reply or a sighting)."""
+    """Evidence, heard at ``now``, that the device is on the network (a reply or a
+    sighting). Evidence from before an away verdict (a neighbour entry the kernel
+    confirmed before the device was declared away) changes nothing; any evidence ends
+    ``unknown`` (the sighting that made a device known predates its watch)."""
+    if state.presence is Presence.NOT_HOME and now < state.since:
+        return state
     last = now if state.last_heard is None else max(state.last_heard, now)
     if state.presence is Presence.HOME:
         return replace(state, last_heard=last, method=method, learning=True)

@@ -20,7 +20,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..background import TaskSet
 from ..clock import utcnow
@@ -259,17 +259,22 @@ class Monitor:
 
     # -- verdicts --------------------------------------------------------------------
     async def _on_seen(self, event: DeviceSeen) -> None:
-        await self._evidence(event.device_id, event.observation.source)
+        """A sighting, dated when it happened (a neighbour entry may be seconds old)."""
+        age = (utcnow() - event.observation.seen_at).total_seconds()
+        await self._evidence(event.device_id, event.observation.source, max(0.0, age))
 
-    async def _evidence(self, device_id: str, method: str) -> None:
+    async def _evidence(self, device_id: str, method: str, age: float = 0.0) -> None:
         watched = self._watched.get(device_id)
-        if watched is not None and self._hear(device_id, watched, method):
+        if watched is not None and self._hear(device_id, watched, method, age):
             await self._changed(device_id, watched)
 
-    def _hear(self, device_id: str, watched: _Watched, method: str) -> bool:
-        """Evidence: learn the silence it ends, update the verdict; True when it changed."""
-        now = time.monotonic()
-        watched.last_seen = utcnow()
+    def _hear(self, device_id: str, watched: _Watched, method: str, age: float = 0.0) -> bool:
+        """Evidence ``age`` seconds old: learn the silence it ends, update the verdict; True
+        when the verdict changed."""
+        now = time.monotonic() - age
+        seen = utcnow() - timedelta(seconds=age)
+        if watched.last_seen is None or seen > watched.last_seen:
+            watched.last_seen = seen
         silence = machine.gap(watched.state, now)
         if silence is not None:
             gaps = rhythm.with_gap(watched.gaps, silence, watched.settings)

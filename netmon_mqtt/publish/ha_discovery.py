@@ -210,8 +210,68 @@ def device_config(device: Device, topics: Topics, version: str) -> dict[str, Any
         "availability_mode": "all",
         "state_topic": topics.device_state(device.id),
         "qos": 1,
-        "components": device_components(device.id, topics),
+        "components": {
+            **device_components(device.id, topics),
+            **interface_components(device, topics),
+        },
     }
+
+
+def interface_components(device: Device, topics: Topics) -> dict[str, dict[str, Any]]:
+    """Bandwidth sensors of a device whose SNMP agent reports interfaces: in and out (data
+    rate, enabled when the interface carried traffic when first seen) and errors plus
+    discards (diagnostic, disabled). Keys ``if<index>_in`` / ``_out`` / ``_errors``."""
+    uid = device_identifier(device.id)
+    topic = topics.device_interfaces(device.id)
+    components: dict[str, dict[str, Any]] = {}
+    for key, facts in sorted(device.details.get("interfaces", {}).items(), key=_if_order):
+        label = str(facts.get("alias") or facts.get("name") or key)
+        enabled = {} if facts.get("active") else {"enabled_by_default": False}
+        rate = {
+            "state_topic": topic,
+            "device_class": "data_rate",
+            "unit_of_measurement": "bit/s",  # a data rate: the user may show it in Mbit/s
+            "state_class": "measurement",
+            "suggested_display_precision": 0,
+            **enabled,
+        }
+        components[f"{key}_in"] = {
+            **_sensor(f"{uid}_{key}_in", f"{label} in", "", **rate),
+            "value_template": _interface_value(key, "in_bps"),
+            "json_attributes_topic": topic,
+            "json_attributes_template": _interface_value(key, None),
+        }
+        components[f"{key}_out"] = {
+            **_sensor(f"{uid}_{key}_out", f"{label} out", "", **rate),
+            "value_template": _interface_value(key, "out_bps"),
+        }
+        components[f"{key}_errors"] = {
+            **_sensor(
+                f"{uid}_{key}_errors",
+                f"{label} errors",
+                "",
+                state_topic=topic,
+                unit_of_measurement="1/s",
+                state_class="measurement",
+                icon="mdi:alert-circle-outline",
+                entity_category=_DIAGNOSTIC,
+                enabled_by_default=False,
+            ),
+            "value_template": _interface_value(key, "errors_per_s"),
+        }
+    return components
+
+
+def _if_order(item: tuple[str, Any]) -> int:
+    digits = item[0][2:]
+    return int(digits) if digits.isdigit() else 0
+
+
+def _interface_value(key: str, field: str | None) -> str:
+    """One interface's value (all of them as JSON without ``field``); ``None`` (unknown)
+    while it has none or is gone."""
+    facts = f"value_json.interfaces.get('{key}', {{}})"
+    return f"{{{{ {facts} | tojson }}}}" if field is None else f"{{{{ {facts}.get('{field}') }}}}"
 
 
 def bridge_config(topics: Topics, version: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..clock import iso
+from ..identify.interfaces import Rates
 from ..macs import is_randomized
 from ..models import Device, DeviceState, Presence
 from ..monitor.metrics import resolution
@@ -62,6 +63,27 @@ def same_state(published: dict[str, Any], new: dict[str, Any]) -> bool:
     return all(new[key] == published.get(key) for key in other)
 
 
+def interfaces_payload(rates: Iterable[Rates], at: datetime) -> dict[str, Any]:
+    """``<base>/device/<id>/interfaces``: each interface's rates, keyed ``if<index>``."""
+    return {
+        "at": iso(at),
+        "interfaces": {
+            f"if{r.index}": {
+                "index": r.index,
+                "name": r.name,
+                "alias": r.alias,
+                "up": r.up,
+                "speed_bps": r.speed_bps,
+                "in_bps": r.in_bps,
+                "out_bps": r.out_bps,
+                "errors_per_s": r.errors_per_s,
+                "discards_per_s": r.discards_per_s,
+            }
+            for r in rates
+        },
+    }
+
+
 def info_payload(device: Device) -> dict[str, Any]:
     """``<base>/device/<id>/info``: slow facts, also the tracker's attributes."""
     return {
@@ -76,6 +98,7 @@ def info_payload(device: Device) -> dict[str, Any]:
         "mdns_name": device.names.get("mdns"),
         "dhcp_hostname": device.names.get("dhcp"),
         "dns_name": device.names.get("dns"),
+        "netbios_name": device.names.get("netbios"),
         "device_type": device.device_type,
         "type_evidence": list(device.type_evidence),
         "randomized_mac": is_randomized(device.mac) if device.mac else None,

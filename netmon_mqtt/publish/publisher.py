@@ -19,6 +19,7 @@ from ..events import (
     DeviceUpdated,
     EventBus,
     HealthReported,
+    InterfacesMeasured,
     MetricsReady,
     OptionsChanged,
     PresenceChanged,
@@ -65,6 +66,7 @@ class Publisher:
         bus.subscribe(DeviceRemoved, self._on_removed)
         bus.subscribe(PresenceChanged, self._on_presence)
         bus.subscribe(MetricsReady, self._on_metrics)
+        bus.subscribe(InterfacesMeasured, self._on_interfaces)
         bus.subscribe(ScanStarted, self._on_scan_started)
         bus.subscribe(ScanFinished, self._on_scan)
         bus.subscribe(HealthReported, self._on_health)
@@ -77,7 +79,12 @@ class Publisher:
     @property
     def _device_filters(self) -> list[str]:
         t = self._topics
-        return [t.device_state("+"), t.device_info("+"), t.device_availability("+")]
+        return [
+            t.device_state("+"),
+            t.device_info("+"),
+            t.device_availability("+"),
+            t.device_interfaces("+"),
+        ]
 
     async def start(self) -> None:
         """Publish what the inventory holds."""
@@ -113,6 +120,10 @@ class Publisher:
         ):
             return
         self._set_state(state)
+
+    def _on_interfaces(self, event: InterfacesMeasured) -> None:
+        topic = self._topics.device_interfaces(event.device_id)
+        self._set(topic, payloads.interfaces_payload(event.rates, event.at))
 
     def _set(self, topic: str, payload: Any) -> None:
         self._retained.set(topic, payloads.dumps(payload))

@@ -83,6 +83,10 @@ class Topics:
         """``online`` while a device is tracked with a known presence, else ``offline``."""
         return f"{self.base}/device/{device_id}/availability"
 
+    def device_interfaces(self, device_id: str) -> str:
+        """Rates of a device's interfaces (devices that answer SNMP)."""
+        return f"{self.base}/device/{device_id}/interfaces"
+
     def device_event(self, device_id: str) -> str:
         """Non-retained events of one device (its Home Assistant device triggers)."""
         return f"{self.base}/device/{device_id}/event"

@@ -33,6 +33,7 @@ def start_snmpd(
     community: str | None = None,
     v3: bool = False,
     name: str = "office-printer",
+    extra: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[str], Path]:
     """Start snmpd on ``ip``:161 inside a namespace; returns the process and its folder."""
     folder = Path(tempfile.mkdtemp(prefix="netmon-snmpd-"))
@@ -50,6 +51,7 @@ def start_snmpd(
     if v3:
         user, auth, priv = V3_USER
         lines += [f"createUser {user} SHA {auth} AES {priv}", f"rouser {user} priv"]
+    lines += extra
     conf = folder / "snmpd.conf"
     conf.write_text("\n".join(lines) + "\n")
     env = {**os.environ, "SNMP_PERSISTENT_DIR": str(folder), "MIBS": ""}
