@@ -104,7 +104,7 @@ class Config:
     arp_probe: bool = True
     history_days: float = 7.0
     forget_after_days: float = 30.0
-    forget_random_after_days: float = 2.0
+    forget_random_after_days: float = 7.0
     track_new_devices: bool = True
     devices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     discovery: DiscoveryConfig = DiscoveryConfig()

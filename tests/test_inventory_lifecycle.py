@@ -217,18 +217,20 @@ async def test_devices_unseen_for_forget_after_days_are_removed(tmp_path: Path) 
     try:
         await inventory.observe(_arp(PHONE, "10.0.0.50"))
         await inventory.observe(_arp(PRIVATE, "10.0.0.77"))
+        await inventory.observe(_arp(PRIVATE2, "10.0.0.78"))
+        await inventory.update(PRIVATE2.replace(":", ""), name="Anna's phone")
         now = utcnow()
-        await inventory.forget(now + timedelta(days=1.9))
-        assert len(inventory.devices()) == 2
-        await inventory.forget(now + timedelta(days=2.1))  # the private MAC, never linked
-        assert [d.id for d in inventory.devices()] == [PHONE.replace(":", "")]
+        await inventory.forget(now + timedelta(days=6.9))
+        assert len(inventory.devices()) == 3
+        await inventory.forget(now + timedelta(days=7.1))  # the private MAC, never linked
+        phone, named = PHONE.replace(":", ""), PRIVATE2.replace(":", "")
+        assert sorted(d.id for d in inventory.devices()) == sorted([phone, named])
         await inventory.forget(now + timedelta(days=29.9))
-        assert len(inventory.devices()) == 1
+        assert len(inventory.devices()) == 2  # the named one follows forget_after_days
         await inventory.forget(now + timedelta(days=30.1))
         assert inventory.devices() == []
-        (first, second) = bench.of(DeviceRemoved)
-        assert first.reason == "not seen for 2 days"  # type: ignore[attr-defined]
-        assert second.reason == "not seen for 30 days"  # type: ignore[attr-defined]
+        reasons = [e.reason for e in bench.of(DeviceRemoved)]  # type: ignore[attr-defined]
+        assert reasons == ["not seen for 7 days", "not seen for 30 days", "not seen for 30 days"]
     finally:
         await inventory.stop()
         await bench.store.close()

@@ -300,7 +300,7 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
         "track_new_devices": True,
         "max_consider_home": 1800,
         "forget_after_days": 30,
-        "forget_random_after_days": 2,
+        "forget_random_after_days": 7,
         "snmp_credentials": [],
     }
     # Retained state is flushed before events and responses: the answer comes after it.

@@ -394,7 +394,7 @@ class Inventory:
 
     async def forget(self, now: datetime) -> None:
         """Remove devices not seen for ``forget_after_days`` (private MACs never linked to
-        another: ``forget_random_after_days``); 0 keeps them."""
+        another and never named by the user: ``forget_random_after_days``); 0 keeps them."""
         for device in list(self._devices.values()):
             days = self._forget_after(device)
             if days > 0 and now - device.last_seen > timedelta(days=days):
@@ -402,8 +402,9 @@ class Inventory:
 
     def _forget_after(self, device: Device) -> float:
         every, random = self._forget_days
-        if device.mac and is_randomized(device.mac) and not device.links and random > 0:
-            return random
+        passing = device.mac and is_randomized(device.mac) and not device.links
+        if passing and not device.name and random > 0:
+            return random  # a guest, or a MAC that rotated away; not one the user named
         return every
 
     async def expire_ipv6(self, now: datetime) -> None:
