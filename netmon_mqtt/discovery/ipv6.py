@@ -4,14 +4,12 @@ answer (from the matching scope), then the kernel's IPv6 neighbour table lists t
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 
 from ..clock import utcnow
-from ..macs import is_usable_mac, normalise_mac
 from ..models import Observation
-from .iproute import ip_json
+from .iproute import ip_json, neighbour_entries
 
 _LOGGER = logging.getLogger(__name__)
 _ECHO6 = bytes([128, 0, 0, 0, 0x6E, 0x6D, 0, 1]) + b"netmon-mqtt"
@@ -37,21 +35,14 @@ def parse_neighbours6(
     entries: list[dict[str, object]], interface: str
 ) -> list[tuple[str, str, bool]]:
     """``(ipv6, mac, reachable)`` of usable entries of ``ip -j -6 neigh`` on ``interface``."""
-    pairs: list[tuple[str, str, bool]] = []
-    for entry in entries:
-        if not isinstance(entry, dict) or entry.get("dev") != interface:
-            continue
-        states = entry.get("state") or []
-        if not isinstance(states, list) or not _USABLE_STATES.intersection(map(str, states)):
-            continue
-        try:
-            address = ipaddress.IPv6Address(str(entry.get("dst")))
-            mac = normalise_mac(str(entry.get("lladdr", "")))
-        except ValueError:
-            continue
-        if is_usable_mac(mac) and not address.is_multicast:
-            pairs.append((str(address), mac, "REACHABLE" in map(str, states)))
-    return pairs
+    return [
+        (str(n.address), n.mac, n.reachable)
+        for n in neighbour_entries(entries)
+        if n.interface == interface
+        and n.address.version == 6
+        and _USABLE_STATES & n.states
+        and not n.address.is_multicast
+    ]
 
 
 async def read_neighbours6(interface: str) -> list[Observation]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..clock import utcnow
 from ..macs import is_usable_mac, normalise_mac
 from ..models import Observation
-from .iproute import ip_json
+from .iproute import ip_json, neighbour_entries
 
 _LOGGER = logging.getLogger(__name__)
 ARP_TABLE = Path("/proc/net/arp")
@@ -51,22 +51,11 @@ def parse_ip_neigh(
 ) -> list[tuple[str, str, str, bool, float]]:
     """``(ip, mac, interface, reachable, seconds since confirmed)`` of the IPv4 entries of
     ``ip -s -j -4 neigh`` (0 when the age is not given)."""
-    found: list[tuple[str, str, str, bool, float]] = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        states = entry.get("state") or []
-        states = [str(s) for s in states] if isinstance(states, list) else []
-        try:
-            ip = str(ipaddress.IPv4Address(str(entry.get("dst"))))
-            mac = normalise_mac(str(entry.get("lladdr", "")))
-        except ValueError:
-            continue
-        confirmed = entry.get("confirmed")
-        age = float(confirmed) if isinstance(confirmed, int | float) and confirmed >= 0 else 0.0
-        if is_usable_mac(mac) and not {"FAILED", "INCOMPLETE"}.intersection(states):
-            found.append((ip, mac, str(entry.get("dev", "")), "REACHABLE" in states, age))
-    return found
+    return [
+        (str(n.address), n.mac, n.interface, n.reachable, n.confirmed_age)
+        for n in neighbour_entries(entries)
+        if n.address.version == 4 and not {"FAILED", "INCOMPLETE"} & n.states
+    ]
 
 
 async def neighbours(networks: Iterable[ipaddress.IPv4Network]) -> list[Observation]:

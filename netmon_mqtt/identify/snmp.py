@@ -208,15 +208,15 @@ def _advance(
         more = True
         answered = list(bindings)[position::width]
         for oid, value in answered:
-            text = str(oid)
+            text, plain = str(oid), _plain(value)
             index = text[len(prefix) :] if text.startswith(prefix) else ""
-            if not index.isdigit() or text == cursor[name] or _plain(value) is None:
+            if not index.isdigit() or text == cursor[name] or plain is None:
                 more = False  # left the column, or went nowhere (a broken agent)
                 break
             if int(index) not in rows and len(rows) >= MAX_INTERFACES:
                 more = False
                 break
-            rows.setdefault(int(index), {})[name] = _plain(value)
+            rows.setdefault(int(index), {})[name] = plain
             cursor[name] = text
         if more and answered:
             still.append(name)
@@ -277,14 +277,12 @@ class SnmpIdentifier:
     async def _query(self, ip: str, credential: SnmpCredential) -> dict[str, str] | None:
         from pysnmp.hlapi.v3arch import asyncio as hlapi
 
-        if self._engine is None:
-            self._engine = hlapi.SnmpEngine()
         try:
             target = await hlapi.UdpTransportTarget.create(
                 (ip, 161), timeout=self._timeout, retries=self._retries
             )
             error, status, _index, bindings = await hlapi.get_cmd(
-                self._engine,
+                self._engine_now(hlapi),
                 credential.auth_data(),
                 target,
                 hlapi.ContextData(),

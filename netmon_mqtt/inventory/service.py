@@ -346,14 +346,7 @@ class Inventory:
         device = self._devices.get(device_id)
         if device is None:
             return None
-        updated = classified(replace(device, **fields))  # type: ignore[arg-type]
-        changed = changed_fields(device, updated)
-        if not changed:
-            return device
-        self._devices[device_id] = updated
-        await self._store.save_device(updated)
-        await self._bus.emit(DeviceUpdated(updated, changed))
-        return updated
+        return await self._replace(classified(replace(device, **fields)))  # type: ignore[arg-type]
 
     async def _on_presence(self, event: PresenceChanged) -> None:
         device = self._devices.get(event.device_id)

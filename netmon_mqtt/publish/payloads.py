@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -65,23 +66,7 @@ def same_state(published: dict[str, Any], new: dict[str, Any]) -> bool:
 
 def interfaces_payload(rates: Iterable[Rates], at: datetime) -> dict[str, Any]:
     """``<base>/device/<id>/interfaces``: each interface's rates, keyed ``if<index>``."""
-    return {
-        "at": iso(at),
-        "interfaces": {
-            f"if{r.index}": {
-                "index": r.index,
-                "name": r.name,
-                "alias": r.alias,
-                "up": r.up,
-                "speed_bps": r.speed_bps,
-                "in_bps": r.in_bps,
-                "out_bps": r.out_bps,
-                "errors_per_s": r.errors_per_s,
-                "discards_per_s": r.discards_per_s,
-            }
-            for r in rates
-        },
-    }
+    return {"at": iso(at), "interfaces": {f"if{r.index}": asdict(r) for r in rates}}
 
 
 def info_payload(device: Device) -> dict[str, Any]:

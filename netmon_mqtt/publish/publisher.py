@@ -37,8 +37,8 @@ _LOGGER = logging.getLogger(__name__)
 BridgeInfo = Callable[[], dict[str, Any]]
 # A steady device's state is republished at least this often (its last_seen moves on).
 STATE_REFRESH = 300.0
-# Events also sent on the device's own event topic.
 EVENT_MAX_AGE = 60.0  # seconds an event may wait for the broker and still be news
+# Events also sent on the device's own event topic.
 DEVICE_EVENTS = frozenset(DEVICE_TRIGGERS.values()) | {"hostname_changed", "device_removed"}
 
 
