@@ -34,7 +34,10 @@ HASS_PORT = 8123
 CONSIDER_HOME = 4.0
 METRICS_INTERVAL = 30  # the default: the recorder phase measures what users get
 STEADY_SECONDS = 300
-MAX_STEADY_ROWS = 3  # per host in STEADY_SECONDS; a row per metrics window would be 10
+# Per host in STEADY_SECONDS; a row per metrics window would be 10. A loaded CI machine moves
+# veth round trips by tenths of a millisecond now and then (measured: 4 rows once), so the
+# bound is half the windows, which publishing every window still fails.
+MAX_STEADY_ROWS = 5
 PER_DEVICE = {
     "device_tracker": "",
     "sensor.latency": "_latency",
