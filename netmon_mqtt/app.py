@@ -25,6 +25,7 @@ from .publish.mqtt import MqttLink
 from .publish.publisher import Publisher
 from .publish.topics import Topics
 from .status import HealthReporter, Status
+from .topology.service import TopologyPoller
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,6 +56,19 @@ class Service:
         interval = config.snmp.interfaces_interval
         self.bandwidth = (
             BandwidthPoller(bus, p.inventory, p.snmp, interval) if p.snmp and interval else None
+        )
+        snmp = config.snmp
+        self.topology = (
+            TopologyPoller(
+                bus,
+                p.inventory,
+                p.snmp,
+                snmp.topology_interval,
+                uplink_macs=snmp.uplink_macs,
+                targets=targets,
+            )
+            if p.snmp and snmp.topology_interval
+            else None
         )
         self.broker = (
             EmbeddedBroker(config.embedded_broker) if config.uses_embedded_broker else None
@@ -91,6 +105,7 @@ class Service:
             self.bridge,
             self.monitor,
             self.bandwidth,
+            self.topology,
             *p.listeners(),
             p.discovery,
             HealthReporter(self.status, bus),

@@ -21,6 +21,7 @@ from .discovery.networks import (
 from .errors import ConfigError, NetmonError
 from .identify.oui import build_database
 from .scan import SCAN_METHODS, in_memory, scan
+from .topology import render
 
 EXIT_ERROR = 2
 _QUIET_LOGGERS = ("amqtt", "transitions", "aiosqlite", "zeroconf")
@@ -72,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     devices = sub.add_parser("devices", help="list the inventory")
     _add_common(devices)
     devices.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    topology = sub.add_parser(
+        "topology", help="switches and the port each device is plugged into (SNMP)"
+    )
+    _add_common(topology)
+    topology.add_argument(
+        "--format", choices=render.FORMATS, default="json", help="output format (default json)"
+    )
 
     history = sub.add_parser("history", help="recent latency and presence changes of a device")
     _add_common(history)
@@ -129,6 +138,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "run": _run,
         "scan": _scan,
         "devices": _devices,
+        "topology": _topology,
         "history": _history,
         "check-config": _check_config,
         "interfaces": _interfaces,
@@ -242,6 +252,10 @@ async def _history(args: argparse.Namespace) -> int:
 
 async def _devices(args: argparse.Namespace) -> int:
     return await reports.print_devices(_config(args), as_json=args.json)
+
+
+async def _topology(args: argparse.Namespace) -> int:
+    return await reports.print_topology(_config(args), args.format)
 
 
 if __name__ == "__main__":

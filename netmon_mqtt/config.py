@@ -84,6 +84,8 @@ class SnmpConfig:
     timeout: float = 1.0
     retries: int = 0
     interfaces_interval: float = 60.0
+    topology_interval: float = 300.0
+    uplink_macs: int = 10
 
 
 @dataclass(frozen=True)

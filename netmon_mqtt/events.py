@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from .discovery.networks import Target
 from .identify.interfaces import Rates
 from .models import Device, DeviceState, Observation, Presence, RuntimeOptions
+from .topology.infer import Topology
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,6 +69,14 @@ class InterfacesMeasured:
 
     device_id: str
     rates: tuple[Rates, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TopologyChanged:
+    """The switches' tables place devices differently (or for the first time)."""
+
+    topology: Topology
     at: datetime
 
 

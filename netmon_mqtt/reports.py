@@ -15,6 +15,7 @@ from .errors import NetmonError
 from .inventory.store import Store
 from .models import Device
 from .publish.payloads import info_payload, model_of
+from .topology import render
 
 _SAMPLE_COLUMNS = (
     "at",
@@ -80,11 +81,7 @@ async def _open_store(config: Config) -> Store:
 
 async def print_devices(config: Config, *, as_json: bool) -> int:
     """The inventory."""
-    store = await _open_store(config)
-    try:
-        devices = await store.load_devices()
-    finally:
-        await store.close()
+    devices = await _load_devices(config)
     rows = [
         {
             "id": d.id,
@@ -104,6 +101,21 @@ async def print_devices(config: Config, *, as_json: bool) -> int:
     else:
         print_table(rows, ["id", "name", "ip", "vendor", "status", "last_seen"])
         print(f"{len(rows)} device(s)")
+    return 0
+
+
+async def _load_devices(config: Config) -> list[Device]:
+    store = await _open_store(config)
+    try:
+        return await store.load_devices()
+    finally:
+        await store.close()
+
+
+async def print_topology(config: Config, fmt: str) -> int:
+    """Switches and the port each device is plugged into, as the inventory holds them."""
+    devices = await _load_devices(config)
+    print(render.render(fmt, render.from_devices(devices), devices), end="")
     return 0
 
 

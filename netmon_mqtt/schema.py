@@ -220,6 +220,8 @@ _SNMP = vol.Schema(
         vol.Optional("timeout"): Number(0.05, 30),
         vol.Optional("retries"): Number(0, 5, integer=True),
         vol.Optional("interfaces_interval"): Number(0, 3600),
+        vol.Optional("topology_interval"): Number(0, 86400),
+        vol.Optional("uplink_macs"): Number(2, 4096, integer=True),
         vol.Optional("credentials"): [vol.All(SNMP_CREDENTIAL, credential)],
     }
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -182,6 +183,18 @@ def test_bridge_config_and_ownership() -> None:
     assert not ha_discovery.owned_by({"device": "x"}, TOPICS)
 
 
+def test_a_device_behind_a_switch_hangs_from_it_and_stays_ours() -> None:
+    placed = replace(DEVICE, details={"port": {"switch": "02aa00000001", "port": "ge-0/0/3"}})
+    config = ha_discovery.device_config(placed, TOPICS, "1")
+    assert config["device"]["via_device"] == "netmon_02aa00000001"
+    assert ha_discovery.owned_by(config, TOPICS)
+    assert not ha_discovery.owned_by(config, Topics(base="upstairs"))
+    # A switch never hangs from itself.
+    itself = replace(DEVICE, details={"port": {"switch": DEVICE.id, "port": "1"}})
+    config = ha_discovery.device_config(itself, TOPICS, "1")
+    assert config["device"]["via_device"] == TOPICS.bridge_id
+
+
 def test_topics() -> None:
     topics = Topics("lan", "ha", "main")
     assert topics.device_config("abc") == "ha/device/netmon_abc/config"
@@ -215,6 +228,7 @@ def test_info_payload() -> None:
         details={
             "mdns": {"services": ["_ssh._tcp.local."], "model": "Pi 4"},
             "snmp": {"sysName": "pi"},
+            "port": {"switch": "02aa00000001", "port": "gi3", "ifindex": 3, "source": "fdb"},
         },
         ipv6={"fe80::1": T0},
         device_type="computer",
@@ -240,6 +254,8 @@ def test_info_payload() -> None:
         "linked_macs": {},
         "ipv6": ["fe80::1"],
         "snmp": {"sysName": "pi"},
+        "port": {"switch": "02aa00000001", "port": "gi3", "ifindex": 3, "source": "fdb"},
+        "switch": None,
         "services": ["_ssh._tcp.local."],
         "first_seen": "2026-01-02T03:04:05.000+00:00",
     }

@@ -241,10 +241,13 @@ def _binds(*rows: tuple[str, object]) -> list[tuple[str, object]]:
     return list(rows)
 
 
+_IF_WALK = snmp.Walk(snmp._COLUMNS, snmp.MAX_INTERFACES)
+
+
 def test_the_walk_reads_columns_side_by_side_and_stops_at_their_ends() -> None:
     columns = ["hc_in_octets", "name"]
     cursor = {c: snmp._COLUMNS[c] for c in columns}
-    rows: dict[int, dict[str, object]] = {}
+    found: snmp.Found = {}
     hc, name = snmp._COLUMNS["hc_in_octets"], snmp._COLUMNS["name"]
     binds = _binds(
         (f"{hc}.1", Counter64(10)),
@@ -254,9 +257,9 @@ def test_the_walk_reads_columns_side_by_side_and_stops_at_their_ends() -> None:
         (f"{hc}.3", Counter64(30)),
         ("1.3.6.1.2.1.31.1.1.1.2.1", Counter64(0)),  # the next column: name's table ended
     )
-    still = snmp._advance(columns, cursor, binds, rows)
+    still = snmp._advance(_IF_WALK, columns, cursor, binds, found)
     assert still == ["hc_in_octets"]
-    assert rows == {
+    assert snmp._by_interface(found) == {
         1: {"hc_in_octets": 10, "name": b"eth0"},
         2: {"hc_in_octets": 20, "name": b"eth1"},
         3: {"hc_in_octets": 30},
@@ -267,18 +270,30 @@ def test_the_walk_reads_columns_side_by_side_and_stops_at_their_ends() -> None:
 def test_a_broken_agent_cannot_make_the_walk_loop_or_grow_without_bound() -> None:
     hc = snmp._COLUMNS["hc_in_octets"]
     cursor = {"hc_in_octets": f"{hc}.5"}
-    rows: dict[int, dict[str, object]] = {}
+    found: snmp.Found = {}
+    walk, column = _IF_WALK, ["hc_in_octets"]
     # The same OID again (no progress), then the end-of-MIB marker: the column ends.
-    assert snmp._advance(["hc_in_octets"], cursor, [(f"{hc}.5", Counter64(1))], rows) == []
-    assert (
-        snmp._advance(["hc_in_octets"], {"hc_in_octets": hc}, [(f"{hc}.1", EndOfMibView())], rows)
-        == []
-    )
-    assert rows == {}
+    assert snmp._advance(walk, column, cursor, [(f"{hc}.5", Counter64(1))], found) == []
+    start = {"hc_in_octets": hc}
+    assert snmp._advance(walk, column, start, [(f"{hc}.1", EndOfMibView())], found) == []
+    assert snmp._by_interface(found) == {}
+    # An index that is not an OID suffix ends it too.
+    assert snmp._advance(walk, column, dict(start), [(f"{hc}.1.x", Counter64(1))], found) == []
     # A table larger than MAX_INTERFACES is cut there.
     many = [(f"{hc}.{i}", Counter64(i)) for i in range(1, snmp.MAX_INTERFACES + 50)]
-    assert snmp._advance(["hc_in_octets"], {"hc_in_octets": hc}, many, rows) == []
-    assert len(rows) == snmp.MAX_INTERFACES
+    assert snmp._advance(walk, column, dict(start), many, found) == []
+    assert len(snmp._by_interface(found)) == snmp.MAX_INTERFACES
+
+
+def test_table_rows_keep_their_whole_index() -> None:
+    """Forwarding tables are indexed by a MAC address (six numbers), after a VLAN."""
+    port = "1.3.6.1.2.1.17.7.1.2.2.1.2"
+    walk = snmp.Walk({"port": port}, 2)
+    found: snmp.Found = {}
+    binds = [(f"{port}.1.2.0.0.0.1.1", Counter64(3)), (f"{port}.1.2.0.0.0.1.2", Counter64(4))]
+    binds.append((f"{port}.1.2.0.0.0.1.3", Counter64(5)))  # over max_rows: cut
+    assert snmp._advance(walk, ["port"], {"port": port}, binds, found) == []
+    assert found == {"port": {"1.2.0.0.0.1.1": 3, "1.2.0.0.0.1.2": 4}}
 
 
 async def test_no_interface_reading_without_an_agent_that_answered() -> None:

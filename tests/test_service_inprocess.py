@@ -195,6 +195,8 @@ PHONE_INFO = {
     "linked_macs": {},
     "ipv6": [],
     "snmp": None,
+    "port": None,
+    "switch": None,
     "services": [],
     "first_seen": "<time>",
 }

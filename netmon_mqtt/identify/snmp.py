@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -193,34 +194,60 @@ class _Table:
         return [*changing, *octets]
 
 
+@dataclass(frozen=True)
+class Walk:
+    """Columns read side by side (name -> column OID) in GETBULK requests of
+    ``repetitions`` rows, keeping at most ``max_rows`` rows per column."""
+
+    columns: Mapping[str, str]
+    max_rows: int
+    repetitions: int = BULK_REPETITIONS
+
+
+Found = dict[str, dict[str, object]]  # column name -> row index ("1", "0.2.0.0.0.1.1") -> value
+_INDEX = re.compile(r"\d{1,10}(\.\d{1,10}){0,40}")
+
+
 def _advance(
+    walk: Walk,
     active: list[str],
     cursor: dict[str, str],
     bindings: Any,
-    rows: dict[int, dict[str, object]],
+    found: Found,
 ) -> list[str]:
     """Store one GETBULK's answers (column-major in each repetition); the columns that
     have more rows to read."""
     still: list[str] = []
     width = len(active)
     for position, name in enumerate(active):
-        prefix = _COLUMNS[name] + "."
+        prefix = walk.columns[name] + "."
         more = True
         answered = list(bindings)[position::width]
+        column = found.setdefault(name, {})
         for oid, value in answered:
             text, plain = str(oid), _plain(value)
             index = text[len(prefix) :] if text.startswith(prefix) else ""
-            if not index.isdigit() or text == cursor[name] or plain is None:
+            if not _INDEX.fullmatch(index) or text == cursor[name] or plain is None:
                 more = False  # left the column, or went nowhere (a broken agent)
                 break
-            if int(index) not in rows and len(rows) >= MAX_INTERFACES:
+            if index not in column and len(column) >= walk.max_rows:
                 more = False
                 break
-            rows.setdefault(int(index), {})[name] = plain
+            column[index] = plain
             cursor[name] = text
         if more and answered:
             still.append(name)
     return still
+
+
+def _by_interface(found: Found) -> dict[int, dict[str, object]]:
+    """Interface columns turned into rows keyed by ifIndex."""
+    rows: dict[int, dict[str, object]] = {}
+    for name, column in found.items():
+        for index, value in column.items():
+            if index.isdigit():
+                rows.setdefault(int(index), {})[name] = value
+    return rows
 
 
 class SnmpIdentifier:
@@ -309,23 +336,16 @@ class SnmpIdentifier:
         credential = self._working.get(device.id)
         if credential is None or not device.ip:
             return None
-        from pysnmp.hlapi.v3arch import asyncio as hlapi
-
         known = self._tables.get(device.id)
         full = known is None or known.polls % STATIC_EVERY == 0
         columns = list(_COLUMNS) if full or known is None else known.counter_columns()
         repetitions = BULK_REPETITIONS if known is None else min(MAX_REPETITIONS, known.rows + 1)
-        try:
-            target = await hlapi.UdpTransportTarget.create(
-                (device.ip, 161), timeout=self._timeout, retries=self._retries
-            )
-            walked = await self._walk(hlapi, credential, target, columns, repetitions)
-        except Exception as err:  # pysnmp raises many types on garbage; none may escape
-            _LOGGER.info("Interface table of %s unreadable: %s", device.id, err)
-            return None
+        walk = Walk({name: _COLUMNS[name] for name in columns}, MAX_INTERFACES, repetitions)
+        walked = await self._read(device, credential, walk, "Interface table")
         if walked is None:
             return None
-        uptime, rows = walked
+        uptime, found = walked
+        rows = _by_interface(found)
         table = _Table.learned(rows) if full or known is None else known
         table.polls += 1
         self._tables[device.id] = table
@@ -335,27 +355,45 @@ class SnmpIdentifier:
         )
         return Reading(time.monotonic(), uptime, interfaces)
 
+    async def read_tables(self, device: Device, walk: Walk) -> Found | None:
+        """The columns of ``walk`` read from the device's agent (the credential that answered
+        identification); None when it does not answer."""
+        credential = self._working.get(device.id)
+        if credential is None or not device.ip:
+            return None
+        walked = await self._read(device, credential, walk, "SNMP tables")
+        return walked[1] if walked else None
+
+    async def _read(
+        self, device: Device, credential: SnmpCredential, walk: Walk, what: str
+    ) -> tuple[float | None, Found] | None:
+        from pysnmp.hlapi.v3arch import asyncio as hlapi
+
+        try:
+            target = await hlapi.UdpTransportTarget.create(
+                (device.ip, 161), timeout=self._timeout, retries=self._retries
+            )
+            return await self._walk(hlapi, credential, target, walk)
+        except Exception as err:  # pysnmp raises many types on garbage; none may escape
+            _LOGGER.info("%s of %s unreadable: %s", what, device.id, err)
+            return None
+
     def _engine_now(self, hlapi: Any) -> Any:
         if self._engine is None:
             self._engine = hlapi.SnmpEngine()
         return self._engine
 
     async def _walk(
-        self,
-        hlapi: Any,
-        credential: SnmpCredential,
-        target: Any,
-        columns: list[str],
-        repetitions: int,
-    ) -> tuple[float | None, dict[int, dict[str, object]]] | None:
-        """``columns`` of every interface, all at once in each GETBULK, bounded in rows and
-        requests; the first request also reads sysUpTime (a non-repeater)."""
-        rows: dict[int, dict[str, object]] = {}
-        cursor = {name: _COLUMNS[name] for name in columns}
-        active, uptime = list(columns), None
+        self, hlapi: Any, credential: SnmpCredential, target: Any, walk: Walk
+    ) -> tuple[float | None, Found] | None:
+        """Every column of ``walk`` at once in each GETBULK, bounded in rows and requests;
+        the first request also reads sysUpTime (a non-repeater)."""
+        found: Found = {}
+        cursor = dict(walk.columns)
+        active, uptime = list(walk.columns), None
         for request in range(MAX_BULK_REQUESTS):
             if not active:
-                return uptime, rows
+                return uptime, found
             first = [_UPTIME_BEFORE] if request == 0 else []
             error, status, _index, bindings = await hlapi.bulk_cmd(
                 self._engine_now(hlapi),
@@ -363,20 +401,21 @@ class SnmpIdentifier:
                 target,
                 hlapi.ContextData(),
                 len(first),
-                repetitions,
+                walk.repetitions,
                 *(hlapi.ObjectType(hlapi.ObjectIdentity(o)) for o in first),
                 *(hlapi.ObjectType(hlapi.ObjectIdentity(cursor[name])) for name in active),
                 lookupMib=False,
             )
             if error or status:
-                _LOGGER.info("Interface walk stopped: %s", error or status.prettyPrint())
-                return (uptime, rows) if rows else None
+                _LOGGER.info("SNMP walk stopped: %s", error or status.prettyPrint())
+                return (uptime, found) if any(found.values()) else None
             bindings = list(bindings)
             if first and bindings:
                 uptime = _uptime(bindings.pop(0))
-            active = _advance(active, cursor, bindings, rows)
-        _LOGGER.info("Interface walk cut at %s requests (%s rows)", MAX_BULK_REQUESTS, len(rows))
-        return uptime, rows
+            active = _advance(walk, active, cursor, bindings, found)
+        rows = sum(len(column) for column in found.values())
+        _LOGGER.info("SNMP walk cut at %s requests (%s values)", MAX_BULK_REQUESTS, rows)
+        return uptime, found
 
     async def start(self) -> None:
         """The engine is created at the first query."""

@@ -31,11 +31,13 @@ from ..events import (
     OptionsChanged,
     PresenceChanged,
     RhythmLearned,
+    TopologyChanged,
 )
 from ..identify.dns import Identifier
 from ..identify.oui import OuiDatabase
 from ..macs import device_id_for, is_randomized
 from ..models import Device, DeviceState, Observation, RuntimeOptions
+from ..topology.render import store as topology_details
 from . import links
 from .merge import absorbed, changed_fields, classified, expire_ipv6, interfaces_seen, merge
 from .store import Store
@@ -90,6 +92,7 @@ class Inventory:
         bus.subscribe(DiscoveryConfigDeleted, self._on_config_deleted)
         bus.subscribe(RhythmLearned, self._on_rhythm)
         bus.subscribe(InterfacesMeasured, self._on_interfaces)
+        bus.subscribe(TopologyChanged, self._on_topology)
 
     async def start(self) -> None:
         """Load the stored devices and start the periodic flush of last_seen."""
@@ -127,6 +130,13 @@ class Inventory:
         if device is not None:
             known = interfaces_seen(device.details.get("interfaces", {}), event.rates)
             await self.update(device.id, details={**device.details, "interfaces": known})
+
+    async def _on_topology(self, event: TopologyChanged) -> None:
+        """Keep each device's port and each switch's uplinks (``topology/render.py``)."""
+        for device in list(self._devices.values()):
+            details = topology_details(event.topology, device)
+            if details is not None:
+                await self.update(device.id, details=details)
 
     async def _on_config_deleted(self, event: DiscoveryConfigDeleted) -> None:
         await self.update(event.device_id, ha_discovery=False)

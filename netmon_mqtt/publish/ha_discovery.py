@@ -12,7 +12,7 @@ from typing import Any
 from ..models import Device
 from ..vendors import short_vendor
 from .payloads import model_of
-from .topics import Topics, device_identifier
+from .topics import BRIDGE_IDENTIFIER_PREFIX, Topics, device_identifier
 
 ORIGIN_URL = "https://github.com/netmon-mqtt/netmon-mqtt"
 _DIAGNOSTIC = "diagnostic"
@@ -165,7 +165,7 @@ def device_block(device: Device, topics: Topics) -> dict[str, Any]:
     block: dict[str, Any] = {
         "identifiers": [device_identifier(device.id)],
         "name": device.display_name,
-        "via_device": topics.bridge_id,
+        "via_device": _via(device, topics),
     }
     if device.mac:
         block["connections"] = [["mac", mac] for mac in device.macs]
@@ -174,6 +174,14 @@ def device_block(device: Device, topics: Topics) -> dict[str, Any]:
     for key, value in versions(device).items():
         block[key] = value
     return block
+
+
+def _via(device: Device, topics: Topics) -> str:
+    """The switch the device is plugged into (``details["port"]``), else netmon's bridge."""
+    switch = device.details.get("port", {}).get("switch")
+    if isinstance(switch, str) and switch != device.id:
+        return device_identifier(switch)
+    return topics.bridge_id
 
 
 def versions(device: Device) -> dict[str, str]:
@@ -368,5 +376,12 @@ def bridge_config(topics: Topics, version: str) -> dict[str, Any]:
 
 def owned_by(payload: dict[str, Any], topics: Topics) -> bool:
     """True when a retained discovery config was published by this instance."""
-    device = payload.get("device") if isinstance(payload, dict) else None
-    return isinstance(device, dict) and device.get("via_device") == topics.bridge_id
+    if not isinstance(payload, dict):
+        return False
+    device, available = payload.get("device"), payload.get("availability")
+    via = device.get("via_device") if isinstance(device, dict) else None
+    if not isinstance(via, str) or via.startswith(BRIDGE_IDENTIFIER_PREFIX):
+        return via == topics.bridge_id
+    # A device behind a switch hangs from the switch: the bridge's availability tells.
+    first = available[0] if isinstance(available, list) and available else None
+    return isinstance(first, dict) and first.get("topic") == topics.bridge_state

@@ -90,6 +90,8 @@ def info_payload(device: Device) -> dict[str, Any]:
         "linked_macs": dict(device.links),
         "ipv6": sorted(device.ipv6),
         "snmp": dict(device.details["snmp"]) if "snmp" in device.details else None,
+        "port": dict(device.details["port"]) if "port" in device.details else None,
+        "switch": dict(device.details["switch"]) if "switch" in device.details else None,
         "services": sorted(
             {str(s) for facts in device.details.values() for s in facts.get("services", ())}
         ),

@@ -25,8 +25,10 @@ from ..events import (
     PresenceChanged,
     ScanFinished,
     ScanStarted,
+    TopologyChanged,
 )
 from ..models import Device, DeviceSource, DeviceState, Presence
+from ..topology import render
 from . import payloads
 from .ha_discovery import DEVICE_TRIGGERS
 from .mqtt import OFFLINE, ONLINE, MqttLink
@@ -71,9 +73,16 @@ class Publisher:
         bus.subscribe(ScanFinished, self._on_scan)
         bus.subscribe(HealthReported, self._on_health)
         bus.subscribe(OptionsChanged, lambda _e: self._refresh_bridge())
+        bus.subscribe(TopologyChanged, lambda _e: self._refresh_topology())
         self._windows: dict[str, tuple[dict[str, Any], float]] = {}  # id -> (state, when)
         self._retained.own(
-            [*self._device_filters, topics.bridge_info, topics.bridge_devices], self._on_collected
+            [
+                *self._device_filters,
+                topics.bridge_info,
+                topics.bridge_devices,
+                topics.bridge_topology,
+            ],
+            self._on_collected,
         )
 
     @property
@@ -91,6 +100,7 @@ class Publisher:
         for device in self._inventory.devices():
             self._set_device(device)
         self._refresh_bridge()
+        self._refresh_topology()
 
     async def stop(self) -> None:
         """Nothing to release: the link sends what is pending when it stops."""
@@ -134,6 +144,15 @@ class Publisher:
             self._topics.bridge_info, lambda: payloads.dumps(self._bridge_info())
         )
         self._retained.set_later(self._topics.bridge_devices, self._devices_payload)
+
+    def _refresh_topology(self) -> None:
+        """``bridge/topology``: the picture the inventory holds, built at the flush (after
+        the inventory stored what changed)."""
+        self._retained.set_later(self._topics.bridge_topology, self._topology_payload)
+
+    def _topology_payload(self) -> str:
+        devices = self._inventory.devices()
+        return payloads.dumps(render.as_json(render.from_devices(devices), devices))
 
     def _devices_payload(self) -> str:
         devices = self._inventory.devices()

@@ -38,6 +38,11 @@ class Topics:
         return f"{self.base}/bridge/devices"
 
     @property
+    def bridge_topology(self) -> str:
+        """Retained picture of switches and the port each device is plugged into."""
+        return f"{self.base}/bridge/topology"
+
+    @property
     def bridge_health(self) -> str:
         """Retained health payload."""
         return f"{self.base}/bridge/health"

@@ -1,0 +1,1 @@
+"""Where each device is plugged in: switch forwarding tables and LLDP neighbours."""
