@@ -218,6 +218,30 @@ class NetnsLan:
                 handle.write(value)
         self._sysctl_saved.clear()
 
+    def add_switch(self, name: str, hosts: Sequence[Host], *, trunk: str = "trunk") -> str:
+        """A second switch: a bridge in namespace ``<tag>-<name>`` that takes over ``hosts``'
+        ports and hangs from the main bridge by a link whose ends are both named ``trunk``.
+        Returns the namespace (removed with the LAN)."""
+        namespace = f"{self.tag}-{name}"
+        run("ip", "netns", "add", namespace)
+        self._namespaces.append(namespace)
+        run(*self.exec_args(namespace, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"))
+        moved = [h.bridge_port for h in hosts]
+        main = [f"link set {port} netns {namespace}" for port in moved]
+        main.append(f"link add {trunk} type veth peer name {trunk} netns {namespace}")
+        main += [f"link set {trunk} master br0", f"link set {trunk} up"]
+        run("ip", "-n", self.bridge_ns, "-batch", "-", stdin="\n".join(main) + "\n")
+        ports = [*moved, trunk]
+        bridge = [
+            "link set lo up",
+            "link add br0 type bridge",
+            "link set br0 type bridge forward_delay 0 stp_state 0 ageing_time 30000",
+            "link set br0 up",
+        ]
+        bridge += [f"link set {p} master br0" for p in ports] + [f"link set {p} up" for p in ports]
+        run("ip", "-n", namespace, "-batch", "-", stdin="\n".join(bridge) + "\n")
+        return namespace
+
     # -- helpers for tests -------------------------------------------------------------
     def exec_args(self, namespace: str, *command: str) -> list[str]:
         """argv running ``command`` inside ``namespace``."""

@@ -34,17 +34,24 @@ def start_snmpd(
     v3: bool = False,
     name: str = "office-printer",
     extra: tuple[str, ...] = (),
+    agentx: bool = False,
 ) -> tuple[subprocess.Popen[str], Path]:
-    """Start snmpd on ``ip``:161 inside a namespace; returns the process and its folder."""
+    """Start snmpd on ``ip``:161 inside a namespace; returns the process and its folder.
+    With ``agentx``, subagents (lldpd) attach at ``<folder>/agentx.sock``."""
     folder = Path(tempfile.mkdtemp(prefix="netmon-snmpd-"))
     _FOLDERS.append(folder)
+    master = (
+        ["master agentx", f"agentXSocket unix:{folder / 'agentx.sock'}"]
+        if agentx
+        else ["master no"]
+    )
     lines = [
         f"sysName {name}",
         f"sysLocation {SYSTEM['sysLocation']}",
         f"sysContact {SYSTEM['sysContact']}",
         f"sysDescr {SYSTEM['sysDescr']}",
         f"sysObjectID {SYSTEM['sysObjectID']}",
-        "master no",
+        *master,
     ]
     if community:
         lines.append(f"rocommunity {community} default")
