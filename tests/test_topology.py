@@ -4,6 +4,7 @@ uplink), switches hung from each other, and the picture rendered (pure parts and
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -53,7 +54,6 @@ def test_bridge_mib_entries_map_bridge_ports_to_interfaces_and_skip_the_switchs_
         "if_name": {"12": b"gi0/2"},
     }
     tables = switch_tables("sw", found)
-    assert tables is not None
     assert tables.fdb == ((host, 12),)
     assert tables.port_names == {12: "gi0/2"}
     assert tables.port_name(99) == "port 99"
@@ -63,7 +63,7 @@ def test_q_bridge_rows_start_with_the_vlan() -> None:
     host = "02:00:00:00:01:07"
     found: Found = {"qfdb_port": {f"1.{_mac_index(host)}": 7, f"20.{_mac_index(host)}": 7}}
     tables = switch_tables("sw", found)
-    assert tables is not None and tables.fdb == ((host, 7),)  # once, whatever the VLANs
+    assert tables.fdb == ((host, 7),)  # once, whatever the VLANs
 
 
 def test_malformed_answers_are_skipped_not_guessed() -> None:
@@ -81,15 +81,15 @@ def test_malformed_answers_are_skipped_not_guessed() -> None:
         "if_name": {"3": 17},
     }
     tables = switch_tables("sw", found)
-    assert tables is not None
     assert tables.fdb == ((good, 3),)
+    assert tables.malformed == 3  # port 0 is the agent saying "not known", not garbage
     assert tables.neighbours == ()
     assert tables.port_names == {3: "port 3"}
 
 
 def test_nothing_to_say_is_not_a_switch() -> None:
-    assert switch_tables("printer", {}) is None
-    assert switch_tables("printer", {"if_name": {"1": b"eth0"}}) is None
+    assert not switch_tables("printer", {}).is_switch
+    assert not switch_tables("printer", {"if_name": {"1": b"eth0"}}).is_switch
 
 
 def test_lldp_neighbours_with_their_port_capabilities_and_management_address() -> None:
@@ -105,7 +105,6 @@ def test_lldp_neighbours_with_their_port_capabilities_and_management_address() -
         "lldp_man_addr": {"3100.7.1.1.4.10.0.0.250": 2, f"{row}.2.16.254.128": 2},
     }
     tables = switch_tables("sw", found)
-    assert tables is not None
     switch, station = tables.neighbours
     assert switch == Neighbour(
         3, "02:00:00:00:0a:ff", "core-switch", "ge-0/0/1", ("10.0.0.250",), True
@@ -195,8 +194,10 @@ def test_a_quiet_device_keeps_its_port_until_it_leaves_the_inventory() -> None:
     now = Topology((Placement("h2", "sw", 3, "p3", FDB, 1),), (("sw", ()),), "sw")
     assert {p.device for p in now.carried(before, ["h1", "h2"]).placements} == {"h1", "h2"}
     assert {p.device for p in now.carried(before, ["h2"]).placements} == {"h2"}
-    gone = Topology((), (), None)  # the switch is no longer polled
-    assert gone.carried(before, ["h1"]).placements == ()
+    # A switch that did not answer this time keeps its facts while it is in the inventory.
+    silent = Topology((), (), None)
+    assert silent.carried(before, ["sw", "h1"]) == before
+    assert silent.carried(before, ["h1"]) == silent  # the switch was removed
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -217,6 +218,9 @@ def test_the_inventory_holds_the_whole_picture() -> None:
         stored.append(replace(device, details=details))
         assert render.store(topology, stored[-1]) is None  # nothing new the second time
     assert render.from_devices(stored) == topology
+    # A device the picture no longer places loses its port.
+    unplaced = render.store(Topology((), topology.uplinks, topology.root), stored[1])
+    assert unplaced == {}
     garbage = replace(devices[1], details={"port": {"switch": 3, "port": None}})
     assert render.from_devices([garbage]).placements == ()
 
@@ -303,11 +307,16 @@ async def test_the_poller_emits_when_the_picture_changes_only() -> None:
 
 
 @pytest.mark.parametrize("bad", [{"fdb_port": {"1.2.3": "x"}}, {"lldp_caps": {"a.b.c": 1}}])
-async def test_an_agent_answering_garbage_places_nobody(bad: Found) -> None:
+async def test_an_agent_answering_garbage_places_nobody(
+    bad: Found, caplog: pytest.LogCaptureFixture
+) -> None:
     switch = replace(_device(0xA1), details={"snmp": {"sysName": "sw"}})
     bus = EventBus()
     poller = TopologyPoller(
         bus, _Inventory([switch]), _Agents({switch.id: bad}), 3600, uplink_macs=10
     )
-    topology = await poller.poll()
+    with caplog.at_level(logging.INFO):
+        topology = await poller.poll()
     assert topology.placements == () and topology.switches == ()
+    if "fdb_port" in bad:
+        assert f"Switch {switch.id}: 1 malformed forwarding entries skipped" in caplog.text

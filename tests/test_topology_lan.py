@@ -12,6 +12,7 @@ must list every host, and a real Home Assistant must show each host under its sw
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -158,7 +159,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def _have(command: str) -> bool:
-    return subprocess.run(["sh", "-c", f"command -v {command}"], capture_output=True).returncode == 0
+    return shutil.which(command) is not None
 
 
 @pytest.mark.netns

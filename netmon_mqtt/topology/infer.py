@@ -81,18 +81,25 @@ class Topology:
         return next((p for p in self.placements if p.device == device), None)
 
     def carried(self, before: Topology, present: Iterable[str]) -> Topology:
-        """This topology plus the placements of ``before`` for devices (still in
-        ``present``) that no table shows now, on switches still polled: a device quiet for
-        longer than the switch's ageing time did not move."""
-        now = {p.device for p in self.placements}
+        """This topology completed by ``before`` for what the tables do not show now, while
+        still in the inventory (``present``): a switch that did not answer this time keeps
+        its uplinks, and a device quiet for longer than its switch's ageing time keeps its
+        port (it did not move)."""
         keep = set(present)
+        uplinks = dict(self.uplinks)
+        for switch, ports in before.uplinks:
+            if switch not in uplinks and switch in keep:
+                uplinks[switch] = ports
+        now = {p.device for p in self.placements}
         old = [
             p
             for p in before.placements
-            if p.device not in now and p.device in keep and p.switch in self.switches
+            if p.device not in now and p.device in keep and p.switch in uplinks
         ]
         placements = tuple(sorted((*self.placements, *old), key=lambda p: p.device))
-        return Topology(placements, self.uplinks, self.root)
+        root = self.root if self.root is not None else before.root
+        root = root if root in uplinks else None
+        return Topology(placements, tuple(sorted(uplinks.items())), root)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,14 @@ PORT, SWITCH = "port", "switch"
 
 
 def store(topology: Topology, device: Device) -> dict[str, Any] | None:
-    """``device.details`` with its placement and switch facts from ``topology``; None when
-    they are what it already holds."""
+    """``device.details`` with its placement and switch facts from ``topology`` (the whole
+    picture: what it does not place has no port); None when they are what it holds."""
     details = dict(device.details)
     placement = topology.placement(device.id)
     if placement:
         details[PORT] = placement.as_dict()
+    else:
+        details.pop(PORT, None)
     uplinks = dict(topology.uplinks)
     if device.id in uplinks:
         details[SWITCH] = {"uplinks": list(uplinks[device.id]), "root": topology.root == device.id}

@@ -98,7 +98,7 @@ class TopologyPoller:
         devices = self._inventory.devices()
         agents = [d for d in devices if d.tracked and d.ip and "snmp" in d.details]
         found = await asyncio.gather(*(self._read(device) for device in agents))
-        tables = [t for t in found if t is not None]
+        tables = [t for t in found if t is not None and t.is_switch]
         known = Known.of(devices, self._own_macs())
         topology = infer(tables, known, self._uplink_macs)
         if self._last is not None:
@@ -116,4 +116,13 @@ class TopologyPoller:
     async def _read(self, device: Device) -> SwitchTables | None:
         async with self._slots:
             found = await self._reader.read_tables(device, WALK)
-        return switch_tables(device.id, found) if found else None
+        if not found:
+            return None
+        tables = switch_tables(device.id, found)
+        if tables.malformed:
+            _LOGGER.info(
+                "Switch %s: %s malformed forwarding entries skipped (bad index or type)",
+                device.id,
+                tables.malformed,
+            )
+        return tables

@@ -72,6 +72,12 @@ class SwitchTables:
     ports: tuple[tuple[int, str], ...]  # ifIndex -> name
     fdb: tuple[tuple[str, int], ...]  # (MAC, ifIndex) learnt entries
     neighbours: tuple[Neighbour, ...]
+    malformed: int = 0  # forwarding entries skipped: a bad index or a value of a wrong type
+
+    @property
+    def is_switch(self) -> bool:
+        """True when it has a forwarding table or LLDP neighbours."""
+        return bool(self.fdb or self.neighbours)
 
     @property
     def port_names(self) -> dict[int, str]:
@@ -83,18 +89,16 @@ class SwitchTables:
         return self.port_names.get(ifindex) or f"port {ifindex}"
 
 
-def switch_tables(switch: str, found: Columns) -> SwitchTables | None:
-    """The tables of ``switch`` from the columns read; None when it has neither a
-    forwarding table nor LLDP neighbours (it is not a switch)."""
+def switch_tables(switch: str, found: Columns) -> SwitchTables:
+    """The tables of ``switch`` from the columns read (empty for a device that is not a
+    switch)."""
     names = _port_names(found)
     bridge_ports = _bridge_ports(found)
-    fdb = _fdb(found, bridge_ports)
+    fdb, malformed = _fdb(found, bridge_ports)
     neighbours = _neighbours(found, names, bridge_ports)
-    if not fdb and not neighbours:
-        return None
     used = {ifindex for _mac, ifindex in fdb} | {n.ifindex for n in neighbours}
     ports = tuple(sorted((i, names.get(i) or f"port {i}") for i in used))
-    return SwitchTables(switch, ports, tuple(sorted(set(fdb))), neighbours)
+    return SwitchTables(switch, ports, tuple(sorted(set(fdb))), neighbours, malformed)
 
 
 def _text(value: object) -> str | None:
@@ -133,9 +137,11 @@ def _mac_of(numbers: list[int]) -> str | None:
     return ":".join(f"{n:02x}" for n in numbers)
 
 
-def _fdb(found: Columns, bridge_ports: Mapping[int, int]) -> list[tuple[str, int]]:
-    """(MAC, ifIndex) of every learnt entry of both forwarding tables."""
+def _fdb(found: Columns, bridge_ports: Mapping[int, int]) -> tuple[list[tuple[str, int]], int]:
+    """(MAC, ifIndex) of every learnt entry of both forwarding tables, and how many
+    entries were malformed."""
     entries: list[tuple[str, int]] = []
+    malformed = 0
     tables = (("fdb_port", "fdb_status", 0), ("qfdb_port", "qfdb_status", 1))
     for port_column, status_column, skip in tables:  # Q-BRIDGE rows start with the VLAN
         statuses = found.get(status_column, {})
@@ -143,12 +149,15 @@ def _fdb(found: Columns, bridge_ports: Mapping[int, int]) -> list[tuple[str, int
             numbers = [int(part) for part in index.split(".")][skip:]
             mac, port = _mac_of(numbers), _number(value)
             status = _number(statuses.get(index, 3))
-            if mac is None or not port or status not in _WHERE_A_DEVICE_IS:
+            if mac is None or port is None or port < 0:
+                malformed += 1
+                continue
+            if not port or status not in _WHERE_A_DEVICE_IS:  # port 0: not known
                 continue
             if not is_usable_mac(mac):  # group addresses are not devices
                 continue
             entries.append((mac, bridge_ports.get(port, port)))
-    return entries
+    return entries, malformed
 
 
 def _neighbours(

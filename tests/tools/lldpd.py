@@ -22,9 +22,7 @@ def start_lldpd(
     is the chassis id (a switch's bridge)."""
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / f"{name}.conf"
-    conf.write_text(
-        f"configure system hostname {name}\nconfigure lldp tx-interval {TX_INTERVAL}\n"
-    )
+    conf.write_text(f"configure system hostname {name}\nconfigure lldp tx-interval {TX_INTERVAL}\n")
     command = [*exec_prefix, "lldpd", "-d", "-u", str(folder / f"{name}.ctl"), "-O", str(conf)]
     if agentx:
         command += ["-x", "-X", f"unix:{agentx}"]
