@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,13 @@ class World:
         nodes = [*picture.get("switches", ()), *picture.get("devices", ())]
         return {n["id"]: (n["switch"], n["port"]) for n in nodes if n.get("switch")}
 
+    def settled(self) -> bool:
+        """Every host placed, both trunks known as uplinks, the LLDP host heard."""
+        picture = self.topology()
+        uplinks = [s["uplinks"] for s in picture.get("switches", ())]
+        lldp = [d for d in picture.get("devices", ()) if d["source"] == "lldp"]
+        return self.placed() == self.expected() and uplinks == [["trunk"]] * 2 and bool(lldp)
+
     def expected(self) -> dict[str, tuple[str, str]]:
         hosts = self.lan.hosts
         on_a = {h.device_id: (A_ID, h.bridge_port) for h in hosts[:-ON_B]}
@@ -114,16 +122,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
     require(_have("lldpd"), "needs lldpd (Debian package lldpd) for LLDP neighbours")
     tmp = tmp_path_factory.mktemp("topology")
+    lldp = Path(tempfile.mkdtemp(prefix="netmon-lldpd-"))  # open to lldpd's own user
     lan = NetnsLan(7, subnet=SUBNET)
     processes: list[subprocess.Popen[str]] = []
     running = hass = None
     try:
         lan.build()
         second = lan.add_switch("sw2", lan.hosts[-ON_B:])
-        processes += _switch(lan, lan.bridge_ns, "switch-a", tmp / "lldp")
-        processes += _switch(lan, second, "switch-b", tmp / "lldp")
+        processes += _switch(lan, lan.bridge_ns, "switch-a", lldp)
+        processes += _switch(lan, second, "switch-b", lldp)
         host: Host = lan.hosts[LLDP_HOST]
-        processes.append(start_lldpd(lan.exec_args(host.namespace), tmp / "lldp", "nas"))
+        processes.append(start_lldpd(lan.exec_args(host.namespace), lldp, "nas"))
         running = start_with_broker(
             lan,
             tmp,
@@ -145,7 +154,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             hass.wait_running()
             hass.add_mqtt()
         world = World(lan, running.service, running.sub, hass, tmp / "netmon.db")
-        placed = wait_until(lambda: world.placed() == world.expected(), 12 * POLL + 60)
+        placed = wait_until(world.settled, 12 * POLL + 60)
         assert placed, (world.topology(), running.service.log()[-4000:])
         yield world
     finally:
@@ -155,6 +164,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             running.close()
         _stop(processes)
         remove_folders()
+        shutil.rmtree(lldp, ignore_errors=True)
         lan.destroy()
 
 

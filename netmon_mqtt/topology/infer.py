@@ -2,6 +2,7 @@
 
 A port is an **uplink** (or trunk) when, on that port, the switch
 - learnt the MAC of another switch netmon polls, or hears one announce itself with LLDP;
+- learnt netmon's own MAC, and it is not the root switch (the port leads toward netmon);
 - hears a neighbour that announces itself as a bridge, access point, repeater or router;
 - learnt ``uplink_macs`` MACs or more (an unmanaged switch or a Wi-Fi access point behind it).
 
@@ -166,6 +167,9 @@ def infer(tables: Iterable[SwitchTables], known: Known, uplink_macs: int) -> Top
     for s in switches.values():
         _find_uplinks(s, switches, known, uplink_macs)
     root = _root(switches, known)
+    for s in switches.values():
+        if s.id != root:  # the port toward netmon leads to the root: an uplink
+            s.uplinks |= {i for i, macs in s.macs_on.items() if macs & known.own_macs}
     placements = [p for p in (_parent(s, switches, root) for s in switches.values()) if p]
     placements = _without_loops(placements)
     placements += _devices(switches, known)

@@ -19,8 +19,13 @@ def start_lldpd(
 ) -> subprocess.Popen[str]:
     """lldpd named ``name`` (the system name it announces), its control socket and log in
     ``folder``; ``agentx`` is the snmpd master's socket, ``chassis`` the interface whose MAC
-    is the chassis id (a switch's bridge)."""
+    is the chassis id (a switch's bridge).
+
+    lldpd waits for its configuration (applied by lldpcli as the unprivileged ``_lldpd``
+    user) before it announces anything, so ``folder`` and its parents must be open to that
+    user: keep it out of pytest's private temporary folders."""
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
     conf = folder / f"{name}.conf"
     conf.write_text(f"configure system hostname {name}\nconfigure lldp tx-interval {TX_INTERVAL}\n")
     command = [*exec_prefix, "lldpd", "-d", "-u", str(folder / f"{name}.ctl"), "-O", str(conf)]
