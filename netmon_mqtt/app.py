@@ -16,6 +16,7 @@ from .discovery.arp import ArpProber
 from .discovery.networks import Target
 from .events import EventBus
 from .inventory.store import Store
+from .mesh.watcher import MeshWatcher
 from .monitor.bandwidth import BandwidthPoller
 from .monitor.service import Monitor, MonitorSettings
 from .options import Options
@@ -83,8 +84,11 @@ class Service:
             topics,
             bus,
             p.inventory,
-            HomeAssistantSettings(m.ha_status_topic, m.birth_delay, __version__),
+            HomeAssistantSettings(
+                m.ha_status_topic, m.birth_delay, __version__, wait_for_probes=True
+            ),
         )
+        self.mesh = MeshWatcher(self.mqtt, topics, bus, m.probes_topic, m.retained_wait)
         commands = Commands(
             p.inventory,
             p.discovery,
@@ -101,6 +105,7 @@ class Service:
             p.inventory,
             publisher,
             self.home_assistant,
+            self.mesh,
             self.mqtt,
             self.bridge,
             self.monitor,

@@ -45,6 +45,7 @@ class MqttConfig:
     keepalive: int = 60
     birth_delay: float = 3.0
     retained_wait: float = 2.0
+    probes_topic: str = "netmon/probes"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from .discovery.networks import Target
 from .identify.interfaces import Rates
+from .mesh.view import MeshView
 from .models import Device, DeviceState, Observation, Presence, RuntimeOptions
 from .topology.infer import Topology
 
@@ -78,6 +79,15 @@ class TopologyChanged:
 
     topology: Topology
     at: datetime
+
+
+@dataclass(frozen=True)
+class MeshChanged:
+    """What the other probes on the broker see changed; ``settled`` once the registry and
+    their retained states were read after connecting."""
+
+    view: MeshView
+    settled: bool = True
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,7 @@ _MQTT = vol.Schema(
         vol.Optional("cert_file"): OPT_STR,
         vol.Optional("key_file"): OPT_STR,
         vol.Optional("base_topic"): _TOPIC,
+        vol.Optional("probes_topic"): _TOPIC,
         vol.Optional("discovery_prefix"): _TOPIC,
         vol.Optional("ha_status_topic"): _TOPIC,
         vol.Optional("keepalive"): Number(5, 60, integer=True),

@@ -234,7 +234,7 @@ def test_info_payload() -> None:
         device_type="computer",
         type_evidence=("x",),
     )
-    info = payloads.info_payload(device)
+    info = payloads.info_payload(device, ["main", "attic"])
     assert info == {
         "id": "b827eb000001",
         "name": "pi-dhcp",
@@ -258,6 +258,7 @@ def test_info_payload() -> None:
         "switch": None,
         "services": ["_ssh._tcp.local."],
         "first_seen": "2026-01-02T03:04:05.000+00:00",
+        "probes": ["main", "attic"],
     }
     assert not {"latitude", "longitude", "gps_accuracy"} & set(info)
 

@@ -199,6 +199,7 @@ PHONE_INFO = {
     "switch": None,
     "services": [],
     "first_seen": "<time>",
+    "probes": ["main"],
 }
 
 

@@ -202,12 +202,22 @@ def versions(device: Device) -> dict[str, str]:
 _VERSION = re.compile(r"\b[Vv]ersion:?\s+([0-9][\w.()-]{0,40})")
 
 
-def device_config(device: Device, topics: Topics, version: str) -> dict[str, Any]:
+def device_config(
+    device: Device, topics: Topics, version: str, *, shared: bool = False
+) -> dict[str, Any]:
     """The retained discovery config of one device.
 
     Available while netmon runs (the bridge's state) and the device is tracked with a known
     presence (its own availability topic): an untracked device is unavailable, not home.
+    A device other probes see too (``shared``) takes its presence from the merged view
+    this instance publishes on the device's ``probes`` topic.
     """
+    components = device_components(device.id, topics)
+    if shared:
+        components["presence"] = {
+            **components["presence"],
+            "state_topic": topics.device_probes(device.id),
+        }
     return {
         "device": device_block(device, topics),
         "origin": _origin(version),
@@ -218,10 +228,7 @@ def device_config(device: Device, topics: Topics, version: str) -> dict[str, Any
         "availability_mode": "all",
         "state_topic": topics.device_state(device.id),
         "qos": 1,
-        "components": {
-            **device_components(device.id, topics),
-            **interface_components(device, topics),
-        },
+        "components": {**components, **interface_components(device, topics)},
     }
 
 

@@ -22,7 +22,9 @@ from ..events import (
     DeviceUpdated,
     DiscoveryConfigDeleted,
     EventBus,
+    MeshChanged,
 )
+from ..mesh.view import MeshView
 from ..models import Device, DeviceSource
 from . import ha_discovery, payloads
 from .mqtt import Message, MqttLink
@@ -41,6 +43,7 @@ class HomeAssistantSettings:
     version: str
     recreate_delay: float = 2.0
     withdraw_delay: float = 1.0
+    wait_for_probes: bool = False  # hold device configs until the mesh view settled
 
 
 class HomeAssistantDiscovery:
@@ -64,6 +67,9 @@ class HomeAssistantDiscovery:
         self._withdrawing: dict[str, object] = {}  # config topic -> token of the withdrawal
         self._tasks = TaskSet()
         self._birth: asyncio.Task[None] | None = None
+        self._view = MeshView()
+        self._settled = not settings.wait_for_probes
+        bus.subscribe(MeshChanged, self._on_mesh)
         bus.subscribe(DeviceDiscovered, lambda e: self._set_config(e.device))
         bus.subscribe(DeviceUpdated, lambda e: self._set_config(e.device))
         bus.subscribe(DeviceRemoved, lambda e: self._withdraw_device(e.device))
@@ -113,11 +119,32 @@ class HomeAssistantDiscovery:
         return [self._topics.bridge_config, *devices]
 
     def _config(self, device: Device) -> dict[str, Any]:
-        return ha_discovery.device_config(device, self._topics, self._settings.version)
+        shared = self._view.shared(device.id)
+        return ha_discovery.device_config(
+            device, self._topics, self._settings.version, shared=shared
+        )
+
+    def _on_mesh(self, event: MeshChanged) -> None:
+        """Other probes came, went or changed what they see: configs change hands."""
+        self._view, self._settled = event.view, True
+        for device in self._inventory.devices():
+            self._set_config(device)
+
+    def _owned(self, device: Device) -> bool:
+        """True when this instance publishes the device's config: of the live probes that
+        see it, the one with the lowest instance id (``mesh/view.py``)."""
+        me = self._topics.instance_id
+        return self._view.owner(device.id, me, i_see=True) == me
 
     def _set_config(self, device: Device) -> None:
-        if device.id in self._held:
-            return  # a recreation in progress publishes it when done
+        if device.id in self._held or not self._settled:
+            return  # a recreation in progress, or the mesh view, publishes it when done
+        topic = self._topics.device_config(device.id)
+        if not self._owned(device):
+            if self._retained.desired(topic):
+                _LOGGER.info("Discovery config of %s handed over to another probe", device.id)
+            self._retained.release(topic)
+            return
         if device.ha_discovery:
             topic = self._topics.device_config(device.id)
             self._withdrawing.pop(topic, None)
@@ -159,9 +186,16 @@ class HomeAssistantDiscovery:
                 self._tasks.spawn(self._withdraw(topic, json.loads(payload)))
 
     def _on_config(self, message: Message) -> None:
-        """An empty config for one of our devices that we did not clear: deleted in HA."""
+        """An empty config for one of our devices that we did not clear: deleted in HA.
+        Another probe's config over one we own (it did not know yet that we own it): ours
+        is published again."""
         owner = self._topics.config_owner(message.topic)
-        if owner is None or not self._retained.deleted_elsewhere(message.topic, message.payload):
+        if owner is None:
+            return
+        if self._retained.overwritten(message.topic, message.payload):
+            _LOGGER.debug("Discovery config of %s was overwritten; publishing ours", owner)
+            return
+        if not self._retained.deleted_elsewhere(message.topic, message.payload):
             return
         _LOGGER.info(
             "Discovery config of %s was deleted outside netmon (in Home Assistant); it "

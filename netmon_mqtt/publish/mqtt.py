@@ -144,13 +144,18 @@ class MqttLink:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._new_filters: list[str] = []  # routes added while a session runs
         self.retained = RetainedMirror(settings.retained_wait, self._wake.set)
         self.connected = asyncio.Event()
 
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
-        """Route messages on ``topic_filter`` to ``handler`` (subscribed on every connection;
-        add routes before ``start``)."""
+        """Route messages on ``topic_filter`` to ``handler``, subscribed on every connection
+        (and at once when a session runs: routes may be added at any time)."""
+        new = topic_filter not in self._router.filters
         self._router.add(topic_filter, handler)
+        if new and self._task is not None:
+            self._new_filters.append(topic_filter)
+            self._wake.set()
 
     def send(
         self, topic: str, payload: str, *, retain: bool = False, max_age: float | None = None
@@ -249,6 +254,7 @@ class MqttLink:
             self._router.dispatch(message)
 
     async def _write(self, conn: Connection) -> None:
+        self._new_filters.clear()
         for topic_filter in self._router.filters:
             await conn.subscribe(topic_filter)
         await self.retained.connected(conn)
@@ -261,6 +267,8 @@ class MqttLink:
         await conn.publish(self._availability, OFFLINE, retain=True)
 
     async def _flush(self, conn: Connection) -> None:
+        while self._new_filters:
+            await conn.subscribe(self._new_filters.pop(0))
         await self.retained.flush(conn)
         stale = 0
         while self._outbox:

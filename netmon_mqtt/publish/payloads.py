@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -69,8 +69,10 @@ def interfaces_payload(rates: Iterable[Rates], at: datetime) -> dict[str, Any]:
     return {"at": iso(at), "interfaces": {f"if{r.index}": asdict(r) for r in rates}}
 
 
-def info_payload(device: Device) -> dict[str, Any]:
-    """``<base>/device/<id>/info``: slow facts, also the tracker's attributes."""
+def info_payload(device: Device, probes: Sequence[str] = ()) -> dict[str, Any]:
+    """``<base>/device/<id>/info``: slow facts, also the tracker's attributes; ``probes``:
+    the instances that see the device, this one first (what each one says, and when it
+    last saw the device, is on the owner's ``probes`` topic)."""
     return {
         "id": device.id,
         "name": device.display_name,
@@ -96,6 +98,7 @@ def info_payload(device: Device) -> dict[str, Any]:
             {str(s) for facts in device.details.values() for s in facts.get("services", ())}
         ),
         "first_seen": iso(device.first_seen),
+        "probes": list(probes),
     }
 
 

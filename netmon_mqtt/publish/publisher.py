@@ -20,6 +20,7 @@ from ..events import (
     EventBus,
     HealthReported,
     InterfacesMeasured,
+    MeshChanged,
     MetricsReady,
     OptionsChanged,
     PresenceChanged,
@@ -27,6 +28,7 @@ from ..events import (
     ScanStarted,
     TopologyChanged,
 )
+from ..mesh.view import MeshView, Sighting, merged
 from ..models import Device, DeviceSource, DeviceState, Presence
 from ..topology import render
 from . import payloads
@@ -74,6 +76,8 @@ class Publisher:
         bus.subscribe(HealthReported, self._on_health)
         bus.subscribe(OptionsChanged, lambda _e: self._refresh_bridge())
         bus.subscribe(TopologyChanged, lambda _e: self._refresh_topology())
+        bus.subscribe(MeshChanged, self._on_mesh)
+        self._view = MeshView()
         self._windows: dict[str, tuple[dict[str, Any], float]] = {}  # id -> (state, when)
         self._retained.own(
             [
@@ -93,6 +97,7 @@ class Publisher:
             t.device_info("+"),
             t.device_availability("+"),
             t.device_interfaces("+"),
+            t.device_probes("+"),
         ]
 
     async def start(self) -> None:
@@ -108,15 +113,57 @@ class Publisher:
     # -- topics ----------------------------------------------------------------------
     def _set_device(self, device: Device) -> None:
         """Its info, and whether Home Assistant shows it: tracked, with a known presence."""
-        self._set(self._topics.device_info(device.id), payloads.info_payload(device))
+        self._set(self._topics.device_info(device.id), self._info(device))
         available = device.tracked and device.status is not Presence.UNKNOWN
         topic = self._topics.device_availability(device.id)
         self._retained.set(topic, ONLINE if available else OFFLINE)
+
+    def _info(self, device: Device) -> dict[str, Any]:
+        probes = [self._topics.instance_id, *(s.probe for s in self._view.seen_by(device.id))]
+        return payloads.info_payload(device, probes)
 
     def _set_state(self, state: DeviceState) -> None:
         payload = payloads.state_payload(state)
         self._windows[state.device_id] = (payload, self._clock())
         self._set(self._topics.device_state(state.device_id), payload)
+        self._set_probes(state.device_id)
+
+    # -- several probes --------------------------------------------------------------
+    def _on_mesh(self, event: MeshChanged) -> None:
+        before, self._view = self._view, event.view
+        for device in self._inventory.devices():
+            if before.seen_by(device.id) != self._view.seen_by(device.id):
+                self._set_device(device)  # the probes that see it (unchanged: not sent)
+                self._set_probes(device.id)
+
+    def _own_sighting(self, device_id: str) -> Sighting:
+        window = self._windows.get(device_id)
+        state = window[0] if window else {}
+        device = self._inventory.get(device_id)
+        presence = Presence(state.get("presence") or (device.status if device else "unknown"))
+        last_seen = state.get("last_seen") or (iso(device.last_seen) if device else None)
+        return Sighting(self._topics.instance_id, presence, state.get("latency_ms"), last_seen)
+
+    def _sightings(self, device_id: str) -> list[Sighting]:
+        """This probe's and every other live probe's sighting of the device."""
+        return [self._own_sighting(device_id), *self._view.seen_by(device_id)]
+
+    def _set_probes(self, device_id: str) -> None:
+        """``<base>/device/<id>/probes``, kept by the device's owner while other probes
+        see it too: each probe's sighting and the presence they agree on."""
+        topic = self._topics.device_probes(device_id)
+        me = self._topics.instance_id
+        if not self._view.shared(device_id) or self._view.owner(device_id, me, True) != me:
+            if self._retained.desired(topic):
+                self._retained.clear(topic)
+            return
+        sightings = self._sightings(device_id)
+        payload = {
+            "presence": merged(s.presence for s in sightings).value,
+            "owner": me,
+            "probes": {s.probe: s.as_dict() for s in sightings},
+        }
+        self._set(topic, payload)
 
     def _on_metrics(self, event: MetricsReady) -> None:
         """A window's state, unless it says what the last one published said (then at most
@@ -175,7 +222,7 @@ class Publisher:
     def _on_discovered(self, event: DeviceDiscovered) -> None:
         self._set_device(event.device)
         self._refresh_bridge()
-        self._event("device_joined", payloads.info_payload(event.device))
+        self._event("device_joined", self._info(event.device))
 
     def _on_updated(self, event: DeviceUpdated) -> None:
         device = event.device

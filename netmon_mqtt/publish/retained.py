@@ -63,6 +63,23 @@ class RetainedMirror:
         """Remove the retained message of ``topic``."""
         self.set(topic, "")
 
+    def release(self, topic: str) -> None:
+        """Stop keeping ``topic`` without clearing it (another publisher took it over)."""
+        self._desired.pop(topic, None)
+        self._builders.pop(topic, None)
+        self._published.pop(topic, None)
+        self._dirty.pop(topic, None)
+
+    def overwritten(self, topic: str, payload: str) -> bool:
+        """Someone else published ``payload`` on a topic we keep: ours is sent again.
+        True when that happened."""
+        mine = self._desired.get(topic)
+        if not mine or not payload or payload in (mine, self._published.get(topic)):
+            return False
+        self._published[topic] = payload
+        self._mark(topic)
+        return True
+
     def desired(self, topic: str) -> str | None:
         """The payload kept on ``topic``, if any."""
         return self._desired.get(topic)

@@ -80,6 +80,15 @@ class Topics:
         """Volatile state of a device."""
         return f"{self.base}/device/{device_id}"
 
+    def device_probes(self, device_id: str) -> str:
+        """What every probe that sees a device says of it, and the merged presence
+        (published by the device's owner when several probes see it)."""
+        return f"{self.base}/device/{device_id}/probes"
+
+    def probe_record(self, probes_topic: str) -> str:
+        """This instance's entry in the registry of probes sharing the broker."""
+        return f"{probes_topic}/{self.instance_id}"
+
     def device_info(self, device_id: str) -> str:
         """Slow facts of a device."""
         return f"{self.base}/device/{device_id}/info"

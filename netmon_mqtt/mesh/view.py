@@ -1,0 +1,75 @@
+"""What the other probes on the broker see (pure): who is online, which devices each one
+publishes a state for, and from that, which probe owns a device's Home Assistant config
+and the presence all of them agree on.
+
+Ownership is deterministic: among the probes that are online and see the device, the one
+with the lowest instance id. Every probe computes the same answer from the same retained
+topics, so exactly one publishes the device's discovery config; when the owner goes
+offline (its Last Will), the next one takes over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ..models import Presence
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another instance: its base topic and whether its bridge state says ``online``."""
+
+    instance_id: str
+    base_topic: str
+    online: bool = False
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What one probe publishes of a device (its ``<base>/device/<id>`` state)."""
+
+    probe: str
+    presence: Presence
+    latency_ms: float | None = None
+    last_seen: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The published form."""
+        return {
+            "presence": self.presence.value,
+            "latency_ms": self.latency_ms,
+            "last_seen": self.last_seen,
+        }
+
+
+@dataclass(frozen=True)
+class MeshView:
+    """The peers and their sightings, by device id."""
+
+    peers: Mapping[str, Peer] = field(default_factory=dict)
+    sightings: Mapping[str, Mapping[str, Sighting]] = field(default_factory=dict)
+
+    def seen_by(self, device_id: str) -> tuple[Sighting, ...]:
+        """The sightings of online peers, by instance id."""
+        found = self.sightings.get(device_id, {})
+        return tuple(
+            s for probe, s in sorted(found.items()) if (p := self.peers.get(probe)) and p.online
+        )
+
+    def shared(self, device_id: str) -> bool:
+        """True when an online peer sees the device too."""
+        return bool(self.seen_by(device_id))
+
+    def owner(self, device_id: str, me: str, i_see: bool) -> str | None:
+        """The instance that publishes the device's config (None: nobody sees it)."""
+        probes = [s.probe for s in self.seen_by(device_id)] + ([me] if i_see else [])
+        return min(probes, default=None)
+
+
+def merged(presences: Iterable[Presence]) -> Presence:
+    """Home when any probe says home, away when the others that know say away."""
+    states = set(presences)
+    if Presence.HOME in states:
+        return Presence.HOME
+    return Presence.NOT_HOME if Presence.NOT_HOME in states else Presence.UNKNOWN

@@ -1,0 +1,178 @@
+"""The mesh watcher: each instance announces itself (retained) in the registry of probes
+on the broker, follows every other probe's bridge state and device states, and emits
+``MeshChanged`` with the resulting view.
+
+Nothing netmon-specific runs on the central broker: probes find each other through the
+registry topic (``mqtt.probes_topic``), which standard MQTT bridges forward like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from functools import partial
+from typing import Any
+
+from ..background import TaskSet
+from ..events import EventBus, MeshChanged
+from ..models import Presence
+from ..publish.mqtt import ONLINE, Message, MqttLink
+from ..publish.payloads import dumps
+from ..publish.topics import Topics
+from .view import MeshView, Peer, Sighting
+
+_LOGGER = logging.getLogger(__name__)
+COALESCE = 0.05  # seconds: a burst of retained states becomes one view
+
+
+class MeshWatcher:
+    """Announces this probe and follows the others."""
+
+    def __init__(
+        self, link: MqttLink, topics: Topics, bus: EventBus, probes_topic: str, settle: float
+    ) -> None:
+        self._link = link
+        self._topics = topics
+        self._bus = bus
+        self._probes_topic = probes_topic
+        self._settle = settle
+        self._peers: dict[str, Peer] = {}
+        self._by_base: dict[str, str] = {}  # base topic -> instance id
+        self._sightings: dict[str, dict[str, Sighting]] = {}  # device -> probe -> sighting
+        self._settled = False
+        self._pending = False
+        self._tasks = TaskSet()
+        link.subscribe(f"{probes_topic}/+", self._on_record)
+        link.retained.own([f"{probes_topic}/+"], self._on_collected)
+        record = {"instance_id": topics.instance_id, "base_topic": topics.base}
+        link.retained.set(topics.probe_record(probes_topic), dumps(record))
+
+    def view(self) -> MeshView:
+        """The peers and their sightings now."""
+        sightings = {d: dict(by) for d, by in self._sightings.items() if by}
+        return MeshView(dict(self._peers), sightings)
+
+    async def start(self) -> None:
+        """Nothing to start: the link collects the registry on each connection."""
+
+    async def stop(self) -> None:
+        """Cancel pending work; the registry entry stays (the bridge state says offline)."""
+        await self._tasks.cancel()
+
+    def _on_collected(self, broker_has: dict[str, str]) -> None:
+        """The registry as the broker held it when we connected (before we publish
+        anything): alone, the view is settled at once; with peers, once their retained
+        states had time to arrive."""
+        for topic, payload in broker_has.items():
+            self._on_record(Message(topic, payload, True))
+        if not self._settled:
+            self._tasks.spawn(self._settle_after(self._settle if self._peers else 0.0))
+
+    async def _settle_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._settled = True
+        _LOGGER.info("Probes on the broker: %s", ", ".join(sorted(self._peers)) or "none other")
+        await self._bus.emit(MeshChanged(self.view(), settled=True))
+
+    def _changed(self) -> None:
+        if self._settled and not self._pending:
+            self._pending = True
+            self._tasks.spawn(self._emit())
+
+    async def _emit(self) -> None:
+        await asyncio.sleep(COALESCE)
+        self._pending = False
+        await self._bus.emit(MeshChanged(self.view(), settled=True))
+
+    def _on_record(self, message: Message) -> None:
+        instance = message.topic.rsplit("/", 1)[-1]
+        if instance == self._topics.instance_id:
+            return
+        base = _record_base(message.payload, instance)
+        known = self._peers.get(instance)
+        if base is None:
+            if message.payload:
+                _LOGGER.warning("Ignoring the malformed probe record on %s", message.topic)
+            if known:
+                self._forget(instance)
+            return
+        if known and known.base_topic == base:
+            return
+        if known:
+            self._forget(instance)
+        self._peers[instance] = Peer(instance, base)
+        self._by_base[base] = instance
+        self._link.subscribe(f"{base}/bridge/state", partial(self._on_state, base))
+        self._link.subscribe(f"{base}/device/+", partial(self._on_device, base))
+        _LOGGER.info("Probe %s (base topic %s) shares this broker", instance, base)
+        self._changed()
+
+    def _forget(self, instance: str) -> None:
+        peer = self._peers.pop(instance)
+        self._by_base.pop(peer.base_topic, None)
+        for by_probe in self._sightings.values():
+            by_probe.pop(instance, None)
+        self._changed()
+
+    def _on_state(self, base: str, message: Message) -> None:
+        instance = self._by_base.get(base)
+        if instance is None:
+            return
+        online = message.payload == ONLINE
+        if self._peers[instance].online != online:
+            self._peers[instance] = Peer(instance, base, online)
+            _LOGGER.info("Probe %s is %s", instance, "online" if online else "offline")
+            self._changed()
+
+    def _on_device(self, base: str, message: Message) -> None:
+        instance = self._by_base.get(base)
+        if instance is None:
+            return
+        device_id = message.topic.rsplit("/", 1)[-1]
+        sighting = _sighting(instance, message.payload)
+        by_probe = self._sightings.setdefault(device_id, {})
+        if sighting is None:
+            if by_probe.pop(instance, None) is not None:
+                self._changed()
+            return
+        before = by_probe.get(instance)
+        by_probe[instance] = sighting
+        if before is None or before.presence is not sighting.presence:
+            self._changed()
+
+
+def _record_base(payload: str, instance: str) -> str | None:
+    """The base topic a probe record names; None when it is not a record of ``instance``."""
+    try:
+        record = json.loads(payload) if payload else None
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or record.get("instance_id") != instance:
+        return None
+    base = record.get("base_topic")
+    if not isinstance(base, str) or not base or any(c in base for c in "+# "):
+        return None
+    return base
+
+
+def _sighting(probe: str, payload: str) -> Sighting | None:
+    """A probe's device state as a sighting; None when cleared or not a state."""
+    try:
+        state: Any = json.loads(payload) if payload else None
+    except ValueError:
+        return None
+    if not isinstance(state, dict):
+        return None
+    try:
+        presence = Presence(str(state.get("presence")))
+    except ValueError:
+        return None
+    latency = state.get("latency_ms")
+    seen = state.get("last_seen")
+    return Sighting(
+        probe,
+        presence,
+        float(latency) if isinstance(latency, int | float) else None,
+        seen if isinstance(seen, str) else None,
+    )
