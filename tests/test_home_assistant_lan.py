@@ -370,10 +370,12 @@ def test_5_a_restart_of_home_assistant_keeps_every_entity(world: World) -> None:
 
 @pytest.mark.netns
 def test_6_a_removed_device_leaves_home_assistant(world: World) -> None:
-    """device/remove: its entities disappear from Home Assistant."""
+    """device/remove of a device that left: its entities disappear from Home Assistant.
+    (One still on the LAN is found again by its next ARP packet, as documented.)"""
     world.revive()
     hass, gone = world.hass, world.lan.hosts[3]
     entities = world.entity_ids(gone)
+    world.lan.take_down(gone)
     response = world.request("device/remove", {"id": gone.device_id})
     assert response is not None and response["status"] == "ok", response
     assert wait_for(lambda: gone.device_id not in hass.netmon_entities(), 30)
