@@ -36,17 +36,26 @@ def wait_until(predicate: Callable[[], Any], timeout: float, step: float = 0.1) 
 class LocalMosquitto:
     """mosquitto on 127.0.0.1, optionally inside a namespace (``prefix`` argv)."""
 
-    def __init__(self, port: int | None = None, prefix: Sequence[str] = ()) -> None:
+    def __init__(
+        self, port: int | None = None, prefix: Sequence[str] = (), config: str | None = None
+    ) -> None:
         self.port = port or free_port()
         self._prefix = list(prefix)
         self._dir = tempfile.TemporaryDirectory(prefix="netmon-mosq-")
         self._proc: subprocess.Popen[str] | None = None
+        self._config = config  # the whole configuration (default: anonymous, on port)
+
+    @property
+    def folder(self) -> Path:
+        """The broker's own temporary folder (configuration, password and ACL files)."""
+        return Path(self._dir.name)
 
     def start(self) -> None:
         """Start and wait until it accepts connections."""
         conf = Path(self._dir.name) / "mosquitto.conf"
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            self._config
+            or f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
         )
         self._proc = subprocess.Popen(
             [*self._prefix, "mosquitto", "-c", str(conf)],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +51,14 @@ class Probe:
 
 @dataclass
 class World:
-    port: int
+    ports: dict[str, int]  # the broker each probe connects to
     folder: Path
-    sub: Subscriber
+    sub: Subscriber  # on the broker Home Assistant would use
     probes: dict[str, Probe]
+    layout: str = "netmon_{}"  # base topic of a probe
+
+    def base(self, name: str) -> str:
+        return self.layout.format(name)
 
     def retained(self, topic: str) -> Any:
         message = self.sub.latest(topic)
@@ -65,7 +70,7 @@ class World:
         if not config:
             return None
         first = config["availability"][0]["topic"]
-        return first.split("/")[0].removeprefix("netmon_")
+        return next((n for n in LANS if first == f"{self.base(n)}/bridge/state"), first)
 
     async def start(self, name: str) -> Probe:
         network, hosts = LANS[name]
@@ -73,15 +78,15 @@ class World:
             inprocess_config(
                 network,
                 self.folder / f"{name}.db",
-                self.port,
+                self.ports[name],
                 instance_id=name,
                 metrics_interval=1,
                 mqtt={
                     "host": "127.0.0.1",
-                    "port": self.port,
+                    "port": self.ports[name],
                     "retained_wait": 0.3,
                     "birth_delay": 0,
-                    "base_topic": f"netmon_{name}",
+                    "base_topic": self.base(name),
                 },
             )
         )
@@ -108,10 +113,77 @@ async def _until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
     return predicate()
 
 
-@pytest.fixture
-async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[World]:
-    sub = connect_subscriber(mosquitto.port)
-    world = World(mosquitto.port, tmp_path, sub, {})
+@pytest.fixture(params=["one broker", "bridged brokers"])
+async def world(
+    request: pytest.FixtureRequest, mosquitto: LocalMosquitto, tmp_path: Path
+) -> AsyncIterator[World]:
+    """Both probes on one broker, or each on its own broker bridged to a central one with
+    the shipped example configuration (``config/mosquitto``), per-probe credentials and
+    ACLs included; the subscriber is on the broker Home Assistant would use."""
+    if request.param == "one broker":
+        world = World(dict.fromkeys(LANS, mosquitto.port), tmp_path, None, {})  # type: ignore[arg-type]
+        world.sub = connect_subscriber(mosquitto.port)
+        async for ready in _running(world):
+            yield ready
+        return
+    brokers = _bridged(mosquitto)
+    try:
+        world = World({n: b.port for n, b in brokers.items()}, tmp_path, None, {}, "netmon/{}")  # type: ignore[arg-type]
+        world.sub = connect_subscriber(mosquitto.port)
+        async for ready in _running(world):
+            yield ready
+    finally:
+        for broker in brokers.values():
+            broker.stop()
+
+
+EXAMPLES = Path(__file__).parent.parent / "config" / "mosquitto"
+PASSWORD = "probe-secret"
+
+
+def _bridged(central: LocalMosquitto) -> dict[str, LocalMosquitto]:
+    """``central`` restarted with the example's authentication and ACLs (plus anonymous
+    read-only access for the test's subscriber), and a local broker per probe configured
+    from the example, bridged to it."""
+    central.stop()
+    folder = central.folder
+    passwd = folder / "passwd"
+    for n, user in enumerate(["homeassistant", *(f"probe_{name}" for name in LANS)]):
+        create = ["-c"] if n == 0 else []
+        subprocess.run(
+            ["mosquitto_passwd", *create, "-b", str(passwd), user, PASSWORD], check=True
+        )
+    acl = folder / "central.acl"
+    acl.write_text("topic read #\n\n" + (EXAMPLES / "central.acl").read_text())
+    conf = (EXAMPLES / "central.conf").read_text()
+    conf = conf.replace("listener 1883\n", f"listener {central.port} 127.0.0.1\n")
+    conf = conf.replace("/mosquitto/config/passwd", str(passwd))
+    conf = conf.replace("/mosquitto/config/central.acl", str(acl))
+    conf = conf.replace("persistence true", "persistence false")
+    conf = conf.replace("persistence_location /mosquitto/data/\n", "")
+    conf = conf.replace("allow_anonymous false", "allow_anonymous true")  # the subscriber
+    # mosquitto started as root reads its files as the mosquitto user.
+    for path in (folder, passwd, acl):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    central._config = conf
+    central.start()
+    locals_: dict[str, LocalMosquitto] = {}
+    for name in LANS:
+        broker = LocalMosquitto()
+        text = (EXAMPLES / "probe-alpha.conf").read_text().replace("alpha", name)
+        text = text.replace("listener 1883 ", f"listener {broker.port} ")
+        text = text.replace("central.example.lan:1883", f"127.0.0.1:{central.port}")
+        text = text.replace("change-me", PASSWORD)
+        text = text.replace("persistence true", "persistence false")
+        text = text.replace("persistence_location /mosquitto/data/\n", "")
+        broker._config = text
+        broker.start()
+        locals_[name] = broker
+    return locals_
+
+
+async def _running(world: World) -> AsyncIterator[World]:
+    sub = world.sub
     try:
         await world.start("alpha")
         await world.start("beta")
@@ -137,35 +209,35 @@ async def test_one_device_per_mac_owned_by_the_lowest_live_probe(world: World) -
     assert router["device"]["identifiers"] == [f"netmon_{ROUTER}"]
     # Shared: the tracker follows the merged presence alpha publishes for it.
     tracker = router["components"]["presence"]
-    assert tracker["state_topic"] == f"netmon_alpha/device/{ROUTER}/probes"
-    probes = await _until(lambda: world.retained(f"netmon_alpha/device/{ROUTER}/probes"))
+    assert tracker["state_topic"] == f"{world.base('alpha')}/device/{ROUTER}/probes"
+    probes = await _until(lambda: world.retained(f"{world.base('alpha')}/device/{ROUTER}/probes"))
     assert probes["owner"] == "alpha" and probes["presence"] == "home"
     assert set(probes["probes"]) == {"alpha", "beta"}
     # Each probe measures its own latency, on its own state topic.
     for name in ("alpha", "beta"):
-        topic = f"netmon_{name}/device/{ROUTER}"
+        topic = f"{world.base(name)}/device/{ROUTER}"
         assert await _until(lambda t=topic: (world.retained(t) or {}).get("latency_ms"))
         assert world.retained(topic)["presence"] == "home"
     # The info lists the probes that see it; a device one probe sees lists that one.
-    info = await _until(lambda: world.retained(f"netmon_alpha/device/{ROUTER}/info"))
+    info = await _until(lambda: world.retained(f"{world.base('alpha')}/device/{ROUTER}/info"))
     assert info["probes"] == ["alpha", "beta"]
-    assert world.retained(f"netmon_beta/device/{ONLY_B}/info")["probes"] == ["beta"]
+    assert world.retained(f"{world.base('beta')}/device/{ONLY_B}/info")["probes"] == ["beta"]
     # Devices one probe sees are not shared: their tracker reads the probe's state topic.
     only_b = world.retained(_config_topic(ONLY_B))
     assert only_b["components"]["presence"].get("state_topic") is None
-    assert only_b["state_topic"] == f"netmon_beta/device/{ONLY_B}"
+    assert only_b["state_topic"] == f"{world.base('beta')}/device/{ONLY_B}"
 
 
 async def test_presence_is_home_while_any_probe_sees_the_device(world: World) -> None:
     world.probes["alpha"].hosts.down.add("127.77.1.1")  # alpha's leg of the router is quiet
-    topic = f"netmon_alpha/device/{ROUTER}"
+    topic = f"{world.base('alpha')}/device/{ROUTER}"
 
     def alpha_says_away() -> bool:
         state = world.retained(topic)
         return bool(state) and state["presence"] == "not_home"
 
     assert await _until(alpha_says_away, 15)
-    probes = world.retained(f"netmon_alpha/device/{ROUTER}/probes")
+    probes = world.retained(f"{world.base('alpha')}/device/{ROUTER}/probes")
     assert probes["probes"]["alpha"]["presence"] == "not_home"
     assert probes["probes"]["beta"]["presence"] == "home"
     assert probes["presence"] == "home"  # beta still hears it
@@ -176,17 +248,17 @@ async def test_a_probe_that_stops_hands_over_and_its_own_devices_become_unavaila
 ) -> None:
     mark = len(world.sub.snapshot())
     await world.stop("alpha")
-    state = world.sub.latest("netmon_alpha/bridge/state")
+    state = world.sub.latest(f"{world.base('alpha')}/bridge/state")
     assert state is not None and state.payload == "offline"
     # beta takes the router over: its config now, read from beta's own state topic.
     assert await _until(lambda: world.config_owner(ROUTER) == "beta")
     router = world.retained(_config_topic(ROUTER))
     assert router["components"]["presence"].get("state_topic") is None
-    assert router["state_topic"] == f"netmon_beta/device/{ROUTER}"
-    assert world.retained(f"netmon_beta/device/{ROUTER}")["presence"] == "home"
+    assert router["state_topic"] == f"{world.base('beta')}/device/{ROUTER}"
+    assert world.retained(f"{world.base('beta')}/device/{ROUTER}")["presence"] == "home"
     # alpha's own device keeps alpha's config: unavailable (alpha offline), not away.
     assert world.config_owner(ONLY_A) == "alpha"
-    assert world.retained(f"netmon_alpha/device/{ONLY_A}")["presence"] == "home"
+    assert world.retained(f"{world.base('alpha')}/device/{ONLY_A}")["presence"] == "home"
     # alpha comes back: it owns the router again, no device joins anew, one config each.
     await world.start("alpha")
     assert await _until(lambda: world.config_owner(ROUTER) == "alpha")
@@ -202,7 +274,7 @@ async def test_a_probe_that_stops_hands_over_and_its_own_devices_become_unavaila
         for m in later
         if m.topic == _config_topic(ROUTER) and m.payload
     ]
-    assert owners[-1] == "netmon_alpha/bridge/state"
+    assert owners[-1] == f"{world.base('alpha')}/bridge/state"
 
 
 def test_the_owner_is_the_lowest_live_probe_and_presence_merges() -> None:
