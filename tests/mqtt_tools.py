@@ -204,3 +204,55 @@ def request(
         return None
 
     return wait_until(answered, timeout)  # type: ignore[no-any-return]
+
+
+EXAMPLES = Path(__file__).parent.parent / "config" / "mosquitto"
+BRIDGE_PASSWORD = "probe-secret"
+
+
+def bridged_brokers(central: LocalMosquitto, names: Sequence[str]) -> dict[str, LocalMosquitto]:
+    """``central`` restarted with the shipped example's authentication and ACLs (the
+    ``probe_alpha`` block repeated for each of ``names``, plus anonymous read-only access
+    for the tests' subscribers), and a local broker per probe configured from the shipped
+    ``probe-alpha.conf``, bridged to it. The caller stops the local brokers."""
+    central.stop()
+    folder = central.folder
+    passwd = folder / "passwd"
+    users = ["homeassistant", *(f"probe_{name}" for name in names)]
+    for n, user in enumerate(users):
+        create = ["-c"] if n == 0 else []
+        command = ["mosquitto_passwd", *create, "-b", str(passwd), user, BRIDGE_PASSWORD]
+        subprocess.run(command, check=True)
+    example = (EXAMPLES / "central.acl").read_text()
+    blocks = example.split("\n\n")
+    probe = next(b for b in blocks if "user probe_alpha" in b)
+    others = [b for b in blocks if "user probe_" not in b]
+    acl = folder / "central.acl"
+    acl.write_text(
+        "\n\n".join(["topic read #", *others, *(probe.replace("alpha", n) for n in names)]) + "\n"
+    )
+    conf = (EXAMPLES / "central.conf").read_text()
+    conf = conf.replace("listener 1883\n", f"listener {central.port} 127.0.0.1\n")
+    conf = conf.replace("/mosquitto/config/passwd", str(passwd))
+    conf = conf.replace("/mosquitto/config/central.acl", str(acl))
+    conf = conf.replace("allow_anonymous false", "allow_anonymous true")  # the subscribers
+    central._config = _without_persistence(conf)
+    # mosquitto started as root reads its files as the mosquitto user.
+    for path in (folder, passwd, acl):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    central.start()
+    brokers: dict[str, LocalMosquitto] = {}
+    for name in names:
+        broker = LocalMosquitto()
+        text = (EXAMPLES / "probe-alpha.conf").read_text().replace("alpha", name)
+        text = text.replace("listener 1883 ", f"listener {broker.port} ")
+        text = text.replace("central.example.lan:1883", f"127.0.0.1:{central.port}")
+        broker._config = _without_persistence(text.replace("change-me", BRIDGE_PASSWORD))
+        broker.start()
+        brokers[name] = broker
+    return brokers
+
+
+def _without_persistence(conf: str) -> str:
+    conf = conf.replace("persistence true", "persistence false")
+    return "\n".join(line for line in conf.splitlines() if "persistence_location" not in line)

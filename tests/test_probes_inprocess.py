@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from netmon_mqtt.pipeline import Boundary
 from netmon_mqtt.privileges import Privileges
 
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
-from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber
+from .mqtt_tools import LocalMosquitto, Subscriber, bridged_brokers, connect_subscriber
 
 ROUTER_MAC = "00:1b:a9:00:00:01"  # on both LANs (a router with a leg in each VLAN)
 ALPHA_ONLY = "00:1b:a9:00:00:0a"
@@ -126,7 +125,7 @@ async def world(
         async for ready in _running(world):
             yield ready
         return
-    brokers = _bridged(mosquitto)
+    brokers = bridged_brokers(mosquitto, list(LANS))
     try:
         world = World({n: b.port for n, b in brokers.items()}, tmp_path, None, {}, "netmon/{}")  # type: ignore[arg-type]
         world.sub = connect_subscriber(mosquitto.port)
@@ -135,51 +134,6 @@ async def world(
     finally:
         for broker in brokers.values():
             broker.stop()
-
-
-EXAMPLES = Path(__file__).parent.parent / "config" / "mosquitto"
-PASSWORD = "probe-secret"
-
-
-def _bridged(central: LocalMosquitto) -> dict[str, LocalMosquitto]:
-    """``central`` restarted with the example's authentication and ACLs (plus anonymous
-    read-only access for the test's subscriber), and a local broker per probe configured
-    from the example, bridged to it."""
-    central.stop()
-    folder = central.folder
-    passwd = folder / "passwd"
-    for n, user in enumerate(["homeassistant", *(f"probe_{name}" for name in LANS)]):
-        create = ["-c"] if n == 0 else []
-        subprocess.run(
-            ["mosquitto_passwd", *create, "-b", str(passwd), user, PASSWORD], check=True
-        )
-    acl = folder / "central.acl"
-    acl.write_text("topic read #\n\n" + (EXAMPLES / "central.acl").read_text())
-    conf = (EXAMPLES / "central.conf").read_text()
-    conf = conf.replace("listener 1883\n", f"listener {central.port} 127.0.0.1\n")
-    conf = conf.replace("/mosquitto/config/passwd", str(passwd))
-    conf = conf.replace("/mosquitto/config/central.acl", str(acl))
-    conf = conf.replace("persistence true", "persistence false")
-    conf = conf.replace("persistence_location /mosquitto/data/\n", "")
-    conf = conf.replace("allow_anonymous false", "allow_anonymous true")  # the subscriber
-    # mosquitto started as root reads its files as the mosquitto user.
-    for path in (folder, passwd, acl):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    central._config = conf
-    central.start()
-    locals_: dict[str, LocalMosquitto] = {}
-    for name in LANS:
-        broker = LocalMosquitto()
-        text = (EXAMPLES / "probe-alpha.conf").read_text().replace("alpha", name)
-        text = text.replace("listener 1883 ", f"listener {broker.port} ")
-        text = text.replace("central.example.lan:1883", f"127.0.0.1:{central.port}")
-        text = text.replace("change-me", PASSWORD)
-        text = text.replace("persistence true", "persistence false")
-        text = text.replace("persistence_location /mosquitto/data/\n", "")
-        broker._config = text
-        broker.start()
-        locals_[name] = broker
-    return locals_
 
 
 async def _running(world: World) -> AsyncIterator[World]:
@@ -248,8 +202,13 @@ async def test_a_probe_that_stops_hands_over_and_its_own_devices_become_unavaila
 ) -> None:
     mark = len(world.sub.snapshot())
     await world.stop("alpha")
-    state = world.sub.latest(f"{world.base('alpha')}/bridge/state")
-    assert state is not None and state.payload == "offline"
+    state_topic = f"{world.base('alpha')}/bridge/state"
+
+    def offline() -> bool:
+        state = world.sub.latest(state_topic)
+        return state is not None and state.payload == "offline"
+
+    assert await _until(offline)  # through the bridge, when bridged
     # beta takes the router over: its config now, read from beta's own state topic.
     assert await _until(lambda: world.config_owner(ROUTER) == "beta")
     router = world.retained(_config_topic(ROUTER))
