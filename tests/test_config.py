@@ -70,6 +70,9 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         "keepalive",
         "birth_delay",
         "retained_wait",
+        "probes_topic",
+        "topology_interval",
+        "uplink_macs",
         "embedded_broker",
         "neighbours",
     ):
