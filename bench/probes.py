@@ -57,7 +57,7 @@ def _lan(index: int, devices: int, shared: int) -> tuple[str, dict[str, str]]:
 
 async def _start(
     name: str, index: int, port: int, folder: Path, args: argparse.Namespace
-) -> Service:
+) -> tuple[Service, FakeHosts]:
     network, hosts = _lan(index, args.devices, args.shared)
     config = validate(
         inprocess_config(
@@ -85,7 +85,15 @@ async def _start(
     target = Target(ipaddress.IPv4Network(network), f"fake{index}", own)
     service = Service(config, [target], boundary)
     await service.start()
-    return service
+    return service, fake
+
+
+async def _vary(lans: list[FakeHosts]) -> None:
+    """Every metrics window, every round trip moves between 1 and 20 ms."""
+    for step in range(10**6):
+        for hosts in lans:
+            hosts.rtt_ms = 1.0 if step % 2 else 20.0
+        await asyncio.sleep(METRICS_INTERVAL)
 
 
 def _kind(message: Received) -> str:
@@ -107,6 +115,11 @@ async def main() -> None:
     parser.add_argument("--devices", type=int, default=200, help="per probe, its own")
     parser.add_argument("--shared", type=int, default=20, help="seen by every probe")
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument(
+        "--changing",
+        action="store_true",
+        help="round trips move between 1 and 20 ms each window: every window is news",
+    )
     args = parser.parse_args()
     names = [f"p{i}" for i in range(args.probes)]
     folder = Path(tempfile.mkdtemp(prefix="netmon-bench-probes-"))
@@ -114,10 +127,14 @@ async def main() -> None:
     central.start()
     brokers = bridged_brokers(central, names)
     services: dict[str, Service] = {}
+    varying: asyncio.Task[None] | None = None
     sub = connect_subscriber(central.port)
     try:
+        lans: list[FakeHosts] = []
         for i, name in enumerate(names):
-            services[name] = await _start(name, i, brokers[name].port, folder, args)
+            services[name], hosts = await _start(name, i, brokers[name].port, folder, args)
+            lans.append(hosts)
+        varying = asyncio.create_task(_vary(lans)) if args.changing else None
         total = args.probes * args.devices + args.shared
         print(
             f"{args.probes} probes, {args.devices} devices each + {args.shared} shared "
@@ -131,7 +148,8 @@ async def main() -> None:
         counts = Counter(_kind(m) for m in window)
         retained = {m.topic for m in sub.snapshot() if m.payload}
         print()
-        print(f"### Central broker, {args.seconds:.0f} s of steady state")
+        mode = "round trips changing every window" if args.changing else "round trips steady"
+        print(f"### Central broker, {args.seconds:.0f} s of steady state, {mode}")
         print("| messages | per minute | per device per minute |")
         print("|---|---|---|")
         for kind, count in sorted(counts.items()):
@@ -168,6 +186,8 @@ async def main() -> None:
                 f"{(done_at - stopped) * 1000:.0f} ms of the owner's stop"
             )
     finally:
+        if varying is not None:
+            varying.cancel()
         for service in services.values():
             await service.stop()
         sub.close()
