@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,11 +210,19 @@ EXAMPLES = Path(__file__).parent.parent / "config" / "mosquitto"
 BRIDGE_PASSWORD = "probe-secret"
 
 
-def bridged_brokers(central: LocalMosquitto, names: Sequence[str]) -> dict[str, LocalMosquitto]:
+def bridged_brokers(
+    central: LocalMosquitto,
+    names: Sequence[str],
+    *,
+    prefixes: Mapping[str, Sequence[str]] | None = None,
+    central_address: str | None = None,
+) -> dict[str, LocalMosquitto]:
     """``central`` restarted with the shipped example's authentication and ACLs (the
     ``probe_alpha`` block repeated for each of ``names``, plus anonymous read-only access
     for the tests' subscribers), and a local broker per probe configured from the shipped
-    ``probe-alpha.conf``, bridged to it. The caller stops the local brokers."""
+    ``probe-alpha.conf``, bridged to it. A probe's broker runs under its ``prefixes`` entry
+    (a namespace); ``central_address`` is a second address the central broker listens on,
+    which the bridges then use. The caller stops the local brokers."""
     central.stop()
     folder = central.folder
     passwd = folder / "passwd"
@@ -232,7 +240,10 @@ def bridged_brokers(central: LocalMosquitto, names: Sequence[str]) -> dict[str, 
         "\n\n".join(["topic read #", *others, *(probe.replace("alpha", n) for n in names)]) + "\n"
     )
     conf = (EXAMPLES / "central.conf").read_text()
-    conf = conf.replace("listener 1883\n", f"listener {central.port} 127.0.0.1\n")
+    listeners = f"listener {central.port} 127.0.0.1\n"
+    if central_address:
+        listeners += f"listener {central.port} {central_address}\n"
+    conf = conf.replace("listener 1883\n", listeners)
     conf = conf.replace("/mosquitto/config/passwd", str(passwd))
     conf = conf.replace("/mosquitto/config/central.acl", str(acl))
     conf = conf.replace("allow_anonymous false", "allow_anonymous true")  # the subscribers
@@ -242,11 +253,12 @@ def bridged_brokers(central: LocalMosquitto, names: Sequence[str]) -> dict[str, 
         path.chmod(0o755 if path.is_dir() else 0o644)
     central.start()
     brokers: dict[str, LocalMosquitto] = {}
+    host = central_address or "127.0.0.1"
     for name in names:
-        broker = LocalMosquitto()
+        broker = LocalMosquitto(prefix=(prefixes or {}).get(name, ()))
         text = (EXAMPLES / "probe-alpha.conf").read_text().replace("alpha", name)
         text = text.replace("listener 1883 ", f"listener {broker.port} ")
-        text = text.replace("central.example.lan:1883", f"127.0.0.1:{central.port}")
+        text = text.replace("central.example.lan:1883", f"{host}:{central.port}")
         broker._config = _without_persistence(text.replace("change-me", BRIDGE_PASSWORD))
         broker.start()
         brokers[name] = broker

@@ -1,0 +1,216 @@
+"""Two probes on two namespace LANs (think: two VLANs or two sites), each with its own
+mosquitto bridged (the shipped example configuration, per-probe credentials) to a central
+mosquitto that a real Home Assistant uses. One MAC is on both LANs (a router with a leg in
+each); the others are on one only.
+
+One Home Assistant device per MAC, no ``_2`` entity ids, the shared device lists both
+probes; stopping a probe makes its own devices unavailable while the shared one stays home;
+starting it again restores them without duplicates or ``device_joined`` events.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import require
+from .ha_tools import HomeAssistant, available, wait_for
+from .lan import NS_PREFIX, NetnsLan, have_root, run
+from .mqtt_tools import LocalMosquitto, Subscriber, bridged_brokers, connect_subscriber
+from .service_tools import RunningService, no_traceback, write_config
+
+CENTRAL_PORT, HASS_PORT = 1883, 8126
+WAN = ("10.200.0.1", "10.200.0.2")  # the link between the two sites' service namespaces
+NAMES = ("alpha", "beta")
+
+
+@dataclass
+class World:
+    lans: dict[str, NetnsLan]
+    services: dict[str, RunningService]
+    sub: Subscriber  # on the central broker
+    hass: HomeAssistant
+
+    @property
+    def shared(self) -> str:
+        return self.lans["alpha"].hosts[0].device_id
+
+    def own(self, name: str) -> list[str]:
+        return [h.device_id for h in self.lans[name].hosts[1:]]
+
+    def devices(self) -> list[str]:
+        return [self.shared, *self.own("alpha"), *self.own("beta")]
+
+    def states_of(self, device_id: str) -> dict[str, str]:
+        entities = self.hass.netmon_entities().get(device_id, [])
+        states = self.hass.states()
+        return {e: states[e]["state"] for e in entities if e in states}
+
+    def tracker(self, device_id: str) -> dict[str, Any] | None:
+        states = self.hass.states()
+        for entity in self.hass.netmon_entities().get(device_id, []):
+            if entity.startswith("device_tracker.") and entity in states:
+                return states[entity]
+        return None
+
+
+def _service(lan: NetnsLan, name: str, folder: Path, port: int) -> RunningService:
+    """netmon-mqtt for one site, connected to that site's own broker on ``port``."""
+    config = folder / f"{name}.yaml"
+    write_config(
+        config,
+        [lan.subnet],
+        folder / f"{name}.db",
+        broker_port=port,
+        embedded=False,
+        mqtt_options={"base_topic": f"netmon/{name}"},
+        instance_id=name,
+        discovery_interval=3600,
+        discovery={"use_ssdp": False, "ipv6": False, "use_mdns": False, "use_snmp": False},
+    )
+    service = RunningService(lan, config, folder / f"{name}.log")
+    service.start()
+    return service
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    require(have_root(), "needs root and iproute2 to build LANs of network namespaces")
+    require(available(), "needs the current Home Assistant (scripts/ha-current)")
+    tmp = tmp_path_factory.mktemp("probes")
+    tag = f"{NS_PREFIX}{os.getpid() % 100000}"
+    lans = {
+        "alpha": NetnsLan(3, tag=f"{tag}a", subnet="10.87.0.0/24"),
+        "beta": NetnsLan(3, tag=f"{tag}b", subnet="10.88.0.0/24"),
+    }
+    services: dict[str, RunningService] = {}
+    brokers: dict[str, LocalMosquitto] = {}
+    central = sub = hass = None
+    try:
+        for lan in lans.values():
+            lan.build()
+        a, b = (lans[n].service_ns for n in NAMES)
+        run("ip", "link", "add", "wan", "netns", a, "type", "veth", "peer", "wan", "netns", b)
+        for namespace, address in ((a, WAN[0]), (b, WAN[1])):
+            run("ip", "-n", namespace, "addr", "add", f"{address}/30", "dev", "wan")
+            run("ip", "-n", namespace, "link", "set", "wan", "up")
+        # The router: the same MAC on both LANs; the other hosts differ (both LANs number
+        # their hosts' MACs the same way).
+        beta = lans["beta"]
+        beta.set_mac(beta.hosts[0], lans["alpha"].hosts[0].mac)
+        for n, host in enumerate(list(beta.hosts[1:]), start=1):
+            beta.set_mac(host, f"f0:9f:c2:be:00:{n:02x}")
+        central = LocalMosquitto(CENTRAL_PORT, lans["alpha"].exec_args(a))
+        prefixes = {n: lans[n].exec_args(lans[n].service_ns) for n in NAMES}
+        brokers = bridged_brokers(central, NAMES, prefixes=prefixes, central_address=WAN[0])
+        sub = connect_subscriber(CENTRAL_PORT, lans["alpha"].exec_args(a))
+        for name in NAMES:
+            services[name] = _service(lans[name], name, tmp, brokers[name].port)
+        hass = HomeAssistant(lans["alpha"], tmp / "ha", HASS_PORT, CENTRAL_PORT)
+        hass.prepare()
+        hass.start()
+        hass.onboard()
+        hass.wait_running()
+        hass.add_mqtt()
+        world = World(lans, services, sub, hass)
+        ready = wait_for(lambda: set(world.devices()) <= set(hass.netmon_entities()), 90)
+        assert ready, (hass.netmon_entities(), [m.topic for m in sub.snapshot()][-40:])
+        yield world
+    finally:
+        if hass:
+            hass.close()
+        for service in services.values():
+            service.kill()
+        if sub:
+            sub.close()
+        for broker in brokers.values():
+            broker.stop()
+        if central:
+            central.stop()
+        for lan in lans.values():
+            lan.destroy()
+
+
+@pytest.mark.netns
+def test_one_device_per_mac_and_the_shared_one_lists_both_probes(world: World) -> None:
+    found = world.hass.netmon_entities()
+    assert sorted(found) == sorted(world.devices())  # one device per MAC, five in all
+    every = {e for entities in found.values() for e in entities}
+    for entities in found.values():
+        trackers = [e for e in entities if e.startswith("device_tracker.")]
+        assert len(trackers) == 1, entities
+        # A second publisher of the same device would have made "<id>_2" duplicates.
+        assert not [e for e in entities if e.endswith("_2") and e[:-2] in every], entities
+    shared = world.tracker(world.shared)
+    assert shared is not None and shared["state"] == "home"
+    assert wait_for(
+        lambda: (
+            (world.tracker(world.shared) or {}).get("attributes", {}).get("probes")
+            == ["alpha", "beta"]
+        ),
+        30,
+    ), world.tracker(world.shared)
+    for name in NAMES:
+        for device_id in world.own(name):
+            tracker = world.tracker(device_id)
+            assert tracker is not None and tracker["attributes"]["probes"] == [name]
+
+
+@pytest.mark.netns
+def test_a_stopped_probe_leaves_its_devices_unavailable_and_the_shared_one_home(
+    world: World,
+) -> None:
+    assert world.services["alpha"].stop() == 0
+    try:
+
+        def handed_over() -> bool:
+            own = [world.tracker(d) for d in world.own("alpha")]
+            shared = world.tracker(world.shared)
+            return all(t and t["state"] == "unavailable" for t in own) and bool(
+                shared and shared["state"] == "home"
+            )
+
+        assert wait_for(handed_over, 30), {d: world.tracker(d) for d in world.devices()}
+        # beta's devices did not notice.
+        assert all((world.tracker(d) or {}).get("state") == "home" for d in world.own("beta"))
+    finally:
+        mark = len(world.sub.snapshot())
+        world.services["alpha"].start()
+    # Back: its devices come home, nothing is duplicated, nothing "joined".
+    assert wait_for(
+        lambda: all((world.tracker(d) or {}).get("state") == "home" for d in world.devices()),
+        60,
+    ), {d: world.tracker(d) for d in world.devices()}
+    time.sleep(3)
+    assert sorted(world.hass.netmon_entities()) == sorted(world.devices())
+    events = [
+        json.loads(m.payload)["type"]
+        for m in world.sub.snapshot()[mark:]
+        if m.topic == "netmon/alpha/bridge/event"
+    ]
+    assert "device_joined" not in events, events
+    config = world.sub.latest(f"homeassistant/device/netmon_{world.shared}/config")
+    assert config is not None
+    assert json.loads(config.payload)["availability"][0]["topic"] == "netmon/alpha/bridge/state"
+
+
+@pytest.mark.netns
+def test_no_traceback_and_no_warning_naming_netmon(world: World) -> None:
+    for service in world.services.values():
+        ok, context = no_traceback(service.log())
+        assert ok, context
+    noisy = [
+        line
+        for line in world.hass.log().splitlines()
+        if (" WARNING " in line or " ERROR " in line)
+        and "netmon" in line
+        and "custom integration" not in line
+    ]
+    assert noisy == [], noisy
