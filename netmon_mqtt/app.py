@@ -96,6 +96,7 @@ class Service:
             self.status,
             self.home_assistant,
             pinger=edge.pinger,
+            monitor=self.monitor,
         )
         self.bridge = Bridge(self.mqtt, topics, commands.table())
         self._order: list[Component | None] = [

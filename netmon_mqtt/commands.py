@@ -9,16 +9,18 @@ from typing import Any, Final
 import voluptuous as vol
 
 from .bridge import Command, RequestError
+from .clock import iso
 from .discovery.networks import Target
 from .discovery.service import Discovery
 from .discovery.sweep import METHODS
 from .inventory.service import Inventory
 from .models import Device
 from .monitor.icmp import Pinger
+from .monitor.service import Monitor
 from .options import Options, shown
 from .publish.homeassistant import HomeAssistantDiscovery
-from .publish.payloads import device_summary
-from .schema import OPTIONS_SCHEMA, mac_address
+from .publish.payloads import device_summary, info_payload, state_payload
+from .schema import OPTIONS_SCHEMA, instant, mac_address
 from .status import Status
 
 _EMPTY: Final = vol.Schema({})
@@ -57,6 +59,16 @@ REMOVE: Final = vol.Schema(
 OPTIONS: Final = vol.Schema({vol.Optional("options"): OPTIONS_SCHEMA})
 MERGE: Final = vol.Schema({vol.Required("id"): _DEVICE_ID, vol.Required("into"): _DEVICE_ID})
 UNMERGE: Final = vol.Schema({vol.Required("id"): _DEVICE_ID, vol.Required("mac"): mac_address})
+GET: Final = vol.Schema({vol.Required("id"): _DEVICE_ID})
+HISTORY_MAX_ROWS: Final = 1000
+HISTORY: Final = vol.Schema(
+    {
+        vol.Required("id"): _DEVICE_ID,
+        vol.Optional("since"): instant,
+        vol.Optional("until"): instant,
+        vol.Optional("limit", default=100): vol.All(int, vol.Range(min=1, max=HISTORY_MAX_ROWS)),
+    }
+)
 
 
 def scan_target(text: str, configured: list[Target]) -> Target:
@@ -84,10 +96,12 @@ class Commands:
         home_assistant: HomeAssistantDiscovery,
         *,
         pinger: Pinger,
+        monitor: Monitor | None = None,
     ) -> None:
         self._inventory = inventory
         self._discovery = discovery
         self._pinger = pinger
+        self._monitor = monitor
         self._options = options
         self._status = status
         self._home_assistant = home_assistant
@@ -99,6 +113,8 @@ class Commands:
             "info": Command(_EMPTY, self.info),
             "health_check": Command(_EMPTY, self.health_check),
             "options": Command(OPTIONS, self.options),
+            "device/get": Command(GET, self.get),
+            "device/history": Command(HISTORY, self.history),
             "device/ping": Command(PING, self.ping),
             "device/rename": Command(RENAME, self.rename),
             "device/options": Command(DEVICE_OPTIONS, self.device_options),
@@ -137,6 +153,33 @@ class Commands:
         changes = args.get("options", {})
         current = await self._options.update(changes) if changes else self._options.current
         return {"options": shown(current)}
+
+    async def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """One device: its info and its state now (presence, the current window)."""
+        device = self._device(args)
+        state = self._monitor.state(device.id) if self._monitor else None
+        return {
+            "info": info_payload(device),
+            "state": state_payload(state) if state else None,
+            "tracked": device.tracked,
+            "ha_discovery": device.ha_discovery,
+        }
+
+    async def history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Metrics windows and presence changes of a device over a time range (newest
+        ``limit`` of each, oldest first)."""
+        device = self._device(args)
+        since, until = args.get("since"), args.get("until")
+        if since and until and since > until:
+            raise RequestError("since is after until")
+        samples, changes = await self._inventory.history(device.id, args["limit"], since, until)
+        return {
+            "id": device.id,
+            "since": iso(since),
+            "until": iso(until),
+            "samples": samples,
+            "changes": changes,
+        }
 
     async def ping(self, args: dict[str, Any]) -> dict[str, Any]:
         """Ping a device ``count`` times now."""

@@ -17,17 +17,6 @@ from .models import Device
 from .publish.payloads import info_payload, model_of
 from .topology import render
 
-_SAMPLE_COLUMNS = (
-    "at",
-    "presence",
-    "latency_ms",
-    "latency_min_ms",
-    "latency_max_ms",
-    "jitter_ms",
-    "packet_loss_pct",
-    "probes",
-)
-
 
 class ProgressLine:
     """A one-line progress display on a terminal; silent elsewhere."""
@@ -135,8 +124,7 @@ async def print_history(config: Config, wanted: str, limit: int, *, as_json: boo
         samples, changes = await store.history(device.id, max(1, limit))
     finally:
         await store.close()
-    sample_rows = [dict(zip(_SAMPLE_COLUMNS, s, strict=True)) for s in samples]
-    change_rows = [dict(zip(("at", "presence", "reason"), c, strict=True)) for c in changes]
+    sample_rows, change_rows = samples, changes
     if as_json:
         report = {"device": device.id, "samples": sample_rows, "changes": change_rows}
         print(json.dumps(report, indent=2))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import datetime
 from typing import Any, Final
 
 import voluptuous as vol
@@ -78,6 +79,20 @@ def mac_address(value: Any) -> str:
         return normalise_mac(value if isinstance(value, str) else "")
     except ValueError:
         raise vol.Invalid(f"expected a MAC address, got {describe(value)}") from None
+
+
+def instant(value: Any) -> datetime:
+    """An ISO 8601 time with its timezone (``2026-11-30T08:00:00+01:00``, or ``Z``)."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise vol.Invalid(
+            f"expected an ISO 8601 time with a timezone, e.g. 2026-11-30T08:00:00Z, "
+            f"got {describe(value)}"
+        )
+    return parsed
 
 
 def _device_key(value: Any) -> str:

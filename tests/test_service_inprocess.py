@@ -338,3 +338,48 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
 
 
 _METRICS = ("latency_ms", "latency_min_ms", "latency_max_ms", "jitter_ms", "packet_loss_pct")
+
+
+async def _ask(world: World, command: str, payload: dict[str, Any]) -> Any:
+    mark = world.mark()
+    world.request(command, payload)
+    messages = await world.since(mark)
+    answers = [m.json() for m in messages if m.topic == f"netmon/bridge/response/{command}"]
+    assert len(answers) == 1, [m.topic for m in messages]
+    return answers[0]
+
+
+async def test_device_get_and_history_answer_what_the_rest_api_did(world: World) -> None:
+    printer_id = PRINTER[1].replace(":", "")
+    got = await _ask(world, "device/get", {"id": printer_id})
+    assert got["status"] == "ok", got
+    data = got["data"]
+    assert data["info"]["id"] == printer_id and data["info"]["ip"] == PRINTER[0]
+    assert data["state"]["presence"] == "home" and data["tracked"] is True
+    assert (await _ask(world, "device/get", {"id": "nope"}))["error"] == "no device 'nope'"
+
+    history = await _ask(world, "device/history", {"id": printer_id})
+    assert history["status"] == "ok", history
+    changes = history["data"]["changes"]
+    assert [c["presence"] for c in changes] == ["home"], changes
+    assert set(changes[0]) == {"at", "presence", "reason"}
+    later = {"id": printer_id, "since": "2099-01-01T00:00:00Z"}
+    assert (await _ask(world, "device/history", later))["data"]["changes"] == []
+    earlier = {"id": printer_id, "until": "2000-01-01T00:00:00+01:00"}
+    assert (await _ask(world, "device/history", earlier))["data"]["changes"] == []
+
+    # Bad requests: a clear error each, and the service still answers.
+    bad = [
+        ({"id": printer_id, "since": "yesterday"}, "ISO 8601 time with a timezone"),
+        ({"id": printer_id, "since": "2026-11-30T08:00:00"}, "ISO 8601 time with a timezone"),
+        ({"id": printer_id, "limit": 0}, "limit"),
+        ({"id": printer_id, "limit": 100000}, "limit"),
+        (
+            {"id": printer_id, "since": "2026-11-30T09:00:00Z", "until": "2026-11-30T08:00:00Z"},
+            "since is after until",
+        ),
+    ]
+    for payload, expected in bad:
+        answer = await _ask(world, "device/history", payload)
+        assert answer["status"] == "error" and expected in answer["error"], (payload, answer)
+    assert (await _ask(world, "device/get", {"id": printer_id}))["status"] == "ok"

@@ -387,13 +387,28 @@ class Inventory:
         dirty = [self._devices[i] for i in self._dirty if i in self._devices]
         self._dirty.clear()
         await self._store.save_devices(dirty)
-        samples, self._pending_samples = self._pending_samples, []
-        await self._store.add_samples(samples, utcnow())
+        await self._write_samples()
         await self.forget(utcnow())
         if time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
             self._pruned_at = time.monotonic()
             await self.expire_ipv6(utcnow())
             await self._store.prune_history(utcnow() - timedelta(days=self._history_days))
+
+    async def _write_samples(self) -> None:
+        samples, self._pending_samples = self._pending_samples, []
+        await self._store.add_samples(samples, utcnow())
+
+    async def history(
+        self,
+        device_id: str,
+        limit: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        """Metrics windows and presence changes of a device (``Store.history``), the
+        windows not yet written included."""
+        await self._write_samples()
+        return await self._store.history(device_id, limit, since, until)
 
     async def forget(self, now: datetime) -> None:
         """Remove devices not seen for ``forget_after_days`` (private MACs never linked to

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,17 @@ from ..errors import DatabaseError
 from ..models import Device, DeviceState, Presence
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
+SAMPLE_COLUMNS = (
+    "at",
+    "presence",
+    "latency_ms",
+    "latency_min_ms",
+    "latency_max_ms",
+    "jitter_ms",
+    "packet_loss_pct",
+    "probes",
+)
+CHANGE_COLUMNS = ("at", "presence", "reason")
 _LOGGER = logging.getLogger(__name__)
 _COLUMNS = (
     "id",
@@ -188,23 +199,37 @@ class Store:
             raise DatabaseError(f"cannot prune the history: {err}") from err
 
     async def history(
-        self, device_id: str, limit: int
-    ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-        """The newest ``limit`` samples and presence changes of a device, oldest first."""
+        self,
+        device_id: str,
+        limit: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        """The newest ``limit`` samples (metrics windows) and presence changes of a device
+        between ``since`` and ``until`` (either open), oldest first, as ``SAMPLE_COLUMNS``
+        and ``CHANGE_COLUMNS``."""
+        where, bounds = "device_id = ?", [device_id]
+        if since is not None:
+            where, bounds = where + " AND at >= ?", [*bounds, since.astimezone(UTC).isoformat()]
+        if until is not None:
+            where, bounds = where + " AND at <= ?", [*bounds, until.astimezone(UTC).isoformat()]
         try:
             async with self._conn.execute(
-                "SELECT at, presence, latency_ms, latency_min_ms, latency_max_ms, jitter_ms, "
-                "packet_loss_pct, probes FROM samples WHERE device_id = ? ORDER BY at DESC "
-                "LIMIT ?",
-                (device_id, limit),
-            ) as cursor:
-                samples = [tuple(r) for r in await cursor.fetchall()]
-            async with self._conn.execute(
-                "SELECT at, presence, reason FROM presence_changes WHERE device_id = ? "
+                f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples WHERE {where} "
                 "ORDER BY at DESC LIMIT ?",
-                (device_id, limit),
+                (*bounds, limit),
             ) as cursor:
-                changes = [tuple(r) for r in await cursor.fetchall()]
+                samples = [
+                    dict(zip(SAMPLE_COLUMNS, r, strict=True)) for r in await cursor.fetchall()
+                ]
+            async with self._conn.execute(
+                f"SELECT {', '.join(CHANGE_COLUMNS)} FROM presence_changes WHERE {where} "
+                "ORDER BY at DESC LIMIT ?",
+                (*bounds, limit),
+            ) as cursor:
+                changes = [
+                    dict(zip(CHANGE_COLUMNS, r, strict=True)) for r in await cursor.fetchall()
+                ]
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot read the history: {err}") from err
         return samples[::-1], changes[::-1]
@@ -285,6 +310,10 @@ def _ipv6(stored: object, last_seen: datetime) -> dict[str, datetime]:
     if isinstance(stored, dict):
         return {str(a): datetime.fromisoformat(str(t)) for a, t in stored.items()}
     return dict.fromkeys((str(a) for a in stored or ()), last_seen)  # type: ignore[attr-defined]
+
+
+def _rows(columns: tuple[str, ...], rows: Iterable[Sequence[object]]) -> list[dict[str, object]]:
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def _opt(value: object) -> str | None:

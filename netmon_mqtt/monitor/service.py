@@ -306,6 +306,11 @@ class Monitor:
             )
         )
 
+    def state(self, device_id: str) -> DeviceState | None:
+        """A watched device's state now: its presence and the current window so far."""
+        watched = self._watched.get(device_id)
+        return self._state(device_id, watched) if watched else None
+
     def _state(self, device_id: str, watched: _Watched) -> DeviceState:
         grace = self._grace(watched)
         state = watched.state
