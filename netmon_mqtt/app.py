@@ -7,7 +7,7 @@ import logging
 import signal
 from dataclasses import replace
 
-from . import __version__
+from . import __version__, startup
 from .bridge import Bridge
 from .broker import EmbeddedBroker
 from .commands import Commands
@@ -39,6 +39,7 @@ class Service:
     ) -> None:
         edge = boundary or Boundary()
         self.privileges = edge.privileges
+        self._summary = startup.summary(config, targets, edge.privileges, __version__)
         bus = EventBus()
         store = Store(config.database)
         self.options = Options(config, targets, store, bus)
@@ -129,6 +130,8 @@ class Service:
 
     async def start(self) -> None:
         """Start every component in order; on failure stop what had started."""
+        for line in self._summary:
+            _LOGGER.info("%s", line)
         self.privileges.log_summary()
         try:
             for component in self._order:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from dataclasses import replace
@@ -96,14 +97,25 @@ async def test_macless_sighting_of_known_address_belongs_to_the_mac_device(tmp_p
     await store.close()
 
 
-async def test_schema_is_versioned_and_wal(tmp_path: Path) -> None:
+async def test_schema_is_versioned_and_wal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new database is created at the current schema in one step (one log line, not a
+    line per migration); opening it again migrates nothing."""
     db = tmp_path / "inv.db"
     store = Store(db)
-    await store.open()
-    await store.close()
+    with caplog.at_level(logging.INFO, logger="netmon_mqtt.inventory.store"):
+        await store.open()
+        await store.close()
+        await store.open()
+        await store.close()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [f"Creating database {db} (schema version {SCHEMA_VERSION})"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"devices", "samples", "presence_changes", "blocked", "settings"} <= tables
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:

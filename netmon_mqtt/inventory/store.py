@@ -85,6 +85,13 @@ class Store:
                 f"{self._path} has schema version {version}, newer than this release "
                 f"supports ({SCHEMA_VERSION}); upgrade netmon-mqtt"
             )
+        if version == 0:  # a new database: the current schema in one step
+            _LOGGER.info("Creating database %s (schema version %s)", self._path, SCHEMA_VERSION)
+            scripts = " ".join(MIGRATIONS)
+            await db.executescript(
+                f"BEGIN; {scripts} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
+            return
         for number in range(version, SCHEMA_VERSION):
             _LOGGER.info("Migrating database %s to schema version %s", self._path, number + 1)
             await db.executescript(

@@ -68,6 +68,7 @@ class _Watched:
     busy: bool = False
     failing: bool = False
     arp: asyncio.Task[bool] | None = None
+    measured: bool = False  # a state with a round trip went out
 
 
 class Monitor:
@@ -215,7 +216,12 @@ class Monitor:
             # The common case, kept free of tasks: an answer from a device that answers.
             watched.busy = False
             if self._hear(device_id, watched, "icmp"):
+                watched.measured = True  # the change carries this round trip
                 self._probes.spawn(self._changed(device_id, watched))
+            elif not watched.measured:
+                # The first answer: its round trip goes out now, not after a whole window.
+                watched.measured = True
+                self._probes.spawn(self._bus.emit(MetricsReady(self._state(device_id, watched))))
             return
         self._probes.spawn(self._after_probe(device_id, watched, rtt))
 
