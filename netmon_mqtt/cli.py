@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import yaml
 
 from . import __version__, reports
 from .config import Config, load, with_overrides
@@ -93,6 +96,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("interfaces", help="show the networks this machine is attached to")
 
+    addon = sub.add_parser(
+        "addon-config", help="turn Home Assistant add-on options into a configuration file"
+    )
+    addon.add_argument("options", type=Path, help="the add-on's options.json")
+    addon.add_argument(
+        "--mqtt-service", type=Path, help="JSON of the broker the Supervisor provides"
+    )
+
     oui = sub.add_parser("oui-update", help="rebuild the vendor database from IEEE CSV files")
     oui.add_argument(
         "csv",
@@ -142,6 +153,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "history": _history,
         "check-config": _check_config,
         "interfaces": _interfaces,
+        "addon-config": _addon_config,
         "oui-update": _oui_update,
     }
     return await handlers[args.command](args)
@@ -252,6 +264,26 @@ async def _history(args: argparse.Namespace) -> int:
 
 async def _devices(args: argparse.Namespace) -> int:
     return await reports.print_devices(_config(args), as_json=args.json)
+
+
+async def _addon_config(args: argparse.Namespace) -> int:
+    from .addon import config_from_options, validated
+
+    options = _json_file(args.options)
+    service = _json_file(args.mqtt_service) if args.mqtt_service else None
+    validated(options, service)  # a bad option fails here, naming the key
+    print(yaml.safe_dump(config_from_options(options, service), sort_keys=False), end="")
+    return 0
+
+
+def _json_file(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read {path}: {err}", str(path)) from err
+    if not isinstance(value, dict):
+        raise ConfigError(f"expected a JSON object in {path}", str(path))
+    return value
 
 
 async def _topology(args: argparse.Namespace) -> int:
