@@ -250,3 +250,17 @@ def test_the_owner_is_the_lowest_live_probe_and_presence_merges() -> None:
     assert merged([Presence.NOT_HOME, Presence.HOME]) is Presence.HOME
     assert merged([Presence.NOT_HOME, Presence.UNKNOWN]) is Presence.NOT_HOME
     assert merged([]) is Presence.UNKNOWN
+
+
+def test_a_device_no_probe_publishes_a_state_for_stays_where_it_is() -> None:
+    """Ownership counts what the others can observe (a published state), so two probes
+    never both claim a device one of them does not probe."""
+    view = MeshView(
+        {"a": Peer("a", "na", online=True)}, {"dev": {"a": Sighting("a", Presence.HOME)}}
+    )
+    assert not view.owns("dev", "b", i_publish_state=True)  # a is lower and probes it
+    assert view.owns("dev", "0", i_publish_state=True)
+    assert not view.owns("dev", "0", i_publish_state=False)  # not probed here: a's
+    assert view.owns("other", "b", i_publish_state=False)  # nobody else has it
+    assert view.peer_of("na/bridge/state") == Peer("a", "na", online=True)
+    assert view.peer_of("nb/bridge/state") is None

@@ -320,3 +320,31 @@ async def test_an_agent_answering_garbage_places_nobody(
     assert topology.placements == () and topology.switches == ()
     if "fdb_port" in bad:
         assert f"Switch {switch.id}: 1 malformed forwarding entries skipped" in caplog.text
+
+
+def test_a_switch_below_a_loop_keeps_its_place() -> None:
+    from netmon_mqtt.topology.infer import _without_loops
+
+    s_on_x = Placement("s", "x", 1, "p1", FDB, 1)
+    x_on_y = Placement("x", "y", 2, "p2", FDB, 1)
+    y_on_x = Placement("y", "x", 3, "p3", FDB, 1)
+    kept = _without_loops([s_on_x, x_on_y, y_on_x])
+    assert s_on_x in kept and len(kept) == 2  # one member of the loop x <-> y is cut
+
+
+def test_the_root_is_the_switch_nearest_to_netmon() -> None:
+    near, far = _device(0xB1), _device(0xA1)  # the far switch's id sorts first
+    host = _device(5)
+    # The far switch sees netmon behind a port that looks like an access port (few MACs,
+    # no LLDP) but carries more MACs than netmon's port on the near switch.
+    table_far = _fdb(far.id, {PROBE: 7, host.mac: 7})
+    table_near = _fdb(near.id, {PROBE: 1, host.mac: 2})
+    topology = infer([table_far, table_near], _known(near, far, host), uplink_macs=10)
+    assert topology.root == near.id
+    assert topology.placement(host.id) == Placement(host.id, near.id, 2, "p2", FDB, 1)
+
+
+def test_a_carried_port_that_became_an_uplink_is_dropped() -> None:
+    before = Topology((Placement("h1", "sw", 2, "p2", FDB, 1),), (("sw", ()),), "sw")
+    now = Topology((), (("sw", ("p2",)),), "sw")  # p2 now leads to another switch
+    assert now.carried(before, ["sw", "h1"]).placements == ()

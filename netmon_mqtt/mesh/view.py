@@ -66,6 +66,22 @@ class MeshView:
         probes = [s.probe for s in self.seen_by(device_id)] + ([me] if i_see else [])
         return min(probes, default=None)
 
+    def owns(self, device_id: str, me: str, i_publish_state: bool) -> bool:
+        """True when ``me`` publishes the config of a device in its inventory.
+
+        A probe "sees" a device when it publishes a state for it: that is all the others
+        can observe, so every probe counts the same way (an untracked device, or one not
+        probed yet, is not seen here). A device that no probe sees stays with the probe
+        that has it in its inventory, as without peers.
+        """
+        owner = self.owner(device_id, me, i_publish_state)
+        return owner is None or owner == me
+
+    def peer_of(self, bridge_state_topic: str) -> Peer | None:
+        """The peer whose ``bridge/state`` topic this is."""
+        base = bridge_state_topic.removesuffix("/bridge/state")
+        return next((p for p in self.peers.values() if p.base_topic == base), None)
+
 
 def merged(presences: Iterable[Presence]) -> Presence:
     """Home when any probe says home, away when the others that know say away."""

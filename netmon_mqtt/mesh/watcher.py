@@ -24,6 +24,7 @@ from .view import MeshView, Peer, Sighting
 
 _LOGGER = logging.getLogger(__name__)
 COALESCE = 0.05  # seconds: a burst of retained states becomes one view
+MIN_SETTLE = 0.5  # seconds for the peers' retained states, whatever retained_wait says
 
 
 class MeshWatcher:
@@ -40,6 +41,7 @@ class MeshWatcher:
         self._peers: dict[str, Peer] = {}
         self._by_base: dict[str, str] = {}  # base topic -> instance id
         self._sightings: dict[str, dict[str, Sighting]] = {}  # device -> probe -> sighting
+        self._followed: set[str] = set()  # base topics subscribed to
         self._settled = False
         self._pending = False
         self._tasks = TaskSet()
@@ -67,7 +69,8 @@ class MeshWatcher:
         for topic, payload in broker_has.items():
             self._on_record(Message(topic, payload, True))
         if not self._settled:
-            self._tasks.spawn(self._settle_after(self._settle if self._peers else 0.0))
+            delay = max(self._settle, MIN_SETTLE) if self._peers else 0.0
+            self._tasks.spawn(self._settle_after(delay))
 
     async def _settle_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -103,16 +106,25 @@ class MeshWatcher:
             self._forget(instance)
         self._peers[instance] = Peer(instance, base)
         self._by_base[base] = instance
-        self._link.subscribe(f"{base}/bridge/state", partial(self._on_state, base))
-        self._link.subscribe(f"{base}/device/+", partial(self._on_device, base))
+        filters = (f"{base}/bridge/state", f"{base}/device/+")
+        if base in self._followed:  # followed before: ask the broker for its state again
+            for topic_filter in filters:
+                self._link.refresh(topic_filter)
+        else:
+            self._followed.add(base)
+            self._link.subscribe(filters[0], partial(self._on_state, base))
+            self._link.subscribe(filters[1], partial(self._on_device, base))
         _LOGGER.info("Probe %s (base topic %s) shares this broker", instance, base)
         self._changed()
 
     def _forget(self, instance: str) -> None:
         peer = self._peers.pop(instance)
         self._by_base.pop(peer.base_topic, None)
-        for by_probe in self._sightings.values():
+        for device_id in list(self._sightings):
+            by_probe = self._sightings[device_id]
             by_probe.pop(instance, None)
+            if not by_probe:
+                del self._sightings[device_id]
         self._changed()
 
     def _on_state(self, base: str, message: Message) -> None:
@@ -131,11 +143,14 @@ class MeshWatcher:
             return
         device_id = message.topic.rsplit("/", 1)[-1]
         sighting = _sighting(instance, message.payload)
-        by_probe = self._sightings.setdefault(device_id, {})
         if sighting is None:
+            by_probe = self._sightings.get(device_id, {})
             if by_probe.pop(instance, None) is not None:
+                if not by_probe:
+                    del self._sightings[device_id]
                 self._changed()
             return
+        by_probe = self._sightings.setdefault(device_id, {})
         before = by_probe.get(instance)
         by_probe[instance] = sighting
         if before is None or before.presence is not sighting.presence:

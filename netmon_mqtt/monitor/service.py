@@ -218,7 +218,7 @@ class Monitor:
             if self._hear(device_id, watched, "icmp"):
                 watched.measured = True  # the change carries this round trip
                 self._probes.spawn(self._changed(device_id, watched))
-            elif not watched.measured:
+            elif not watched.measured and self._watched.get(device_id) is watched:
                 # The first answer: its round trip goes out now, not after a whole window.
                 watched.measured = True
                 self._probes.spawn(self._bus.emit(MetricsReady(self._state(device_id, watched))))

@@ -72,7 +72,7 @@ class HomeAssistantDiscovery:
         bus.subscribe(MeshChanged, self._on_mesh)
         bus.subscribe(DeviceDiscovered, lambda e: self._set_config(e.device))
         bus.subscribe(DeviceUpdated, lambda e: self._set_config(e.device))
-        bus.subscribe(DeviceRemoved, lambda e: self._withdraw_device(e.device))
+        bus.subscribe(DeviceRemoved, lambda e: self._on_removed(e.device))
         link.subscribe(settings.status_topic, self._on_status)
         link.subscribe(topics.config_wildcard, self._on_config)
         self._retained.own([topics.config_wildcard], self._on_collected)
@@ -101,6 +101,9 @@ class HomeAssistantDiscovery:
         ids derived from the new name; publishing the new config at once would instead give
         ``_2`` duplicates while the removal is still in progress.
         """
+        if not self._owned(device_id):
+            await change()  # the owner publishes the config; nothing to recreate here
+            return
         self._held.add(device_id)
         try:
             device = self._inventory.get(device_id)
@@ -130,25 +133,34 @@ class HomeAssistantDiscovery:
         for device in self._inventory.devices():
             self._set_config(device)
 
-    def _owned(self, device: Device) -> bool:
+    def _owned(self, device_id: str) -> bool:
         """True when this instance publishes the device's config: of the live probes that
         see it, the one with the lowest instance id (``mesh/view.py``)."""
-        me = self._topics.instance_id
-        return self._view.owner(device.id, me, i_see=True) == me
+        seen = bool(self._retained.desired(self._topics.device_state(device_id)))
+        return self._view.owns(device_id, self._topics.instance_id, seen)
 
     def _set_config(self, device: Device) -> None:
         if device.id in self._held or not self._settled:
             return  # a recreation in progress, or the mesh view, publishes it when done
         topic = self._topics.device_config(device.id)
-        if not self._owned(device):
+        if not self._owned(device.id):
             if self._retained.desired(topic):
                 _LOGGER.info("Discovery config of %s handed over to another probe", device.id)
+            self._withdrawing.pop(topic, None)  # a pending withdrawal is the owner's now
             self._retained.release(topic)
             return
         if device.ha_discovery:
             topic = self._topics.device_config(device.id)
             self._withdrawing.pop(topic, None)
             self._retained.set(topic, payloads.dumps(self._config(device)))
+        else:
+            self._withdraw_device(device)
+
+    def _on_removed(self, device: Device) -> None:
+        """A device this probe forgot: out of Home Assistant, unless another probe sees it
+        (then its config is that probe's to publish)."""
+        if self._view.shared(device.id):
+            self._retained.release(self._topics.device_config(device.id))
         else:
             self._withdraw_device(device)
 
@@ -192,7 +204,9 @@ class HomeAssistantDiscovery:
         owner = self._topics.config_owner(message.topic)
         if owner is None:
             return
-        if self._retained.overwritten(message.topic, message.payload):
+        if not self._from_lower_probe(message.payload) and self._retained.overwritten(
+            message.topic, message.payload
+        ):
             _LOGGER.debug("Discovery config of %s was overwritten; publishing ours", owner)
             return
         if not self._retained.deleted_elsewhere(message.topic, message.payload):
@@ -203,6 +217,17 @@ class HomeAssistantDiscovery:
             owner,
         )
         self._tasks.spawn(self._bus.emit(DiscoveryConfigDeleted(owner)))
+
+    def _from_lower_probe(self, payload: str) -> bool:
+        """True when a config is a live probe's whose instance id is lower than ours: it
+        owns the device (our view will say so), so we do not publish over it."""
+        try:
+            config = json.loads(payload) if payload else None
+            topic = config["availability"][0]["topic"] if isinstance(config, dict) else None
+        except (ValueError, LookupError, TypeError):
+            return False
+        peer = self._view.peer_of(topic) if isinstance(topic, str) else None
+        return bool(peer and peer.online and peer.instance_id < self._topics.instance_id)
 
     def _on_status(self, message: Message) -> None:
         if message.payload == "online" and (self._birth is None or self._birth.done()):

@@ -157,6 +157,13 @@ class MqttLink:
             self._new_filters.append(topic_filter)
             self._wake.set()
 
+    def refresh(self, topic_filter: str) -> None:
+        """Subscribe to a routed filter again, so that the broker sends its retained
+        messages once more (they were forgotten)."""
+        if self._task is not None and topic_filter in self._router.filters:
+            self._new_filters.append(topic_filter)
+            self._wake.set()
+
     def send(
         self, topic: str, payload: str, *, retain: bool = False, max_age: float | None = None
     ) -> None:

@@ -153,7 +153,8 @@ class Publisher:
         see it too: each probe's sighting and the presence they agree on."""
         topic = self._topics.device_probes(device_id)
         me = self._topics.instance_id
-        if not self._view.shared(device_id) or self._view.owner(device_id, me, True) != me:
+        seen = bool(self._retained.desired(self._topics.device_state(device_id)))
+        if not self._view.shared(device_id) or not self._view.owns(device_id, me, seen):
             if self._retained.desired(topic):
                 self._retained.clear(topic)
             return

@@ -95,9 +95,14 @@ class Topology:
         old = [
             p
             for p in before.placements
-            if p.device not in now and p.device in keep and p.switch in uplinks
+            if p.device not in now
+            and p.device in keep
+            and p.switch in uplinks
+            and (p.device in uplinks or p.port not in uplinks[p.switch])
         ]
-        placements = tuple(sorted((*self.placements, *old), key=lambda p: p.device))
+        switches = _without_loops([p for p in (*self.placements, *old) if p.device in uplinks])
+        devices = [p for p in (*self.placements, *old) if p.device not in uplinks]
+        placements = tuple(sorted((*switches, *devices), key=lambda p: p.device))
         root = self.root if self.root is not None else before.root
         root = root if root in uplinks else None
         return Topology(placements, tuple(sorted(uplinks.items())), root)
@@ -209,11 +214,17 @@ def _find_uplinks(s: _Switch, switches: Mapping[str, _Switch], known: Known, mos
 
 
 def _root(switches: Mapping[str, _Switch], known: Known) -> str | None:
-    """The switch netmon itself is plugged into, else the smallest id."""
-    for s in sorted(switches.values(), key=lambda s: s.id):
-        for ifindex, macs in s.macs_on.items():
-            if ifindex not in s.uplinks and macs & known.own_macs:
-                return s.id
+    """The switch netmon itself is plugged into: of those that learnt netmon's MAC on a
+    port that is not an uplink, the one with the fewest MACs on that port (a switch further
+    away sees netmon behind its uplink, with everything else); else the smallest id."""
+    candidates = [
+        (len(macs), s.id)
+        for s in switches.values()
+        for ifindex, macs in s.macs_on.items()
+        if ifindex not in s.uplinks and macs & known.own_macs
+    ]
+    if candidates:
+        return min(candidates)[1]
     return min(switches, default=None)
 
 
@@ -236,21 +247,21 @@ def _parent(s: _Switch, switches: Mapping[str, _Switch], root: str | None) -> Pl
 
 
 def _without_loops(placements: list[Placement]) -> list[Placement]:
-    """Switch placements minus any that would make a switch its own ancestor."""
+    """Switch placements minus those that would make a switch its own ancestor (one per
+    loop, the first met): a switch hanging below a loop keeps its place."""
     parent = {p.device: p for p in placements}
-    kept: list[Placement] = []
-    for p in placements:
-        seen, at = {p.device}, p.switch
+    for p in sorted(placements, key=lambda p: p.device):
+        seen, at = {p.switch}, p.switch
         for _step in range(MAX_DEPTH):
-            if at in seen or at not in parent:
+            if at == p.device or at not in parent:
                 break
-            seen.add(at)
             at = parent[at].switch
-        if at not in seen:
-            kept.append(p)
-        else:
-            parent.pop(p.device, None)
-    return kept
+            if at in seen and at != p.device:
+                break  # a loop above that does not contain p: its own member is cut
+            seen.add(at)
+        if at == p.device:
+            del parent[p.device]
+    return [p for p in placements if parent.get(p.device) is p]
 
 
 def _devices(switches: Mapping[str, _Switch], known: Known) -> list[Placement]:
