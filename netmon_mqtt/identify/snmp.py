@@ -120,6 +120,12 @@ class SnmpCredential:
         )
 
 
+def polled_agent(device: Device) -> bool:
+    """True for a tracked device whose SNMP agent answered identification: the devices
+    whose tables (interfaces, forwarding, LLDP) are read."""
+    return device.tracked and bool(device.ip) and "snmp" in device.details
+
+
 def ordered_credentials(
     credentials: tuple[SnmpCredential, ...], device: Device
 ) -> list[SnmpCredential]:

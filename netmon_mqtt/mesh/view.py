@@ -12,8 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..models import Presence
+
+if TYPE_CHECKING:
+    from ..publish.retained import RetainedMirror
+    from ..publish.topics import Topics
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,13 @@ class MeshView:
         """The peer whose ``bridge/state`` topic this is."""
         base = bridge_state_topic.removesuffix("/bridge/state")
         return next((p for p in self.peers.values() if p.base_topic == base), None)
+
+
+def owned_here(view: MeshView, topics: Topics, retained: RetainedMirror, device_id: str) -> bool:
+    """True when this instance (``topics``) publishes the device's config and merged view:
+    ``MeshView.owns``, where this probe sees the device when it keeps a state for it."""
+    seen = bool(retained.desired(topics.device_state(device_id)))
+    return view.owns(device_id, topics.instance_id, seen)
 
 
 def merged(presences: Iterable[Presence]) -> Presence:

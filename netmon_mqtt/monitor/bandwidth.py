@@ -16,6 +16,7 @@ from ..background import Background
 from ..clock import utcnow
 from ..events import DeviceRemoved, EventBus, InterfacesMeasured
 from ..identify.interfaces import Reading, rates
+from ..identify.snmp import polled_agent
 from ..models import Device, DeviceSource
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,9 +63,7 @@ class BandwidthPoller:
 
     async def poll(self) -> None:
         """Read every agent once (those that answered SNMP identification)."""
-        agents = [
-            d for d in self._inventory.devices() if d.tracked and d.ip and "snmp" in d.details
-        ]
+        agents = [d for d in self._inventory.devices() if polled_agent(d)]
         await asyncio.gather(*(self._poll(device) for device in agents))
 
     async def _poll(self, device: Device) -> None:

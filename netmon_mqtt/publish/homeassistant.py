@@ -24,7 +24,7 @@ from ..events import (
     EventBus,
     MeshChanged,
 )
-from ..mesh.view import MeshView
+from ..mesh.view import MeshView, owned_here
 from ..models import Device, DeviceSource
 from . import ha_discovery, payloads
 from .mqtt import Message, MqttLink
@@ -136,8 +136,7 @@ class HomeAssistantDiscovery:
     def _owned(self, device_id: str) -> bool:
         """True when this instance publishes the device's config: of the live probes that
         see it, the one with the lowest instance id (``mesh/view.py``)."""
-        seen = bool(self._retained.desired(self._topics.device_state(device_id)))
-        return self._view.owns(device_id, self._topics.instance_id, seen)
+        return owned_here(self._view, self._topics, self._retained, device_id)
 
     def _set_config(self, device: Device) -> None:
         if device.id in self._held or not self._settled:

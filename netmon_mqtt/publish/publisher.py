@@ -28,7 +28,7 @@ from ..events import (
     ScanStarted,
     TopologyChanged,
 )
-from ..mesh.view import MeshView, Sighting, merged
+from ..mesh.view import MeshView, Sighting, merged, owned_here
 from ..models import Device, DeviceSource, DeviceState, Presence
 from ..topology import render
 from . import payloads
@@ -153,8 +153,8 @@ class Publisher:
         see it too: each probe's sighting and the presence they agree on."""
         topic = self._topics.device_probes(device_id)
         me = self._topics.instance_id
-        seen = bool(self._retained.desired(self._topics.device_state(device_id)))
-        if not self._view.shared(device_id) or not self._view.owns(device_id, me, seen):
+        owned = owned_here(self._view, self._topics, self._retained, device_id)
+        if not self._view.shared(device_id) or not owned:
             if self._retained.desired(topic):
                 self._retained.clear(topic)
             return

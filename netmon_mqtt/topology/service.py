@@ -22,7 +22,7 @@ from ..discovery.link import interface_mac
 from ..discovery.networks import Target
 from ..errors import DiscoveryError
 from ..events import EventBus, OptionsChanged, TopologyChanged
-from ..identify.snmp import Found, Walk
+from ..identify.snmp import Found, Walk, polled_agent
 from ..models import Device, DeviceSource
 from .infer import Known, Topology, infer
 from .render import from_devices
@@ -96,7 +96,7 @@ class TopologyPoller:
     async def poll(self) -> Topology:
         """Read every agent once and emit the topology when it changed."""
         devices = self._inventory.devices()
-        agents = [d for d in devices if d.tracked and d.ip and "snmp" in d.details]
+        agents = [d for d in devices if polled_agent(d)]
         found = await asyncio.gather(*(self._read(device) for device in agents))
         tables = [t for t in found if t is not None and t.is_switch]
         known = Known.of(devices, self._own_macs())
