@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from dataclasses import replace
 
 from . import __version__, startup
 from .bridge import Bridge
@@ -122,10 +121,8 @@ class Service:
     @staticmethod
     def _link(config: Config, topics: Topics) -> MqttLink:
         """The connection to the configured broker, or to the embedded one."""
-        mqtt, embedded = config.mqtt, config.embedded_broker
-        if mqtt.host is None:
-            mqtt = replace(mqtt, host=embedded.host, port=embedded.port)
-        host = mqtt.host or embedded.host
+        mqtt = config.client_mqtt
+        host = mqtt.host or config.embedded_broker.host
         return MqttLink(mqtt, host, f"netmon-{config.instance_id}", topics.bridge_state)
 
     async def start(self) -> None:

@@ -1,4 +1,5 @@
-"""Command line: run, scan, devices, check-config, interfaces, oui-update."""
+"""Command line: run, scan, devices, topology, history, watch, check-config, interfaces,
+addon-config, oui-update."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -91,6 +93,22 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=20, help="rows of each kind (default 20)")
     history.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
+    watch = sub.add_parser(
+        "watch", help="live terminal view of the devices a netmon instance publishes"
+    )
+    watch.add_argument("--config", metavar="FILE", help="configuration file (YAML)")
+    watch.add_argument(
+        "--broker", metavar="URL", help="broker to read, mqtt://user@host:port or mqtts://..."
+    )
+    watch.add_argument("--base-topic", metavar="TOPIC", help="netmon's base topic (default netmon)")
+    watch.add_argument(
+        "--screenshots",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help="where the x key saves netmon-watch.svg (default: the current directory)",
+    )
+
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", nargs="?", default=None, metavar="FILE")
 
@@ -134,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``netmon-mqtt`` command."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "watch":  # Textual runs its own event loop
+            return _watch(args)
         return int(asyncio.run(_dispatch(args)) or 0)
     except ConfigError as err:
         print(f"netmon-mqtt: configuration error: {err}", file=sys.stderr)
@@ -284,6 +304,16 @@ def _json_file(path: Path) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"expected a JSON object in {path}", str(path))
     return value
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from .watch.app import run as watch
+
+    mqtt = _config(args).client_mqtt
+    if args.base_topic:
+        mqtt = replace(mqtt, base_topic=args.base_topic)
+    watch(mqtt, mqtt.host or "127.0.0.1", args.screenshots)
+    return 0
 
 
 async def _topology(args: argparse.Namespace) -> int:

@@ -120,6 +120,14 @@ class Config:
         """True when no external broker is configured."""
         return self.mqtt.host is None
 
+    @property
+    def client_mqtt(self) -> MqttConfig:
+        """How a client reaches the broker: the configured one, or the embedded one."""
+        if self.mqtt.host is not None:
+            return self.mqtt
+        embedded = self.embedded_broker
+        return replace(self.mqtt, host=embedded.host, port=embedded.port)
+
 
 def validate(data: Any) -> Config:
     """Validate a parsed YAML document (``None`` means empty) into a ``Config``."""

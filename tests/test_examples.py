@@ -18,6 +18,9 @@ def test_node_red_flow_uses_real_topics_and_payload_fields() -> None:
     flow = json.loads((ROOT / "examples" / "node-red-flow.json").read_text())
     mqtt_nodes = {n["name"]: n["topic"] for n in flow if n["type"] in {"mqtt in", "mqtt out"}}
     assert mqtt_nodes == {
+        "device states": TOPICS.device_state("+"),
+        "device info": TOPICS.device_info("+"),
+        "bridge state": TOPICS.bridge_state,
         "bridge events": TOPICS.bridge_event,
         "scan request": f"{TOPICS.request_prefix}scan",
         "scan response": TOPICS.response("scan"),

@@ -129,6 +129,83 @@ class Connection:
             yield Message(message.topic.value, text, bool(message.retain))
 
 
+@dataclass(frozen=True)
+class LinkState:
+    """A reader's connection came up (``connected``) or went down, with why."""
+
+    connected: bool
+    detail: str
+
+
+def _client(
+    settings: MqttConfig, host: str, client_id: str, will: aiomqtt.Will | None
+) -> aiomqtt.Client:
+    tls = (
+        aiomqtt.TLSParameters(
+            ca_certs=settings.ca_file, certfile=settings.cert_file, keyfile=settings.key_file
+        )
+        if settings.tls
+        else None
+    )
+    return aiomqtt.Client(
+        host,
+        port=settings.port,
+        username=settings.username,
+        password=settings.password,
+        identifier=client_id,
+        keepalive=settings.keepalive,
+        will=will,
+        tls_params=tls,
+        timeout=10,
+        max_inflight_messages=MAX_INFLIGHT,
+    )
+
+
+class Reader:
+    """A client that mostly listens (``netmon-mqtt watch``): ``follow`` reads ``filters``
+    for ever, reconnecting with backoff, and ``publish`` sends while connected."""
+
+    def __init__(self, settings: MqttConfig, host: str, filters: list[str], client_id: str) -> None:
+        self._settings = settings
+        self._host = host
+        self._filters = filters
+        self._client_id = client_id
+        self._connection: Connection | None = None
+
+    async def follow(self) -> AsyncIterator[Message | LinkState]:
+        """The messages, and a ``LinkState`` each time the connection comes up or drops."""
+        backoff = BACKOFF_START
+        where = f"{self._host}:{self._settings.port}"
+        while True:
+            try:
+                async with _client(self._settings, self._host, self._client_id, None) as client:
+                    backoff = BACKOFF_START
+                    connection = Connection(client, Router())
+                    for topic_filter in self._filters:
+                        await connection.subscribe(topic_filter)
+                    self._connection = connection
+                    yield LinkState(True, where)
+                    async for message in connection.messages():
+                        yield message
+            except aiomqtt.MqttError as err:
+                yield LinkState(False, f"{where}: {err}")
+            finally:
+                self._connection = None
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def publish(self, topic: str, payload: str) -> bool:
+        """Send a non-retained message; False when not connected or the send failed."""
+        connection = self._connection
+        if connection is None:
+            return False
+        try:
+            await connection.publish(topic, payload, retain=False)
+        except aiomqtt.MqttError:
+            return False
+        return True
+
+
 class MqttLink:
     """One connection to the broker, kept alive; ``availability`` is its Last Will topic,
     ``online`` while connected and ``offline`` after a clean stop."""
@@ -196,24 +273,8 @@ class MqttLink:
             _LOGGER.exception("MQTT session ended with an error")
 
     def _client(self) -> aiomqtt.Client:
-        s = self._settings
-        tls = (
-            aiomqtt.TLSParameters(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file)
-            if s.tls
-            else None
-        )
-        client = aiomqtt.Client(
-            self._host,
-            port=s.port,
-            username=s.username,
-            password=s.password,
-            identifier=self._client_id,
-            keepalive=s.keepalive,
-            will=aiomqtt.Will(self._availability, OFFLINE.encode(), qos=1, retain=True),
-            tls_params=tls,
-            timeout=10,
-            max_inflight_messages=MAX_INFLIGHT,
-        )
+        will = aiomqtt.Will(self._availability, OFFLINE.encode(), qos=1, retain=True)
+        client = _client(self._settings, self._host, self._client_id, will)
         # publish_many keeps up to MAX_INFLIGHT publishes pending on purpose.
         client.pending_calls_threshold = MAX_INFLIGHT + 1
         return client
@@ -279,11 +340,15 @@ class MqttLink:
         await self.retained.flush(conn)
         stale = 0
         while self._outbox:
-            topic, payload, retain, deadline = self._outbox[0]
-            if deadline is not None and time.monotonic() > deadline:
-                stale += 1
-            else:
-                await conn.publish(topic, payload, retain=retain)
-            self._outbox.popleft()
+            # Up to MAX_INFLIGHT at a time, in order: one acknowledgement round trip per
+            # chunk, not per message (a round trip is long while a burst of incoming
+            # messages sits ahead of its acknowledgement).
+            chunk = [self._outbox[i] for i in range(min(MAX_INFLIGHT, len(self._outbox)))]
+            now = time.monotonic()
+            due = [(t, p, r) for t, p, r, deadline in chunk if deadline is None or now <= deadline]
+            stale += len(chunk) - len(due)
+            await asyncio.gather(*(conn.publish(t, p, retain=r) for t, p, r in due))
+            for _ in chunk:
+                self._outbox.popleft()
         if stale:
             _LOGGER.info("Dropped %s messages that waited too long for the broker", stale)

@@ -1,0 +1,1 @@
+"""``netmon-mqtt watch``: the live terminal view."""
