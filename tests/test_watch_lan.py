@@ -27,7 +27,7 @@ from .service_tools import ServiceWithBroker, start_with_broker
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = ("desk", "tv", "printer", "late")
 PORT = 1883  # inside the service namespace
-WIDTH, HEIGHT = 150, 30
+WIDTH, HEIGHT = 150, 14
 
 
 class Terminal:

@@ -71,7 +71,7 @@ class WatchApp(App[None]):
         self._dirty = True
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True)
+        yield Header(show_clock=True, icon="●")
         yield DataTable(id="devices", cursor_type="row", zebra_stripes=True)
         yield Input(placeholder="filter: words matching name, address, MAC or vendor", id="filter")
         yield Static(id="status")
@@ -190,7 +190,9 @@ class WatchApp(App[None]):
         if b.health:
             healthy = bool(b.health.get("healthy"))
             parts.append(("healthy", "green") if healthy else ("UNHEALTHY", "bold red"))
-            parts.append((f"up {_duration(b.health.get('uptime_s'))}", ""))
+        started = _age(str(b.info.get("started_at") or ""), datetime.now(UTC))
+        if started is not None:
+            parts.append((f"up {_duration(started)}", ""))
         parts.append((f"{home}/{total} home", "bold"))
         scan = b.health.get("last_scan_duration_s") or b.info.get("last_scan_duration_s")
         if isinstance(scan, int | float):
@@ -217,14 +219,19 @@ def _selected_key(table: DataTable[Text | str]) -> str | None:
     return key.value
 
 
-def _ago(stamp: str, now: datetime) -> str:
+def _age(stamp: str, now: datetime) -> float | None:
     try:
-        seen = datetime.fromisoformat(stamp)
+        then = datetime.fromisoformat(stamp)
     except ValueError:
-        return ""
-    if seen.tzinfo is None:
-        seen = seen.replace(tzinfo=UTC)
-    return f"{_duration((now - seen).total_seconds())} ago"
+        return None
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return (now - then).total_seconds()
+
+
+def _ago(stamp: str, now: datetime) -> str:
+    age = _age(stamp, now)
+    return "" if age is None else f"{_duration(age)} ago"
 
 
 def _duration(seconds: object) -> str:
