@@ -71,12 +71,14 @@ class HomeAssistant:
         self.broker_port = broker_port
         self.proc: subprocess.Popen[str] | None = None
         self.token = ""
+        self.refresh_token = ""  # of the last login, for a browser's hassTokens
         self._http = InNamespace(lan.service_ns)
         self._log = folder / "hass.log"
         self.recorder_db = folder / "home-assistant_v2.db"
 
     # -- process -----------------------------------------------------------------------
-    def prepare(self) -> None:
+    def prepare(self, extra: str = "") -> None:
+        """A fresh configuration folder; ``extra`` is appended to configuration.yaml."""
         (self.config / ".storage").mkdir(parents=True, exist_ok=True)
         (self.config / "configuration.yaml").write_text(
             "homeassistant:\n  name: Test\n  latitude: 52.37\n  longitude: 4.89\n"
@@ -84,7 +86,7 @@ class HomeAssistant:
             "  unit_system: metric\n"
             f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\n"
             "api:\nlogger:\n  default: warning\nautomation: !include automations.yaml\n"
-            f"recorder:\n  db_url: sqlite:///{self.recorder_db}\n  commit_interval: 1\n"
+            f"recorder:\n  db_url: sqlite:///{self.recorder_db}\n  commit_interval: 1\n" + extra
         )
         (self.config / "automations.yaml").write_text("[]\n")
         onboarding = {
@@ -236,6 +238,7 @@ class HomeAssistant:
         )
         assert status == 200, token
         self.token = token["access_token"]
+        self.refresh_token = token.get("refresh_token", "")
 
     def flow(self, handler: str, *steps: dict[str, Any]) -> dict[str, Any]:
         """Run a config flow through the REST API; the last step's result."""
@@ -278,8 +281,15 @@ class HomeAssistant:
             f"{{{{ device_attr(device_id('{entity_id}'), 'connections') | list }}}}"
         )
 
-    def websocket(self, command: dict[str, Any]) -> Any:
-        """One websocket command's result (through aiohttp from .venv-ha, in the namespace)."""
+    def enable_entity(self, entity_id: str) -> None:
+        """Enable a disabled entity, as a user does in its settings."""
+        self.websocket(
+            {"type": "config/entity_registry/update", "entity_id": entity_id, "disabled_by": None}
+        )
+
+    def websocket(self, command: dict[str, Any], *, event: bool = False) -> Any:
+        """One websocket command's result (through aiohttp from .venv-ha, in the namespace);
+        with ``event``, the first event of the subscription the command opened."""
         script = (
             "import aiohttp, asyncio, json, os\n"
             "async def main():\n"
@@ -290,7 +300,11 @@ class HomeAssistant:
             "            await ws.send_json({'type': 'auth', 'access_token': token})\n"
             "            assert (await ws.receive_json())['type'] == 'auth_ok'\n"
             "            await ws.send_json({'id': 1, **json.loads(os.environ['COMMAND'])})\n"
-            "            print(json.dumps(await ws.receive_json()))\n"
+            "            reply = await ws.receive_json()\n"
+            "            if os.environ['EVENT'] and reply.get('success'):\n"
+            "                event = (await ws.receive_json())['event']\n"
+            "                reply = {'success': True, 'result': event}\n"
+            "            print(json.dumps(reply))\n"
             "asyncio.run(main())\n"
         )
         env = {
@@ -298,6 +312,7 @@ class HomeAssistant:
             "URL": f"http://127.0.0.1:{self.port}/api/websocket",
             "TOKEN": self.token,
             "COMMAND": json.dumps(command),
+            "EVENT": "1" if event else "",
         }
         out = subprocess.run(
             self.lan.exec_args(self.lan.service_ns, str(CLIENT), "-c", script),
