@@ -1,12 +1,13 @@
 """Discovery benchmark: netmon's ARP sweep against arp-scan and nmap on a namespace LAN.
 
-    sudo uv run python bench/discovery.py [--sizes 254 1000] [--runs 3]
+    sudo uv run python bench/discovery.py [--sizes 253 1000] [--runs 5]
 
 For each size a LAN of that many live hosts is built from network namespaces (a /24 for 254,
 a /22 for 1000); every tool sweeps the whole network from the service namespace with its
-neighbour cache flushed first, in turn, ``--runs`` times. Reported per tool: median wall time,
-CPU time (user + system of the process), peak RSS, and the share of live hosts found (the
-worst run). Needs root, arp-scan and nmap. Sends nothing outside the namespaces it builds.
+neighbour cache flushed first, in turn, ``--runs`` times; netmon-mqtt as
+``netmon-mqtt scan --methods arp`` (the sweep alone, as arp-scan does it, in a new process
+each time). Reported per tool: median and worst wall time, CPU time (user + system of the
+process), both against arp-scan's, peak RSS, and the share of live hosts found (worst run). Needs root, arp-scan and nmap. Sends nothing outside the namespaces it builds.
 """
 
 from __future__ import annotations
@@ -51,14 +52,17 @@ class Sample:
 def measure(argv: list[str]) -> tuple[Sample, str]:
     """Run a command to completion, with its own resource usage from wait4."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        errors.seek(0)
+        error_text = errors.read()[-2000:]
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise RuntimeError(f"{argv[4:]} exited with {proc.returncode}")
+        raise RuntimeError(f"{argv[4:]} exited with {proc.returncode}: {error_text}")
     return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, 0), out
 
 
@@ -74,6 +78,8 @@ def tools(lan: NetnsLan, config: Path) -> dict[str, tuple[list[str], str]]:
                 "netmon_mqtt",
                 "scan",
                 lan.subnet,
+                "--methods",
+                "arp",
                 "--json",
                 "--config",
                 str(config),
@@ -117,16 +123,24 @@ def bench_size(size: int, runs: int) -> list[tuple[str, int, list[Sample]]]:
 
 
 def report(size: int, results: list[tuple[str, int, list[Sample]]]) -> str:
+    base = next((samples for name, _live, samples in results if name == "arp-scan"), None)
     lines = [
-        f"### {size} live hosts",
-        "| tool | wall s (median) | CPU s (median) | peak RSS MB | hosts found (worst run) |",
-        "|---|---|---|---|---|",
+        f"### {size} live hosts, {len(results[0][2])} runs each",
+        "| tool | wall s median / worst | x arp-scan (worst wall) | CPU s median "
+        "| x arp-scan (CPU) | peak RSS MB | hosts found (worst run) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, live, samples in results:
         worst = min(s.found for s in samples)
+        wall = max(s.wall_s for s in samples)
+        cpu = statistics.median(s.cpu_s for s in samples)
+        wall_ratio = cpu_ratio = "-"
+        if base:
+            wall_ratio = f"{wall / max(s.wall_s for s in base):.2f}"
+            cpu_ratio = f"{cpu / statistics.median(s.cpu_s for s in base):.2f}"
         lines.append(
-            f"| {name} | {statistics.median(s.wall_s for s in samples):.2f} "
-            f"| {statistics.median(s.cpu_s for s in samples):.2f} "
+            f"| {name} | {statistics.median(s.wall_s for s in samples):.2f} / {wall:.2f} "
+            f"| {wall_ratio} | {cpu:.2f} | {cpu_ratio} "
             f"| {max(s.rss_mb for s in samples):.0f} "
             f"| {worst}/{live} ({100 * worst / live:.1f}%) |"
         )
@@ -136,7 +150,7 @@ def report(size: int, results: list[tuple[str, int, list[Sample]]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[253, 1000])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root (network namespaces)", file=sys.stderr)

@@ -4,11 +4,10 @@ as ``netmon-mqtt scan`` runs them in memory."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .config import Config
 from .discovery.link import Link
-from .discovery.mdns import MdnsBrowser
 from .discovery.networks import Target
 from .discovery.passive import PassiveListener
 from .discovery.service import Discovery
@@ -24,6 +23,9 @@ from .monitor.icmp import Pinger
 from .options import from_config
 from .privileges import Privileges
 from .privileges import check as check_privileges
+
+if TYPE_CHECKING:
+    from .discovery.mdns import MdnsBrowser
 
 
 class Component(Protocol):
@@ -83,7 +85,11 @@ class Pipeline:
         sweeper = Sweeper(d, link, sweep_pinger, config.ping_timeout, raw=privileges.raw)
         self.discovery = Discovery(sweeper, targets, self.inventory, bus, config.discovery_interval)
         observe = self.inventory.observe
-        self.mdns = MdnsBrowser(targets, observe, bus) if d.use_mdns else None
+        self.mdns: MdnsBrowser | None = None
+        if d.use_mdns:
+            from .discovery.mdns import MdnsBrowser  # zeroconf is slow to import
+
+            self.mdns = MdnsBrowser(targets, observe, bus)
         passive = d.passive and privileges.raw
         self.passive = PassiveListener(link, targets, observe, bus) if passive else None
 

@@ -25,6 +25,7 @@ from .pipeline import Boundary, Component, Pipeline
 OTHER_SOURCES = frozenset({"mdns", "passive", "dns", "snmp", "netbios"})
 SCAN_METHODS = METHODS | OTHER_SOURCES
 MEMORY = ":memory:"
+LISTENING = frozenset({"mdns", "passive"})  # sources that wait for devices to speak
 
 Phase = Callable[[str], None]
 
@@ -59,7 +60,8 @@ async def scan(
         await pipeline.discovery.scan(targets, wanted & METHODS, progress)
         if progress:
             progress(0, 1, "identifying")
-        await asyncio.sleep(max(0.0, began + listen - time.monotonic()))
+        if wanted & LISTENING:  # nothing else arrives unasked
+            await asyncio.sleep(max(0.0, began + listen - time.monotonic()))
         await pipeline.inventory.settled()
         if progress:
             progress(1, 1, "identified")
