@@ -8,7 +8,9 @@
 #     netmon-mqtt
 #
 # The package is installed exactly as CI installs it: `uv sync --locked` from uv.lock.
-FROM python:3.11-slim
+# BASE is the image it builds on (the tests pass a local stand-in for the official one).
+ARG BASE=python:3.11-slim
+FROM ${BASE}
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends iproute2 libcap2-bin \
