@@ -22,8 +22,10 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 COPY netmon_mqtt ./netmon_mqtt
 RUN uv sync --locked --no-dev \
- # Raw sockets for the unprivileged user: ARP sweeps and ICMP probes.
- && setcap cap_net_raw+eip "$(readlink -f /usr/local/bin/python3.11)"
+ # Raw sockets for the unprivileged user: ARP sweeps and ICMP probes. Permitted, not
+ # effective: the service puts it in force itself where the container has NET_RAW, and the
+ # interpreter still starts (with fewer sources) where it has not.
+ && setcap cap_net_raw+ip "$(readlink -f /usr/local/bin/python3.11)"
 
 ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1

@@ -361,6 +361,68 @@ def test_service_image_runs_unprivileged_with_net_raw_only(
         docker.quiet("volume", "rm", "-f", volume)
 
 
+def test_service_image_without_net_raw_starts_with_fewer_sources(
+    images: Images, service_image: str, container_lan: ContainerLan
+) -> None:
+    """No capability at all (Podman's default set, a locked-down host): the interpreter
+    still starts, the service says what is missing and how to grant it, and runs."""
+    docker, ctl = images.docker, container_lan
+    config = ctl.folder / "bare.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "networks": [SUBNET],
+                "mqtt": {
+                    "host": ctl.lan.service_ip,
+                    "port": ctl.broker.port,
+                    "username": SERVICE_USER,
+                    "retained_wait": 1.0,
+                    "birth_delay": 0,
+                },
+            }
+        )
+    )
+    config.chmod(0o644)
+    name = f"netmon-test-{SUFFIX}-bare"
+    try:
+        docker(
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            f"container:{ctl.holder}",
+            "--cap-drop",
+            "ALL",
+            "-e",
+            f"NETMON_MQTT_PASSWORD={SERVICE_PASSWORD}",
+            "-v",
+            f"{config}:/config/netmon.yaml:ro",
+            service_image,
+            "netmon-mqtt",
+            "run",
+            "--config",
+            "/config/netmon.yaml",
+            "--database",
+            "/tmp/netmon.db",
+        )
+        online = wait_until(
+            lambda: (
+                (m := ctl.sub.latest("netmon/bridge/state")) is not None and m.payload == "online"
+            ),
+            60,
+            0.5,
+        )
+        logs = docker.logs(name)
+        assert online, f"the bridge never came online; container log:\n{logs[-4000:]}"
+        assert "No CAP_NET_RAW" in logs and "--cap-add NET_RAW" in logs, logs[-4000:]
+        assert int(status_fields(docker.pid(name))["CapEff"], 16) == 0
+        assert "Traceback" not in logs
+        assert stop_cleanly(docker, name) == 0, docker.logs(name)[-4000:]
+    finally:
+        docker.quiet("rm", "-f", name)
+
+
 FAKE_SUPERVISOR = """
 import http.server, json, sys
 address, token, reply, log = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -452,14 +514,23 @@ def test_addon_image_runs_with_the_supervisors_options_and_broker(
         supervisor.wait(10)
 
 
-def test_addon_refuses_bad_options_naming_the_key(
-    images: Images, addon_image: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("networks", "expected"),
+    [
+        # A network the Supervisor's schema lets through (any string) but netmon refuses.
+        ([SUBNET, "192.168.300.0/24"], ("networks", "192.168.300.0/24")),
+        # Valid options, but no broker: the Supervisor offers none and mqtt_host is empty.
+        ([SUBNET], ("no MQTT broker", "Mosquitto broker add-on", "mqtt_host")),
+    ],
+    ids=["bad-network", "no-broker"],
+)
+def test_addon_refuses_to_start_saying_why(
+    images: Images, addon_image: str, tmp_path: Path, networks: list[str], expected: tuple[str]
 ) -> None:
-    """A network the Supervisor's schema lets through (any string) but netmon refuses stops
-    the add-on at once with the option named."""
+    """The add-on stops at once, naming the option or what is missing, and creates nothing."""
     data = tmp_path / "data"
     data.mkdir()
-    options = {"networks": [SUBNET, "192.168.300.0/24"], "base_topic": "netmon"}
+    options = {"networks": networks, "base_topic": "netmon"}
     (data / "options.json").write_text(json.dumps(options))
     started, volume = time.monotonic(), f"{data}:/data"
     proc = subprocess.run(
@@ -471,6 +542,7 @@ def test_addon_refuses_bad_options_naming_the_key(
         check=False,
     )
     assert proc.returncode != 0, proc.stdout
-    assert "networks" in proc.stderr and "192.168.300.0/24" in proc.stderr, proc.stderr
+    assert all(text in proc.stderr for text in expected), proc.stderr
+    assert "Traceback" not in proc.stderr
     assert not (data / "netmon.db").exists()
     assert time.monotonic() - started < 30
