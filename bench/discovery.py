@@ -7,7 +7,8 @@ a /22 for 1000); every tool sweeps the whole network from the service namespace 
 neighbour cache flushed first, in turn, ``--runs`` times; netmon-mqtt as
 ``netmon-mqtt scan --methods arp`` (the sweep alone, as arp-scan does it, in a new process
 each time). Reported per tool: median and worst wall time, CPU time (user + system of the
-process), both against arp-scan's, peak RSS, and the share of live hosts found (worst run). Needs root, arp-scan and nmap. Sends nothing outside the namespaces it builds.
+process), both against arp-scan's, peak RSS, and the share of live hosts found (worst run).
+Needs root, arp-scan and nmap. Sends nothing outside the namespaces it builds.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import logging
 import signal
 
 from . import __version__, startup
-from .bridge import Bridge
+from .bridge import Bridge, RequestLimit
 from .broker import EmbeddedBroker
 from .commands import Commands
 from .config import Config
@@ -77,7 +77,10 @@ class Service:
         m = config.mqtt
         topics = Topics(m.base_topic, m.discovery_prefix, config.instance_id)
         self.mqtt = self._link(config, topics)
-        self.status = Status(__version__, topics, p.inventory, p.discovery, self.options)
+        limit = RequestLimit()
+        self.status = Status(
+            __version__, topics, p.inventory, p.discovery, self.options, limit=limit
+        )
         publisher = Publisher(self.mqtt, topics, bus, p.inventory, self.status.info)
         self.home_assistant = HomeAssistantDiscovery(
             self.mqtt,
@@ -98,7 +101,7 @@ class Service:
             pinger=edge.pinger,
             monitor=self.monitor,
         )
-        self.bridge = Bridge(self.mqtt, topics, commands.table())
+        self.bridge = Bridge(self.mqtt, topics, commands.table(), limit)
         self._order: list[Component | None] = [
             self.broker,
             *p.storage(),

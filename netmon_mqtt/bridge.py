@@ -3,12 +3,19 @@
 The bridge subscribes to the requests itself. Every request gets exactly one response
 echoing its ``transaction``. Requests are size limited and validated by schema before
 anything runs, so a bad request changes nothing; at most ``MAX_PENDING`` run at once.
+
+Requests are rate limited (a token bucket: ``REQUEST_BURST`` at once, ``REQUEST_RATE`` a
+second after that). A request over the limit is refused without running; refusals are
+counted (``requests_refused`` in ``bridge/health``), logged at most every
+``REFUSAL_LOG_EVERY`` seconds, and answered at most ``REFUSALS_ANSWERED`` times a second: a
+flood must not turn into a flood of answers that keeps real requests waiting behind it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +27,15 @@ from .errors import NetmonError
 from .publish.mqtt import Message, MqttLink
 from .publish.payloads import dumps
 from .publish.topics import Topics
+from .validators import hide_secret
 
 _LOGGER = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_PENDING = 32
+REQUEST_RATE = 20.0  # requests a second, sustained
+REQUEST_BURST = 100  # requests at once (a client catching up after a restart)
+REFUSALS_ANSWERED = 1.0  # refusal responses a second, at most
+REFUSAL_LOG_EVERY = 10.0  # seconds between log lines about refused requests
 
 
 class RequestError(NetmonError):
@@ -45,17 +57,86 @@ def _format_invalid(err: vol.Invalid) -> str:
     message = first.msg
     if message.startswith("extra keys not allowed"):
         message = "unknown key"
+    message = hide_secret(list(first.path), message)
     return f"{path}: {message}" if path else message
+
+
+class TokenBucket:
+    """``burst`` tokens at once, refilled at ``rate`` a second; pure, clock passed in."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._clock = clock
+        self._tokens = burst
+        self._at = clock()
+
+    def take(self) -> bool:
+        """True (and one token fewer) when a token is left."""
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+class RequestLimit:
+    """The bridge's rate limit: which requests run, which are refused (and counted), and
+    which refusals are answered."""
+
+    def __init__(
+        self,
+        rate: float = REQUEST_RATE,
+        burst: int = REQUEST_BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.refused = 0  # since start
+        self._requests = TokenBucket(rate, burst, clock)
+        self._answers = TokenBucket(REFUSALS_ANSWERED, 1, clock)
+        self._clock = clock
+        self._logged_at: float | None = None
+        self._unlogged = 0
+
+    def allow(self) -> bool:
+        """True when a request may run now; a refusal is counted and logged."""
+        if self._requests.take():
+            return True
+        self.refused += 1
+        self._unlogged += 1
+        now = self._clock()
+        if self._logged_at is None or now - self._logged_at >= REFUSAL_LOG_EVERY:
+            _LOGGER.warning(
+                "Refused %s requests: more than %s a second (%s refused since start)",
+                self._unlogged,
+                self.rate,
+                self.refused,
+            )
+            self._logged_at, self._unlogged = now, 0
+        return False
+
+    def answer_refusal(self) -> bool:
+        """True when this refusal gets a response (at most ``REFUSALS_ANSWERED`` a second)."""
+        return self._answers.take()
 
 
 class Bridge:
     """Serves the requests on ``<base>/bridge/request/#`` with ``commands``."""
 
-    def __init__(self, link: MqttLink, topics: Topics, commands: Mapping[str, Command]) -> None:
+    def __init__(
+        self,
+        link: MqttLink,
+        topics: Topics,
+        commands: Mapping[str, Command],
+        limit: RequestLimit | None = None,
+    ) -> None:
         self._link = link
         self._topics = topics
         self._commands = commands
         self._pending = TaskSet()
+        self.limit = limit or RequestLimit()
         link.subscribe(f"{topics.request_prefix}#", self._on_request)
 
     async def start(self) -> None:
@@ -69,10 +150,27 @@ class Bridge:
         if message.retain:
             return  # a retained request is stale by definition
         command = message.topic[len(self._topics.request_prefix) :]
+        if not self.limit.allow():
+            if self.limit.answer_refusal():
+                self._refuse(command, message.payload)
+            return
         if len(self._pending) >= MAX_PENDING:
             _LOGGER.warning("Dropping request %s: too many requests in progress", command)
             return
         self._pending.spawn(self._answer(command, message.payload))
+
+    def _refuse(self, command: str, payload: str) -> None:
+        try:
+            transaction = _parse(payload).get("transaction")
+        except RequestError:
+            transaction = None
+        error = (
+            f"too many requests: more than {self.limit.rate:g} a second; "
+            f"{self.limit.refused} refused so far, retry later"
+        )
+        self._link.send(
+            self._topics.response(command), dumps(_response("error", {}, transaction, error))
+        )
 
     async def _answer(self, command: str, payload: str) -> None:
         response = await self.handle(command, payload)
@@ -115,8 +213,13 @@ def _parse(payload: str) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(payload)
-    except ValueError as err:
-        raise RequestError(f"malformed JSON: {err}") from err
+        # A lone surrogate (``"\ud800"``) parses, but can never be sent back out as UTF-8.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except ValueError as err:  # UnicodeEncodeError is one
+        problem = "a lone surrogate" if isinstance(err, UnicodeEncodeError) else err
+        raise RequestError(f"malformed JSON: {problem}") from None
+    except RecursionError:
+        raise RequestError("malformed JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise RequestError("expected a JSON object")
     return data

@@ -32,6 +32,11 @@ class _Broker(Broker):  # type: ignore[misc]
             await super()._publish_retained_messages_for_subscription(subscription, session)
 
 
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """amqtt logs a failed start with its traceback; ``start`` reports it in one line."""
+    return record.exc_info is None
+
+
 class EmbeddedBroker:
     """An MQTT 3.1.1 broker inside the service process (retained messages in memory)."""
 
@@ -54,6 +59,8 @@ class EmbeddedBroker:
                 "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
             },
         }
+        amqtt_log = logging.getLogger("amqtt.broker")
+        amqtt_log.addFilter(_without_traceback)  # the failure is reported once, below
         try:
             self._broker = _Broker(config)
             await self._broker.start()
@@ -61,8 +68,11 @@ class EmbeddedBroker:
             self._broker = None
             raise BrokerError(
                 f"cannot start the embedded MQTT broker on {self.url}: {err} "
-                "(is another broker already using the port? set mqtt.host to use it)"
+                "(is another broker already using the port? set mqtt.host to use it, or "
+                "embedded_broker.port to listen elsewhere)"
             ) from err
+        finally:
+            amqtt_log.removeFilter(_without_traceback)
         _LOGGER.info(
             "Embedded MQTT broker listening on %s (connect mosquitto_sub, Node-RED or "
             "Home Assistant to it)",

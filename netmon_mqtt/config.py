@@ -7,6 +7,7 @@ expected, e.g. ``mqtt.port: expected an integer from 1 to 65535, got 70000``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,12 +19,13 @@ import yaml
 
 from .errors import ConfigError
 from .identify.snmp import SnmpCredential
-from .schema import ROOT, parse_network
+from .schema import PRIVATE_NETWORKS, ROOT, parse_network
 from .validators import describe, translate
 
 DEFAULT_PASSWORD_ENV = "NETMON_MQTT_PASSWORD"
 # Home Assistant's SNMP integration tries this community by default; so does netmon.
 DEFAULT_SNMP_CREDENTIALS = (SnmpCredential(version="2c", community="public"),)
+_PASSWORD_IN_URL = re.compile(r"//([^:@/]*):[^@/]*@")
 _UNKNOWN_HINT = " (check the spelling; see config/netmon.example.yaml for every key)"
 
 
@@ -94,6 +96,7 @@ class Config:
     """The validated configuration of one netmon-mqtt instance."""
 
     networks: tuple[str, ...] = ()
+    allowed_networks: tuple[str, ...] = PRIVATE_NETWORKS
     instance_id: str = "main"
     database: str = "netmon.db"
     log_level: str = "info"
@@ -147,6 +150,8 @@ def _build(raw: dict[str, Any]) -> Config:
     discovery = DiscoveryConfig(**(raw.pop("discovery", None) or {}))
     embedded = EmbeddedBrokerConfig(**(raw.pop("embedded_broker", None) or {}))
     networks = tuple(raw.pop("networks", ()) or ())
+    if "allowed_networks" in raw:
+        raw["allowed_networks"] = tuple(raw["allowed_networks"])
     raw["devices"] = dict(raw.get("devices") or {})
     snmp_raw = dict(raw.pop("snmp", None) or {})
     credentials = snmp_raw.pop("credentials", DEFAULT_SNMP_CREDENTIALS)
@@ -204,13 +209,14 @@ def _resolve_password(
 def apply_broker_url(mqtt: MqttConfig, url: str, path: str = "--broker") -> MqttConfig:
     """Apply ``mqtt[s]://[user[:password]@]host[:port]`` to an MQTT config."""
     expected = "a URL such as mqtt://user@host:1883 or mqtts://host"
+    shown = describe(_PASSWORD_IN_URL.sub(r"//\1:***@", url))  # the password never shows
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise ConfigError(f"expected {expected}, got {describe(url)}", path) from None
+        raise ConfigError(f"expected {expected}, got {shown}", path) from None
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ConfigError(f"expected {expected}, got {describe(url)}", path)
+        raise ConfigError(f"expected {expected}, got {shown}", path)
     tls = parts.scheme == "mqtts"
     return replace(
         mqtt,
@@ -228,13 +234,25 @@ def load(path: str | Path | None) -> Config:
         return validate({})
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise ConfigError(
+            f"cannot read {path}: {reason}; check the path, or start from "
+            "config/netmon.example.yaml"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+        raise ConfigError(f"{path} is not valid YAML: {_yaml_problem(err)}") from None
     return validate(data)
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML error on one line: what is wrong and where (PyYAML's text spans lines)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}; fix it there"
 
 
 def with_overrides(

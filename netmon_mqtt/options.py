@@ -8,6 +8,7 @@ and each component applies what concerns it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -21,10 +22,10 @@ from .errors import DiscoveryError, NetmonError
 from .events import EventBus, OptionsChanged
 from .inventory.store import Store
 from .models import RuntimeOptions
-from .schema import RUNTIME_OPTIONS, SETTINGS
+from .schema import MIN_IPV4_PREFIX, RUNTIME_OPTIONS, SETTINGS
+from .validators import SECRET_KEYS
 
 _LOGGER = logging.getLogger(__name__)
-_SECRETS = frozenset({"community", "auth_key", "priv_key"})
 
 Resolver = Callable[[tuple[str, ...]], Awaitable[list[Target]]]
 
@@ -42,6 +43,39 @@ async def resolve_networks(networks: tuple[str, ...]) -> list[Target]:
     if not targets:
         raise OptionsError("networks: no IPv4 network to watch in these entries")
     return targets
+
+
+class Confinement:
+    """Which networks the ``options`` request may set (over MQTT, anyone on the broker):
+    none larger than ``/MIN_IPV4_PREFIX``, and each inside ``allowed_networks`` (private and
+    link-local by default) or inside a network of the configuration file."""
+
+    def __init__(self, allowed: tuple[str, ...], configured: list[Target]) -> None:
+        self._allowed = [ipaddress.ip_network(a) for a in allowed]
+        self._allowed += [t.network for t in configured]
+        self._shown = ", ".join(allowed) or "none"
+
+    def check(self, targets: list[Target]) -> None:
+        """``OptionsError`` naming the first target that is too large or not allowed."""
+        for target in targets:
+            network = target.network
+            where = f"{network} (on {target.interface})" if target.interface else str(network)
+            if network.prefixlen < MIN_IPV4_PREFIX:
+                raise OptionsError(
+                    f"networks: {where} is larger than /{MIN_IPV4_PREFIX}; "
+                    "watch a part of it, or set it in the configuration file"
+                )
+            if not any(_inside(network, allowed) for allowed in self._allowed):
+                raise OptionsError(
+                    f"networks: {where} is outside the networks a request may watch "
+                    f"({self._shown}); add it to allowed_networks in the configuration file"
+                )
+
+
+def _inside(
+    network: ipaddress.IPv4Network, allowed: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> bool:
+    return isinstance(allowed, ipaddress.IPv4Network) and network.subnet_of(allowed)
 
 
 def from_config(config: Config) -> RuntimeOptions:
@@ -72,7 +106,7 @@ def shown(options: RuntimeOptions) -> dict[str, Any]:
 
 def redacted(credential: Mapping[str, Any]) -> dict[str, Any]:
     """A credential without its secrets."""
-    return {k: ("***" if k in _SECRETS else v) for k, v in credential.items()}
+    return {k: ("***" if k in SECRET_KEYS else v) for k, v in credential.items()}
 
 
 class Options:
@@ -89,6 +123,7 @@ class Options:
         self._store = store
         self._bus = bus
         self._resolve = resolve
+        self._confinement = Confinement(config.allowed_networks, targets)
         self.current = from_config(config)
         self.targets: tuple[Target, ...] = tuple(targets)
 
@@ -116,7 +151,9 @@ class Options:
         values = {k: _frozen(k, v) for k, v in changes.items()}
         targets = self.targets
         if "networks" in values:
-            targets = tuple(await self._resolve(values["networks"]))
+            resolved = await self._resolve(values["networks"])
+            self._confinement.check(resolved)
+            targets = tuple(resolved)
         if persist and changes:
             await self._store.save_settings(dict(changes))
             _LOGGER.info("Options changed: %s", _loggable(changes))

@@ -35,6 +35,16 @@ _INSTANCE_ID = re.compile(r"^[a-z0-9_]{1,32}$")
 # Refuse sweeping more than a /16 (65 536 addresses): almost always a typo.
 MIN_IPV4_PREFIX = 16
 MIN_IPV6_PREFIX = 64
+# What networks set over MQTT (the ``options`` request) may lie in, unless the file's
+# ``allowed_networks`` says otherwise: private (RFC 1918, IPv6 unique local) and link-local.
+PRIVATE_NETWORKS: Final = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+)
 
 
 def parse_network(value: Any) -> str:
@@ -257,6 +267,7 @@ ROOT = vol.Schema(
             _INSTANCE_ID, "1-32 lower-case letters, digits or '_'"
         ),
         vol.Optional("database"): STR,
+        vol.Optional("allowed_networks"): vol.All(_NETWORKS, [_cidr]),
         vol.Optional("log_level"): choice("debug", "info", "warning", "error"),
         **{
             vol.Optional(key): SETTINGS[key]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .background import Background
+from .bridge import RequestLimit
 from .clock import iso, utcnow
 from .discovery.service import Discovery
 from .events import EventBus, HealthReported
@@ -32,8 +33,10 @@ class Status:
         options: Options,
         *,
         clock: Callable[[], float] = time.monotonic,
+        limit: RequestLimit | None = None,
     ) -> None:
         self._version = version
+        self._limit = limit
         self._topics = topics
         self._inventory = inventory
         self._discovery = discovery
@@ -79,6 +82,7 @@ class Status:
             "db_ok": db_ok,
             "devices": len(self._inventory.devices()),
             "last_scan_duration_s": _rounded(self._discovery.last_duration, 2),
+            "requests_refused": self._limit.refused if self._limit else 0,
         }
 
 

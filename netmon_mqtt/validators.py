@@ -16,6 +16,15 @@ import voluptuous as vol
 from .errors import ConfigError
 
 Validator = Callable[[Any], Any]
+# Keys whose values never appear in an error, a log line or a response.
+SECRET_KEYS = frozenset({"password", "community", "auth_key", "priv_key"})
+
+
+def hide_secret(path: list[Any], message: str) -> str:
+    """``message`` without the value it shows (``got ...``) when ``path`` names a secret."""
+    if path and path[-1] in SECRET_KEYS and ", got " in message:
+        return message.split(", got ", 1)[0] + ", got a value not shown here (a secret)"
+    return message
 
 
 def describe(value: Any) -> str:
@@ -132,4 +141,4 @@ def translate(err: vol.Invalid, data: Any, unknown_hint: str = "") -> ConfigErro
     message = error.msg
     if not message.startswith("expected"):
         message = f"{message}, got {describe(_value_at(data, list(error.path)))}"
-    return ConfigError(message, path)
+    return ConfigError(hide_secret(list(error.path), message), path)

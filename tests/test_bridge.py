@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import voluptuous as vol
 
-from netmon_mqtt.bridge import MAX_REQUEST_BYTES, Bridge, Command, RequestError
+from netmon_mqtt.bridge import MAX_REQUEST_BYTES, Bridge, Command, RequestError, RequestLimit
 from netmon_mqtt.commands import scan_target
 from netmon_mqtt.config import MqttConfig
 from netmon_mqtt.discovery.networks import Target
@@ -98,3 +98,19 @@ def test_scan_target_must_lie_inside_the_configured_networks() -> None:
         scan_target("10.0.0.0/8", configured)
     with pytest.raises(RequestError, match="expected a CIDR"):
         scan_target("banana", configured)
+
+
+def test_the_rate_limit_lets_a_burst_through_then_the_rate_and_counts_refusals() -> None:
+    now = [0.0]
+    limit = RequestLimit(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [limit.allow() for _ in range(5)] == [True, True, True, False, False]
+    assert limit.refused == 2
+    assert limit.answer_refusal() is True and limit.answer_refusal() is False
+    now[0] = 0.5  # one token back at 2 a second
+    assert [limit.allow() for _ in range(2)] == [True, False]
+    now[0] = 1.5  # two more, and one refusal answer a second
+    assert [limit.allow() for _ in range(3)] == [True, True, False]
+    assert limit.answer_refusal() is True
+    now[0] = 100.0  # refilled up to the burst, no further
+    assert [limit.allow() for _ in range(4)] == [True, True, True, False]
+    assert limit.refused == 5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import json
 import logging
 import sqlite3
@@ -52,6 +54,28 @@ _COLUMNS = (
 MAX_BLOCKED = 1000  # devices removed with "block" that are remembered (the oldest go first)
 
 
+def _check_openable(path: Path) -> None:
+    sqlite3.connect(path).close()
+
+
+def _advice(err: sqlite3.Error | OSError) -> str:
+    """What to do about an error opening the database, for the one line the user reads."""
+    text = str(err).lower()
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (
+            "; move the file away (netmon-mqtt then starts a new inventory and finds the "
+            "devices again) or restore a copy"
+        )
+    if "full" in text or getattr(err, "errno", None) == errno.ENOSPC:
+        return "; free space on its disk"
+    if "readonly" in text or "unable to open" in text or isinstance(err, OSError):
+        return (
+            "; check that the file and its directory exist and that the user running "
+            "netmon-mqtt may write them (on a writable disk), or choose another --database"
+        )
+    return ""
+
+
 class Store:
     """The only code that touches the SQLite file."""
 
@@ -64,13 +88,19 @@ class Store:
         try:
             if self._path.parent != Path():
                 self._path.parent.mkdir(parents=True, exist_ok=True)
+            # A file that cannot be opened fails here, in a thread asyncio waits for:
+            # aiosqlite's own worker thread would outlive a failed start and print a
+            # traceback when the event loop is already closed.
+            await asyncio.to_thread(_check_openable, self._path)
             self._db = await aiosqlite.connect(self._path)
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._migrate()
         except (sqlite3.Error, OSError) as err:
             await self.close()
-            raise DatabaseError(f"cannot open the database {self._path}: {err}") from err
+            raise DatabaseError(
+                f"cannot open the database {self._path}: {err}{_advice(err)}"
+            ) from err
         except BaseException:
             await self.close()
             raise
