@@ -95,3 +95,16 @@ def test_build_database_rejects_other_files(tmp_path: Path) -> None:
         parse_ieee_csv(bad.read_text())
     with pytest.raises(NetmonError, match="cannot read"):
         build_database([tmp_path / "missing.csv"], tmp_path / "out.gz")
+
+
+def test_lookup_takes_the_longest_prefix_from_entries_in_any_order() -> None:
+    database = OuiDatabase(
+        [("B827EB", "Short"), ("001122", "Other"), ("B827EB123", "Long"), ("B827EB1", "Mid")]
+    )
+    assert len(database) == 4
+    assert database.lookup("b8:27:eb:12:30:00") == "Long"
+    assert database.lookup("b8:27:eb:1f:00:00") == "Mid"
+    assert database.lookup("b8:27:eb:00:00:00") == "Short"
+    assert database.lookup("00:11:22:33:44:55") == "Other"
+    assert database.lookup("00:11:21:33:44:55") is None
+    assert database.lookup("garbage") is None

