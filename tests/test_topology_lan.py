@@ -132,6 +132,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         processes += _switch(lan, lan.bridge_ns, "switch-a", lldp)
         processes += _switch(lan, second, "switch-b", lldp)
         host: Host = lan.hosts[LLDP_HOST]
+        # A NAS, not a router: a new namespace may inherit forwarding from the machine
+        # (net.ipv4.ip_forward=1 wherever Docker ran), and lldpd would announce a router.
+        lan.sysctl(host, "net.ipv4.ip_forward", "0")
         processes.append(start_lldpd(lan.exec_args(host.namespace), lldp, "nas"))
         running = start_with_broker(
             lan,

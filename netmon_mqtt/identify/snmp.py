@@ -9,7 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import utcnow
@@ -55,6 +55,7 @@ MAX_REPETITIONS = 64
 MAX_INTERFACES = 512
 MAX_BULK_REQUESTS = 64
 STATIC_EVERY = 10  # polls between reads of the names, types and speeds
+ENGINE_AGENTS = 64  # agents one pysnmp engine is configured for before a new one is used
 _STATIC = frozenset({"descr", "type", "speed", "name", "high_speed", "alias"})
 _UPTIME_BEFORE = "1.3.6.1.2.1.1.3"  # GETNEXT of this is sysUpTime.0
 _COLUMNS: dict[str, str] = {
@@ -256,6 +257,16 @@ def _by_interface(found: Found) -> dict[int, dict[str, object]]:
     return rows
 
 
+@dataclass(eq=False)
+class _Engine:
+    """A pysnmp engine, the agents it was configured for, and the queries using it."""
+
+    engine: Any
+    agents: set[str] = field(default_factory=set)
+    users: int = 0
+    retired: bool = False
+
+
 class SnmpIdentifier:
     """Reads the system group of a device's agent.
 
@@ -274,7 +285,8 @@ class SnmpIdentifier:
         self._credentials = credentials
         self._timeout = timeout
         self._retries = retries
-        self._engine: Any = None
+        self._engine: _Engine | None = None  # the one new queries use
+        self._engines: list[_Engine] = []  # every engine not closed yet
         self._working: dict[str, SnmpCredential] = {}  # device id -> what answered last
         self._tables: dict[str, _Table] = {}  # device id -> its interfaces' fixed facts
         if bus is not None:
@@ -310,12 +322,13 @@ class SnmpIdentifier:
     async def _query(self, ip: str, credential: SnmpCredential) -> dict[str, str] | None:
         from pysnmp.hlapi.v3arch import asyncio as hlapi
 
+        engine = self._acquire(hlapi, ip)
         try:
             target = await hlapi.UdpTransportTarget.create(
                 (ip, 161), timeout=self._timeout, retries=self._retries
             )
             error, status, _index, bindings = await hlapi.get_cmd(
-                self._engine_now(hlapi),
+                engine.engine,
                 credential.auth_data(),
                 target,
                 hlapi.ContextData(),
@@ -324,6 +337,8 @@ class SnmpIdentifier:
         except Exception as err:  # pysnmp raises many types on garbage; none may escape
             _LOGGER.debug("SNMP query of %s failed: %s", ip, err)
             return None
+        finally:
+            self._release(engine)
         if error or status:
             _LOGGER.debug("SNMP %s of %s: %s", credential, ip, error or status.prettyPrint())
             return None
@@ -375,22 +390,44 @@ class SnmpIdentifier:
     ) -> tuple[float | None, Found] | None:
         from pysnmp.hlapi.v3arch import asyncio as hlapi
 
+        engine = self._acquire(hlapi, device.ip or "")
         try:
             target = await hlapi.UdpTransportTarget.create(
                 (device.ip, 161), timeout=self._timeout, retries=self._retries
             )
-            return await self._walk(hlapi, credential, target, walk)
+            return await self._walk(hlapi, engine.engine, credential, target, walk)
         except Exception as err:  # pysnmp raises many types on garbage; none may escape
             _LOGGER.info("%s of %s unreadable: %s", what, device.id, err)
             return None
+        finally:
+            self._release(engine)
 
-    def _engine_now(self, hlapi: Any) -> Any:
-        if self._engine is None:
-            self._engine = hlapi.SnmpEngine()
-        return self._engine
+    def _acquire(self, hlapi: Any, ip: str) -> _Engine:
+        """The engine for a query of ``ip``. An engine keeps the configuration of every
+        agent it queried (pysnmp's tables, about 17 kB each), so after ``ENGINE_AGENTS``
+        agents a new one takes the new queries and the old one is closed once idle."""
+        engine = self._engine
+        if engine is None or (len(engine.agents) >= ENGINE_AGENTS and ip not in engine.agents):
+            if engine is not None:
+                engine.retired = True
+                self._close_if_idle(engine)
+            engine = self._engine = _Engine(hlapi.SnmpEngine())
+            self._engines.append(engine)
+        engine.agents.add(ip)
+        engine.users += 1
+        return engine
+
+    def _release(self, engine: _Engine) -> None:
+        engine.users -= 1
+        self._close_if_idle(engine)
+
+    def _close_if_idle(self, engine: _Engine) -> None:
+        if engine.retired and engine.users == 0 and engine in self._engines:
+            self._engines.remove(engine)
+            engine.engine.close_dispatcher()
 
     async def _walk(
-        self, hlapi: Any, credential: SnmpCredential, target: Any, walk: Walk
+        self, hlapi: Any, engine: Any, credential: SnmpCredential, target: Any, walk: Walk
     ) -> tuple[float | None, Found] | None:
         """Every column of ``walk`` at once in each GETBULK, bounded in rows and requests;
         the first request also reads sysUpTime (a non-repeater)."""
@@ -402,7 +439,7 @@ class SnmpIdentifier:
                 return uptime, found
             first = [_UPTIME_BEFORE] if request == 0 else []
             error, status, _index, bindings = await hlapi.bulk_cmd(
-                self._engine_now(hlapi),
+                engine,
                 credential.auth_data(),
                 target,
                 hlapi.ContextData(),
@@ -431,7 +468,8 @@ class SnmpIdentifier:
         self.close()
 
     def close(self) -> None:
-        """Release the engine's sockets."""
-        if self._engine is not None:
-            self._engine.close_dispatcher()
-            self._engine = None
+        """Release the engines' sockets."""
+        for engine in self._engines:
+            engine.engine.close_dispatcher()
+        self._engines.clear()
+        self._engine = None
