@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from .inprocess import RESPONSES, Running, in_process
 from .lan import NetnsLan, have_root
-from .mqtt_tools import LocalMosquitto
+from .mqtt_tools import LocalMosquitto, connect_subscriber
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -48,3 +50,17 @@ def mosquitto() -> Iterator[LocalMosquitto]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+async def running(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[Running]:
+    service = in_process(mosquitto.port, tmp_path / "netmon.db")
+    sub = connect_subscriber(mosquitto.port, topic=RESPONSES)
+    await service.start()
+    try:
+        running = Running(service, sub, mosquitto.port)
+        await running.ready()
+        yield running
+    finally:
+        await service.stop()
+        sub.close()

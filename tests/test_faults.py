@@ -18,7 +18,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,8 +25,8 @@ import pytest
 from netmon_mqtt.inventory.store import Store
 
 from .conftest import require
+from .inprocess import Running
 from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber, wait_until
-from .test_hostile import Running, _service
 from .tools.fake_service import hosts
 
 ROOT = Path(__file__).parent.parent
@@ -160,20 +159,6 @@ def _is_state(topic: str) -> bool:
     return len(parts) == 3 and parts[:2] == ["netmon", "device"]
 
 
-@pytest.fixture
-async def service_on(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[Running]:
-    service = _service(mosquitto.port, tmp_path / "netmon.db")
-    sub = connect_subscriber(mosquitto.port, topic="netmon/bridge/response/#")
-    await service.start()
-    try:
-        running = Running(service, sub, mosquitto.port)
-        await running.ready()
-        yield running
-    finally:
-        await service.stop()
-        sub.close()
-
-
 async def _settled_retained(port: int, wanted: int = 1, timeout: float = 15) -> dict[str, str]:
     """The retained messages a new subscriber gets (a subscriber sees a message as
     retained only when it subscribes after it was published: so a new one each time),
@@ -191,7 +176,7 @@ async def _settled_retained(port: int, wanted: int = 1, timeout: float = 15) -> 
 
 
 async def test_a_broker_restarted_empty_gets_every_config_state_and_bridge_topic_back(
-    service_on: Running, mosquitto: LocalMosquitto
+    running: Running, mosquitto: LocalMosquitto
 ) -> None:
     before = await _settled_retained(mosquitto.port)
     assert "netmon/bridge/state" in before and any(
@@ -207,7 +192,7 @@ async def test_a_broker_restarted_empty_gets_every_config_state_and_bridge_topic
     assert _steady(after) == _steady(before)
     assert after["netmon/bridge/state"] == "online"
     assert took < 15, took
-    answer = await service_on.ask("info", {})
+    answer = await running.ask("info", {})
     assert answer is not None and answer["status"] == "ok"
 
 
