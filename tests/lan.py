@@ -187,12 +187,15 @@ class NetnsLan:
             self._blackholes.append(route)
 
     def _raise_neighbour_limits(self) -> None:
-        for key, value in (
-            ("gc_thresh1", "4096"),
-            ("gc_thresh2", "16384"),
-            ("gc_thresh3", "32768"),
+        """Room for a big LAN: neighbour tables, and the per-CPU backlog into which a bridge
+        floods each broadcast once per port (1000 by default: a broadcast to 1000 hosts would
+        overflow it, a drop no real switch makes)."""
+        for path, value in (
+            ("/proc/sys/net/ipv4/neigh/default/gc_thresh1", "4096"),
+            ("/proc/sys/net/ipv4/neigh/default/gc_thresh2", "16384"),
+            ("/proc/sys/net/ipv4/neigh/default/gc_thresh3", "32768"),
+            ("/proc/sys/net/core/netdev_max_backlog", str(max(1000, 16 * self.count))),
         ):
-            path = f"/proc/sys/net/ipv4/neigh/default/{key}"
             with open(path) as handle:
                 self._sysctl_saved[path] = handle.read().strip()
             with open(path, "w") as handle:

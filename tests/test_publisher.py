@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from unittest import mock
@@ -370,3 +372,27 @@ async def test_events_that_waited_too_long_for_the_broker_are_not_replayed_as_ne
                 after.close()
     finally:
         await publisher.stop()
+
+
+async def test_a_stop_that_times_out_leaves_no_task_behind(
+    mosquitto: LocalMosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stop cut short (a slow machine) cancels the session: its reader and writer must end
+    with it, not later with "Task exception was never retrieved" when the connection closes."""
+    publisher = _publisher(mosquitto.port, [KNOWN])
+    before = asyncio.all_tasks()
+    await publisher.start()
+    link = publisher.link
+    assert await _until(link.connected.is_set)
+    session = [weakref.ref(t) for t in asyncio.all_tasks() - before]
+    assert len(session) >= 3  # the link, its reader and its writer
+    await link.stop(timeout=0.0)
+    await asyncio.sleep(0.5)
+    for part in publisher.parts[:-1]:
+        await part.stop()
+    running = [t for r in session if (t := r()) is not None and not t.done()]
+    assert running == []
+    gc.collect()
+    await asyncio.sleep(0)
+    never_retrieved = [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    assert never_retrieved == []

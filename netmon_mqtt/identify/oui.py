@@ -37,19 +37,16 @@ class OuiDatabase:
 
     def __init__(self, entries: Iterable[tuple[str, str]]) -> None:
         numbers: dict[str, int] = {}  # vendor name -> its number, in first-seen order
-        prefixes = {n: array("Q") for n in _PREFIX_LENGTHS}
-        vendors = {n: array("I") for n in _PREFIX_LENGTHS}
+        groups: dict[int, list[tuple[int, int]]] = {n: [] for n in _PREFIX_LENGTHS}
         for prefix, vendor in entries:
-            if len(prefix) in prefixes and _HEX.match(prefix):
-                prefixes[len(prefix)].append(int(prefix, 16))
-                vendors[len(prefix)].append(numbers.setdefault(vendor, len(numbers)))
+            group = groups.get(len(prefix))
+            if group is not None and _HEX.match(prefix):
+                group.append((int(prefix, 16), numbers.setdefault(vendor, len(numbers))))
         self._tables: dict[int, tuple[array[int], array[int]]] = {}
-        for length in _PREFIX_LENGTHS:
-            keys, values = prefixes[length], vendors[length]
-            if any(keys[i] >= keys[i + 1] for i in range(len(keys) - 1)):  # not as written
-                rows = sorted(dict(zip(keys, values, strict=True)).items())
-                keys, values = array("Q", (k for k, _ in rows)), array("I", (v for _, v in rows))
-            self._tables[length] = (keys, values)
+        for length, rows in groups.items():
+            rows.sort()  # already in order when read from our own file: a quick pass
+            unique = dict(rows)  # a repeated prefix keeps its last vendor
+            self._tables[length] = (array("Q", unique), array("I", unique.values()))
         self._names = "\n".join(numbers)
         self._starts = array("I", [0])
         for name in numbers:
@@ -79,14 +76,15 @@ class OuiDatabase:
         """Load a database written by ``build_database``."""
         try:
             with gzip.open(path, "rt", encoding="utf-8") as handle:
-                return cls(_rows(handle))  # streamed: no dict of every line on the way
-        except (OSError, EOFError) as err:
+                text = handle.read()
+        except (OSError, EOFError, UnicodeDecodeError) as err:
             raise NetmonError(f"cannot read the OUI database {path}: {err}") from err
+        return cls(_rows(text))
 
 
-def _rows(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
-    for line in lines:
-        prefix, _, vendor = line.rstrip("\n").partition("\t")
+def _rows(text: str) -> Iterator[tuple[str, str]]:
+    for line in text.splitlines():
+        prefix, _, vendor = line.partition("\t")
         yield prefix, vendor
 
 

@@ -324,12 +324,15 @@ class MqttLink:
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _session(self, conn: Connection) -> None:
-        reader = asyncio.create_task(self._read(conn))
-        writer = asyncio.create_task(self._write(conn))
-        done, pending = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        tasks = {asyncio.create_task(self._read(conn)), asyncio.create_task(self._write(conn))}
+        try:
+            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Also when the session itself is cancelled (a stop that timed out): no task may
+            # outlive the connection and end, unobserved, when it closes.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         for task in done:
             task.result()  # re-raise a lost connection so the link reconnects
 

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from .. import __version__
 from ..config import MqttConfig
 from ..publish.mqtt import LinkState, Reader
-from .model import HISTORY_POINTS, Device, SortKey, WatchModel
+from .model import HISTORY_POINTS, Device, SortKey, WatchModel, parse_time
 
 REFRESH_S = 0.5
 HISTORY_ROWS = 60  # rows whose history is asked for, from the top of the table
@@ -220,13 +220,8 @@ def _selected_key(table: DataTable[Text | str]) -> str | None:
 
 
 def _age(stamp: str, now: datetime) -> float | None:
-    try:
-        then = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=UTC)
-    return (now - then).total_seconds()
+    then = parse_time(stamp)
+    return None if then is None else (now - then).total_seconds()
 
 
 def _ago(stamp: str, now: datetime) -> str:

@@ -27,6 +27,10 @@ NEW_FOR = 60.0  # seconds a device that joined stays highlighted as new
 CHANGED_FOR = 30.0  # seconds a device whose presence or address changed stays highlighted
 SPARKS = "▁▂▃▄▅▆▇█"
 NO_ANSWER = "·"
+# Device topics after the id ("" for the state) -> the Device field they fill.
+_DEVICE_PARTS = {"": "state", "info": "info"}
+# The field whose live change marks a device changed, per part.
+_WATCHED = {"state": "presence", "info": "ip"}
 
 
 class SortKey(Enum):
@@ -170,12 +174,13 @@ class WatchModel:
         """Take one message; True when something shown changed."""
         topic = message.topic
         if topic.startswith(self._device_prefix):
-            parts = topic[len(self._device_prefix) :].split("/")
-            if len(parts) == 1:
-                return self._state(parts[0], message)
-            if parts[1:] == ["info"]:
-                return self._info(parts[0], message)
-            return False
+            device_id, _, rest = topic[len(self._device_prefix) :].partition("/")
+            part = _DEVICE_PARTS.get(rest)
+            if part is None or "/" in device_id:
+                return False
+            if not message.payload:
+                return self.devices.pop(device_id, None) is not None
+            return self._update(device_id, message, part)
         handler = self._bridge_handlers.get(topic)
         return handler(message.payload) if handler else False
 
@@ -216,29 +221,20 @@ class WatchModel:
         return home, len(self.devices)
 
     # -- messages ---------------------------------------------------------------------
-    def _state(self, device_id: str, message: Message) -> bool:
-        if not message.payload:
-            return self.devices.pop(device_id, None) is not None
-        state = _object(message.payload)
-        if not state:
+    def _update(self, device_id: str, message: Message, part: str) -> bool:
+        """Store a device's ``state`` or ``info`` payload; a live change of the field that
+        part is watched for marks the device changed."""
+        value = _object(message.payload)
+        if not value:
             return False
         device = self._device(device_id, message)
-        if not message.retain and device.state and device.presence != state.get("presence"):
+        before: dict[str, Any] = getattr(device, part)
+        watched = _WATCHED[part]
+        if not message.retain and before and before.get(watched) != value.get(watched):
             device.changed_at = self._clock()
-        device.state = state
-        device.history.append(_number(state.get("latency_ms")))
-        return True
-
-    def _info(self, device_id: str, message: Message) -> bool:
-        if not message.payload:
-            return self.devices.pop(device_id, None) is not None
-        info = _object(message.payload)
-        if not info:
-            return False
-        device = self._device(device_id, message)
-        if not message.retain and device.info and device.info.get("ip") != info.get("ip"):
-            device.changed_at = self._clock()
-        device.info = info
+        setattr(device, part, value)
+        if part == "state":
+            device.history.append(_number(value.get("latency_ms")))
         return True
 
     def _event(self, event: dict[str, Any]) -> bool:
@@ -298,15 +294,18 @@ def _ip_key(ip: str) -> tuple[int, ...]:
         return (1 << 16,)
 
 
+def parse_time(text: str) -> datetime | None:
+    """An ISO 8601 time (UTC when it names no zone), or None when unreadable."""
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
 def _later(first: str, second: str) -> str:
     """The later of two ISO 8601 times; an unreadable or empty one loses."""
-    times = []
-    for text in (first, second):
-        try:
-            stamp = datetime.fromisoformat(text)
-        except ValueError:
-            continue
-        times.append((stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC), text))
+    times = [(stamp, text) for text in (first, second) if (stamp := parse_time(text))]
     return max(times, key=lambda t: t[0])[1] if times else ""  # the first on a tie
 
 
