@@ -17,6 +17,7 @@ from ..events import DeviceRemoved, EventBus, OptionsChanged
 from ..models import Device, Observation
 from .interfaces import IF_COLUMNS, IF_TABLE, IFX_COLUMNS, IFX_TABLE, Reading
 from .interfaces import interface_from_columns as _interface
+from .snmp_probe import agent_answers, probe_request
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -268,7 +269,8 @@ class _Engine:
 
 
 class SnmpIdentifier:
-    """Reads the system group of a device's agent.
+    """Reads the system group of a device's agent (asked through pysnmp only when a plain
+    probe found one, see ``snmp_probe``).
 
     The credentials tried are those saved by an ``options`` request (``snmp_credentials``)
     before the configuration file's.
@@ -306,6 +308,9 @@ class SnmpIdentifier:
         if not device.ip or ":" in device.ip:
             return None
         for credential in ordered_credentials(self._credentials, device):
+            request = probe_request(credential.version, credential.community)
+            if not await agent_answers(device.ip, request, self._timeout, self._retries):
+                continue  # no agent for this credential: pysnmp is not even loaded
             fields = await self._query(device.ip, credential)
             if fields:
                 self._working[device.id] = credential

@@ -35,8 +35,10 @@ def start_snmpd(
     name: str = "office-printer",
     extra: tuple[str, ...] = (),
     agentx: bool = False,
+    port: int = 161,
 ) -> tuple[subprocess.Popen[str], Path]:
-    """Start snmpd on ``ip``:161 inside a namespace; returns the process and its folder.
+    """Start snmpd on ``ip``:``port`` inside a namespace (none: ``exec_prefix`` empty, on
+    loopback); returns the process and its folder.
     With ``agentx``, subagents (lldpd) attach at ``<folder>/agentx.sock``."""
     folder = Path(tempfile.mkdtemp(prefix="netmon-snmpd-"))
     _FOLDERS.append(folder)
@@ -74,7 +76,7 @@ def start_snmpd(
             str(conf),
             "-p",
             str(folder / "snmpd.pid"),
-            f"udp:{ip}:161",
+            f"udp:{ip}:{port}",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
