@@ -6,17 +6,63 @@ want, and only topics that differ are published. A restart thus republishes noth
 unchanged, and a broker that lost its retained messages gets all of them. Between
 connections every change is remembered and flushed in one batch on the next wake-up.
 
-Nothing here knows what the topics mean.
+Nothing here knows what the topics mean. Large payloads are held compressed (``Packer``):
+they are alike (a device's discovery config differs from the next one's in ids and names), so
+with a preset dictionary taken from the first ones each takes a few hundred bytes, not 4 kB.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from .topics import matches
 
 Collected = Callable[[dict[str, str]], None]
+Packed = str | bytes  # a payload as held: itself (small) or compressed
+PACK_FROM = 1024  # payloads this long (characters) or longer are held compressed
+DICTIONARY_SIZE = 32 * 1024  # zlib uses at most this much of a preset dictionary
+
+
+class Packer:
+    """Compresses large payloads with a preset dictionary made of the first large payloads
+    seen (until then they are held as they are). Equal payloads pack to equal values."""
+
+    def __init__(self) -> None:
+        self._samples: list[bytes] = []
+        self._learned = 0
+        self._dictionary: bytes | None = None
+
+    def pack(self, payload: str) -> Packed:
+        if len(payload) < PACK_FROM:
+            return payload
+        data = payload.encode()
+        if self._dictionary is None:
+            if len(data) <= DICTIONARY_SIZE // 4:  # a long one would fill it alone
+                self._learn(data)
+            return payload
+        packer = zlib.compressobj(zdict=self._dictionary)
+        return packer.compress(data) + packer.flush()
+
+    def unpack(self, packed: Packed) -> str:
+        if isinstance(packed, str):
+            return packed
+        unpacker = zlib.decompressobj(zdict=self._dictionary or b"")
+        return (unpacker.decompress(packed) + unpacker.flush()).decode()
+
+    def same(self, held: Packed | None, packed: Packed) -> bool:
+        """Whether two held payloads are equal (one may predate the dictionary)."""
+        if held is None or type(held) is type(packed):
+            return held == packed
+        return self.unpack(held) == self.unpack(packed)
+
+    def _learn(self, data: bytes) -> None:
+        self._samples.append(data)
+        self._learned += len(data)
+        if self._learned >= DICTIONARY_SIZE:
+            self._dictionary = b"".join(self._samples)[-DICTIONARY_SIZE:]
+            self._samples = []
 
 
 class Channel(Protocol):
@@ -36,9 +82,10 @@ class RetainedMirror:
         self._wait = wait
         self._wake = wake
         self._owned: list[tuple[Sequence[str], Collected]] = []
-        self._desired: dict[str, str] = {}
+        self._packer = Packer()
+        self._desired: dict[str, Packed] = {}
         self._builders: dict[str, Callable[[], str]] = {}
-        self._published: dict[str, str] = {}
+        self._published: dict[str, Packed] = {}
         self._dirty: dict[str, None] = {}
 
     def own(self, filters: Sequence[str], on_collected: Collected) -> None:
@@ -49,8 +96,8 @@ class RetainedMirror:
     def set(self, topic: str, payload: str) -> None:
         """Keep ``payload`` retained on ``topic`` (published when it differs)."""
         self._builders.pop(topic, None)
-        self._desired[topic] = payload
-        if self._published.get(topic) != payload:
+        packed = self._desired[topic] = self._packer.pack(payload)
+        if not self._packer.same(self._published.get(topic), packed):
             self._mark(topic)
 
     def set_later(self, topic: str, build: Callable[[], str]) -> None:
@@ -74,15 +121,19 @@ class RetainedMirror:
         """Someone else published ``payload`` on a topic we keep: ours is sent again.
         True when that happened."""
         mine = self._desired.get(topic)
-        if not mine or not payload or payload in (mine, self._published.get(topic)):
+        if not mine or not payload:
             return False
-        self._published[topic] = payload
+        packed = self._packer.pack(payload)
+        if self._packer.same(mine, packed) or self._packer.same(self._published.get(topic), packed):
+            return False
+        self._published[topic] = packed
         self._mark(topic)
         return True
 
     def desired(self, topic: str) -> str | None:
         """The payload kept on ``topic``, if any."""
-        return self._desired.get(topic)
+        packed = self._desired.get(topic)
+        return None if packed is None else self._packer.unpack(packed)
 
     def holds(self, topic: str) -> bool:
         """True when ``topic`` is kept, or the broker was last seen holding it."""
@@ -112,10 +163,14 @@ class RetainedMirror:
         """Collect the broker's copy, let the owners clear what is stale, mark differences."""
         filters = list(dict.fromkeys(f for owned, _ in self._owned for f in owned))
         broker_has = await channel.collect(filters, self._wait)
-        self._published = dict(broker_has)
+        self._published = {t: self._packer.pack(p) for t, p in broker_has.items()}
         for owned, on_collected in self._owned:
             on_collected({t: p for t, p in broker_has.items() if any(matches(f, t) for f in owned)})
-        self._dirty = {t: None for t, p in self._desired.items() if broker_has.get(t) != p}
+        self._dirty = {
+            t: None
+            for t, p in self._desired.items()
+            if not self._packer.same(self._published.get(t), p)
+        }
         self._dirty.update(dict.fromkeys(self._builders))
         self._wake()
 
@@ -126,11 +181,11 @@ class RetainedMirror:
         batch: list[tuple[str, str]] = []
         dirty, self._dirty = self._dirty, {}
         for topic in dirty:
-            payload = self._desired.get(topic, "")
-            if self._published.get(topic) != payload:
-                self._published[topic] = payload  # before the broker echoes it back
-                batch.append((topic, payload))
-            if payload == "":
+            packed = self._desired.get(topic, "")
+            if not self._packer.same(self._published.get(topic), packed):
+                self._published[topic] = packed  # before the broker echoes it back
+                batch.append((topic, self._packer.unpack(packed)))
+            if packed == "":
                 self._desired.pop(topic, None)
         # Retained state needs no per-message wait: if the connection drops, the next
         # session compares the broker's retained copy with what is desired and resends.

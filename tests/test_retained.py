@@ -1,0 +1,125 @@
+"""The retained mirror holds large payloads compressed: what it publishes and compares is
+unchanged, and a thousand device configs take a fraction of their size."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+from netmon_mqtt.publish.retained import DICTIONARY_SIZE, PACK_FROM, Packer, RetainedMirror
+
+
+def _config(n: int) -> str:
+    """A payload shaped like a device's discovery config (about 4 kB)."""
+    device = f"02000000{n:04x}"
+    components = {
+        name: {
+            "platform": "sensor",
+            "unique_id": f"netmon_{device}_{name}",
+            "name": name.replace("_", " ").capitalize(),
+            "value_template": f"{{{{ value_json.{name} }}}}",
+            "state_topic": f"netmon/device/{device}",
+            "entity_category": "diagnostic",
+            "enabled_by_default": False,
+            "qos": 1,
+        }
+        for name in ("latency", "jitter", "packet_loss", "last_seen", "ip", "hostname", "vendor")
+    }
+    return json.dumps(
+        {
+            "device": {"identifiers": [f"netmon_{device}"], "name": f"Host {n}"},
+            "availability": [{"topic": f"netmon/device/{device}/availability"}],
+            "components": components,
+        }
+    )
+
+
+class _Broker:
+    """A channel keeping retained messages as a broker does."""
+
+    def __init__(self) -> None:
+        self.retained: dict[str, str] = {}
+        self.published: list[tuple[str, str]] = []
+
+    async def publish_many(self, messages: list[tuple[str, str]], *, retain: bool) -> None:
+        assert retain
+        self.published += messages
+        for topic, payload in messages:
+            if payload:
+                self.retained[topic] = payload
+            else:
+                self.retained.pop(topic, None)
+
+    async def collect(self, filters: list[str], wait: float) -> dict[str, str]:
+        return dict(self.retained)
+
+
+def test_small_payloads_and_those_before_the_dictionary_are_held_as_they_are() -> None:
+    packer = Packer()
+    assert packer.pack("home") == "home"
+    first = _config(0)
+    assert len(first) >= PACK_FROM
+    assert packer.pack(first) == first  # still learning
+
+
+def test_large_payloads_pack_small_and_come_back_whole() -> None:
+    packer = Packer()
+    learned = [_config(n) for n in range(DICTIONARY_SIZE // len(_config(0)) + 1)]
+    for payload in learned:
+        packer.pack(payload)
+    later = _config(5000)
+    packed = packer.pack(later)
+    assert isinstance(packed, bytes)
+    assert len(packed) * 8 < len(later), (len(packed), len(later))
+    assert packer.unpack(packed) == later
+    assert packer.pack(later) == packed  # equal payloads pack equal
+    # One held before the dictionary existed still compares equal to its packed form.
+    assert packer.same(learned[0], packer.pack(learned[0]))
+    assert not packer.same(learned[0], packer.pack(learned[1]))
+
+
+async def test_the_mirror_publishes_and_compares_the_text_itself() -> None:
+    broker = _Broker()
+    mirror = RetainedMirror(0.0, lambda: None)
+    mirror.own(["homeassistant/#"], lambda held: None)
+    payloads = {f"homeassistant/device/h{n}/config": _config(n) for n in range(40)}
+    for topic, payload in payloads.items():
+        mirror.set(topic, payload)
+    await mirror.connected(broker)
+    await mirror.flush(broker)
+    assert broker.retained == payloads
+    assert all(mirror.desired(t) == p for t, p in payloads.items())
+    # A reconnection to a broker holding all of it publishes nothing.
+    broker.published.clear()
+    await mirror.connected(broker)
+    await mirror.flush(broker)
+    assert broker.published == []
+    # A broker that lost one gets that one; one changed is published changed.
+    lost = "homeassistant/device/h1/config"
+    del broker.retained[lost]
+    changed = "homeassistant/device/h30/config"
+    mirror.set(changed, _config(9999))
+    await mirror.connected(broker)
+    await mirror.flush(broker)
+    assert sorted(broker.published) == sorted([(lost, payloads[lost]), (changed, _config(9999))])
+    # Someone else overwrote one: ours goes back.
+    broker.published.clear()
+    assert mirror.overwritten(lost, "foreign")
+    assert not mirror.overwritten(lost, payloads[lost])  # our own echo
+    await mirror.flush(broker)
+    assert broker.published == [(lost, payloads[lost])]
+
+
+def test_a_thousand_device_configs_take_a_fraction_of_their_size() -> None:
+    raw = sum(len(_config(n)) for n in range(1000))
+    tracemalloc.start()
+    try:
+        mirror = RetainedMirror(0.0, lambda: None)
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(1000):  # the mirror's copy is the only one kept
+            mirror.set(f"homeassistant/device/h{n}/config", _config(n))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < raw / 2, (held, raw)  # held as text: more than raw
+    assert mirror.desired("homeassistant/device/h999/config") == _config(999)
