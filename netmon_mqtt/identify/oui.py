@@ -30,28 +30,33 @@ _HEX = re.compile(r"^[0-9A-F]+$")
 class OuiDatabase:
     """Longest-prefix lookup of a MAC address in the IEEE registries.
 
-    Held compactly (about 1.5 MB for the 46,000 assignments, against 8 MB as a dict of
-    strings): per prefix length, a sorted array of prefixes as integers beside an array of
-    vendor numbers, and every distinct vendor name once, in one string.
+    Held compactly (about 1.2 MB for the 46,000 assignments, against 8 MB as a dict of
+    strings), and built without a peak: per prefix length, a sorted array of prefixes as
+    integers beside an array of where each vendor's name starts in one UTF-8 buffer.
     """
 
     def __init__(self, entries: Iterable[tuple[str, str]]) -> None:
-        numbers: dict[str, int] = {}  # vendor name -> its number, in first-seen order
-        groups: dict[int, list[tuple[int, int]]] = {n: [] for n in _PREFIX_LENGTHS}
-        for prefix, vendor in entries:
-            group = groups.get(len(prefix))
-            if group is not None and _HEX.match(prefix):
-                group.append((int(prefix, 16), numbers.setdefault(vendor, len(numbers))))
-        self._tables: dict[int, tuple[array[int], array[int]]] = {}
-        for length, rows in groups.items():
-            rows.sort()  # already in order when read from our own file: a quick pass
-            unique = dict(rows)  # a repeated prefix keeps its last vendor
-            self._tables[length] = (array("Q", unique), array("I", unique.values()))
-        self._names = "\n".join(numbers)
-        self._starts = array("I", [0])
-        for name in numbers:
-            self._starts.append(self._starts[-1] + len(name) + 1)
-        self._count = sum(len(keys) for keys, _ in self._tables.values())
+        names = bytearray()
+        tables = {n: (array("Q"), array("I")) for n in _PREFIX_LENGTHS}
+        unsorted: set[int] = set()
+        for prefix, vendor in entries:  # streamed: only the arrays and the buffer grow
+            table = tables.get(len(prefix))
+            if table is None or not _HEX.match(prefix):
+                continue
+            keys, starts = table
+            key = int(prefix, 16)
+            if keys and key <= keys[-1]:
+                unsorted.add(len(prefix))
+            keys.append(key)
+            starts.append(len(names))
+            names += vendor.encode() + b"\n"
+        for length in unsorted:  # not in the order build_database writes
+            rows = dict(zip(*tables[length], strict=True))  # a repeated prefix: the last
+            order = sorted(rows)
+            tables[length] = (array("Q", order), array("I", (rows[k] for k in order)))
+        self._tables: dict[int, tuple[array[int], array[int]]] = tables
+        self._names = bytes(names)
+        self._count = sum(len(keys) for keys, _ in tables.values())
 
     def __len__(self) -> int:
         return self._count
@@ -63,29 +68,28 @@ class OuiDatabase:
             head = digits[:length]
             if len(head) < length or not _HEX.match(head):
                 continue
-            prefixes, vendors = self._tables[length]
+            prefixes, starts = self._tables[length]
             key = int(head, 16)
             at = bisect_left(prefixes, key)
             if at < len(prefixes) and prefixes[at] == key:
-                number = vendors[at]
-                return self._names[self._starts[number] : self._starts[number + 1] - 1]
+                start = starts[at]
+                return self._names[start : self._names.index(b"\n", start)].decode()
         return None
 
     @classmethod
     def from_file(cls, path: Path = DATA_FILE) -> OuiDatabase:
         """Load a database written by ``build_database``."""
         try:
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                text = handle.read()
+            with gzip.open(path, "rb") as handle:
+                return cls(_rows(handle))  # a line at a time: no copy of the whole file
         except (OSError, EOFError, UnicodeDecodeError) as err:
             raise NetmonError(f"cannot read the OUI database {path}: {err}") from err
-        return cls(_rows(text))
 
 
-def _rows(text: str) -> Iterator[tuple[str, str]]:
-    for line in text.splitlines():
-        prefix, _, vendor = line.partition("\t")
-        yield prefix, vendor
+def _rows(lines: Iterable[bytes]) -> Iterator[tuple[str, str]]:
+    for line in lines:
+        prefix, _, vendor = line.rstrip(b"\n").partition(b"\t")
+        yield prefix.decode("ascii", "replace"), vendor.decode()
 
 
 @lru_cache(maxsize=1)
