@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from collections.abc import Iterable
 
 from netmon_mqtt.publish.retained import DICTIONARY_SIZE, PACK_FROM, Packer, RetainedMirror
 
@@ -41,10 +42,11 @@ class _Broker:
         self.retained: dict[str, str] = {}
         self.published: list[tuple[str, str]] = []
 
-    async def publish_many(self, messages: list[tuple[str, str]], *, retain: bool) -> None:
+    async def publish_many(self, messages: Iterable[tuple[str, str]], *, retain: bool) -> None:
         assert retain
-        self.published += messages
-        for topic, payload in messages:
+        sent = list(messages)
+        self.published += sent
+        for topic, payload in sent:
             if payload:
                 self.retained[topic] = payload
             else:

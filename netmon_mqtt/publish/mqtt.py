@@ -10,11 +10,12 @@ retained topics, and ``send`` queues a non-retained message (events, responses).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
 import aiomqtt
@@ -85,11 +86,12 @@ class Connection:
         data = payload.encode("utf-8", errors="replace")
         await self._client.publish(topic, data, qos=1, retain=retain)
 
-    async def publish_many(self, messages: list[tuple[str, str]], *, retain: bool) -> None:
+    async def publish_many(self, messages: Iterable[tuple[str, str]], *, retain: bool) -> None:
         """Publish at QoS 1 in order, up to ``MAX_INFLIGHT`` at a time: one write and one
-        batch of acknowledgements per chunk instead of a round trip per message."""
-        for start in range(0, len(messages), MAX_INFLIGHT):
-            chunk = messages[start : start + MAX_INFLIGHT]
+        batch of acknowledgements per chunk instead of a round trip per message. Messages
+        are taken from ``messages`` a chunk at a time."""
+        pending = iter(messages)
+        while chunk := list(itertools.islice(pending, MAX_INFLIGHT)):
             await asyncio.gather(*(self.publish(t, p, retain=retain) for t, p in chunk))
 
     async def subscribe(self, topic_filter: str) -> None:

@@ -68,8 +68,8 @@ class Packer:
 class Channel(Protocol):
     """What the mirror needs of a connection."""
 
-    async def publish_many(self, messages: list[tuple[str, str]], *, retain: bool) -> None:
-        """Publish in order."""
+    async def publish_many(self, messages: Iterable[tuple[str, str]], *, retain: bool) -> None:
+        """Publish in order (``messages`` may be a generator, read as it goes)."""
 
     async def collect(self, filters: list[str], wait: float) -> dict[str, str]:
         """The non-empty retained messages under ``filters``."""
@@ -178,18 +178,20 @@ class RetainedMirror:
         """Publish every changed topic in one batch."""
         for topic, build in list(self._builders.items()):
             self.set(topic, build())
-        batch: list[tuple[str, str]] = []
+        batch: list[tuple[str, Packed]] = []
         dirty, self._dirty = self._dirty, {}
         for topic in dirty:
             packed = self._desired.get(topic, "")
             if not self._packer.same(self._published.get(topic), packed):
                 self._published[topic] = packed  # before the broker echoes it back
-                batch.append((topic, self._packer.unpack(packed)))
+                batch.append((topic, packed))
             if packed == "":
                 self._desired.pop(topic, None)
         # Retained state needs no per-message wait: if the connection drops, the next
         # session compares the broker's retained copy with what is desired and resends.
-        await channel.publish_many(batch, retain=True)
+        # Payloads are unpacked as they are sent: a first publish is megabytes of text.
+        unpack = self._packer.unpack
+        await channel.publish_many(((t, unpack(p)) for t, p in batch), retain=True)
 
     def _mark(self, topic: str) -> None:
         self._dirty[topic] = None
