@@ -5,24 +5,65 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from amqtt.broker import Broker
+from amqtt.broker import Broker, RetainedApplicationMessage
 from amqtt.errors import AMQTTError
 from amqtt.errors import BrokerError as AmqttBrokerError
 
 from .config import EmbeddedBrokerConfig
 from .errors import BrokerError
+from .publish.retained import Packer
 
 _LOGGER = logging.getLogger(__name__)
 
 
+class _PackedRetained(RetainedApplicationMessage):  # type: ignore[misc]
+    """A retained message whose payload is held compressed and read back whole."""
+
+    __slots__ = ("_packed", "_packer")
+
+    def __init__(
+        self, source: Any, topic: str, packed: bytes, qos: int | None, packer: Packer
+    ) -> None:
+        self._packer = packer
+        self._packed = packed
+        super().__init__(source, topic, b"", qos)
+
+    @property
+    def data(self) -> bytes:
+        return self._packer.decompress(self._packed)
+
+    @data.setter
+    def data(self, value: bytes | bytearray) -> None:
+        if value:  # amqtt's own constructor sets it; the payload stays the packed one
+            self._packed = self._packer.compress(bytes(value)) or b""
+
+
 class _Broker(Broker):  # type: ignore[misc]
-    """amqtt with retained delivery limited to the client's own subscriptions.
+    """amqtt with retained delivery limited to the client's own subscriptions, and large
+    retained payloads held compressed.
 
     amqtt 0.12 sends a client that connects the retained messages matching *every*
     subscription held in the broker, whoever holds it, so with one ``#`` subscriber present
     each new client gets every retained message it did not ask for (and duplicates of those
     it did). Deliver only for subscriptions the session itself holds.
+
+    The retained messages are mostly Home Assistant discovery configs, about 4 kB each and
+    alike: compressed (``Packer``), each takes a few hundred bytes.
     """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._packer = Packer()
+
+    async def retain_message(
+        self, source_session: Any, topic_name: str, data: bytes | bytearray, qos: Any = None
+    ) -> None:
+        await super().retain_message(source_session, topic_name, data, qos)
+        packed = self._packer.compress(bytes(data)) if data else None
+        if packed is not None and topic_name in self._retained_messages:
+            self._retained_messages[topic_name] = _PackedRetained(
+                source_session, topic_name, packed, qos, self._packer
+            )
 
     async def _publish_retained_messages_for_subscription(
         self, subscription: tuple[str, int], session: Any

@@ -34,22 +34,28 @@ class Packer:
         self._learned = 0
         self._dictionary: bytes | None = None
 
-    def pack(self, payload: str) -> Packed:
-        if len(payload) < PACK_FROM:
-            return payload
-        data = payload.encode()
+    def compress(self, data: bytes) -> bytes | None:
+        """``data`` compressed, or None when it is held as it is (short, or seen before the
+        dictionary was made)."""
+        if len(data) < PACK_FROM:
+            return None
         if self._dictionary is None:
             if len(data) <= DICTIONARY_SIZE // 4:  # a long one would fill it alone
                 self._learn(data)
-            return payload
+            return None
         packer = zlib.compressobj(zdict=self._dictionary)
         return packer.compress(data) + packer.flush()
 
-    def unpack(self, packed: Packed) -> str:
-        if isinstance(packed, str):
-            return packed
+    def decompress(self, packed: bytes) -> bytes:
         unpacker = zlib.decompressobj(zdict=self._dictionary or b"")
-        return (unpacker.decompress(packed) + unpacker.flush()).decode()
+        return unpacker.decompress(packed) + unpacker.flush()
+
+    def pack(self, payload: str) -> Packed:
+        packed = self.compress(payload.encode()) if len(payload) >= PACK_FROM else None
+        return payload if packed is None else packed
+
+    def unpack(self, packed: Packed) -> str:
+        return packed if isinstance(packed, str) else self.decompress(packed).decode()
 
     def same(self, held: Packed | None, packed: Packed) -> bool:
         """Whether two held payloads are equal (one may predate the dictionary)."""

@@ -1,0 +1,80 @@
+"""The embedded broker holds large retained payloads compressed and gives every client back
+exactly what was published (text or binary), through real MQTT clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import aiomqtt
+
+from netmon_mqtt.broker import EmbeddedBroker, _PackedRetained
+from netmon_mqtt.config import EmbeddedBrokerConfig
+
+from .mqtt_tools import free_port
+
+CONFIGS = 200
+
+
+def _config(n: int) -> bytes:
+    """A payload shaped like a device's discovery config (about 3 kB)."""
+    device = f"02000000{n:04x}"
+    components = {
+        name: {
+            "platform": "sensor",
+            "unique_id": f"netmon_{device}_{name}",
+            "value_template": f"{{{{ value_json.{name} }}}}",
+            "state_topic": f"netmon/device/{device}",
+            "entity_category": "diagnostic",
+            "qos": 1,
+        }
+        for name in ("latency", "jitter", "packet_loss", "last_seen", "ip", "hostname", "vendor")
+    }
+    return json.dumps({"device": {"identifiers": [device]}, "components": components}).encode()
+
+
+async def _retained(port: int, expected: int) -> dict[str, bytes]:
+    """What a new client subscribing to everything receives as retained."""
+    found: dict[str, bytes] = {}
+    async with aiomqtt.Client("127.0.0.1", port) as client:
+        await client.subscribe("#", qos=1)
+        try:
+            async with asyncio.timeout(10):
+                async for message in client.messages:
+                    if message.retain and isinstance(message.payload, bytes):
+                        found[str(message.topic)] = message.payload
+                    if len(found) >= expected:
+                        break
+        except TimeoutError:
+            pass
+    return found
+
+
+async def test_retained_payloads_are_held_compressed_and_come_back_byte_for_byte() -> None:
+    port = free_port()
+    broker = EmbeddedBroker(EmbeddedBrokerConfig(port=port))
+    await broker.start()
+    published = {f"homeassistant/device/h{n}/config": _config(n) for n in range(CONFIGS)}
+    published["netmon/blob"] = bytes(range(256)) * 8 + os.urandom(64)  # not text at all
+    published["netmon/small"] = b"online"
+    try:
+        async with aiomqtt.Client("127.0.0.1", port) as client:
+            for topic, payload in published.items():
+                await client.publish(topic, payload, qos=1, retain=True)
+            cleared, changed = "homeassistant/device/h7/config", "homeassistant/device/h8/config"
+            await client.publish(cleared, b"", qos=1, retain=True)
+            await client.publish(changed, _config(9000), qos=1, retain=True)
+        del published[cleared]
+        published[changed] = _config(9000)
+
+        assert await _retained(port, len(published)) == published
+
+        held = broker._broker._retained_messages  # type: ignore[union-attr]
+        packed = [m for m in held.values() if isinstance(m, _PackedRetained)]
+        assert len(packed) > CONFIGS * 3 // 4  # all but those that made the dictionary
+        raw = sum(len(m.data) for m in packed)
+        kept = sum(len(m._packed) for m in packed)
+        assert kept * 5 < raw, (kept, raw)
+    finally:
+        await broker.stop()
