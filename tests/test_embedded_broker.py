@@ -4,7 +4,6 @@ exactly what was published (text or binary), through real MQTT clients."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 
 import aiomqtt
@@ -12,26 +11,13 @@ import aiomqtt
 from netmon_mqtt.broker import EmbeddedBroker, _PackedRetained
 from netmon_mqtt.config import EmbeddedBrokerConfig
 
-from .mqtt_tools import free_port
+from .mqtt_tools import config_like, free_port
 
 CONFIGS = 200
 
 
 def _config(n: int) -> bytes:
-    """A payload shaped like a device's discovery config (about 3 kB)."""
-    device = f"02000000{n:04x}"
-    components = {
-        name: {
-            "platform": "sensor",
-            "unique_id": f"netmon_{device}_{name}",
-            "value_template": f"{{{{ value_json.{name} }}}}",
-            "state_topic": f"netmon/device/{device}",
-            "entity_category": "diagnostic",
-            "qos": 1,
-        }
-        for name in ("latency", "jitter", "packet_loss", "last_seen", "ip", "hostname", "vendor")
-    }
-    return json.dumps({"device": {"identifiers": [device]}, "components": components}).encode()
+    return config_like(n).encode()
 
 
 async def _retained(port: int, expected: int) -> dict[str, bytes]:

@@ -3,36 +3,12 @@ unchanged, and a thousand device configs take a fraction of their size."""
 
 from __future__ import annotations
 
-import json
 import tracemalloc
 from collections.abc import Iterable
 
 from netmon_mqtt.publish.retained import DICTIONARY_SIZE, PACK_FROM, Packer, RetainedMirror
 
-
-def _config(n: int) -> str:
-    """A payload shaped like a device's discovery config (about 4 kB)."""
-    device = f"02000000{n:04x}"
-    components = {
-        name: {
-            "platform": "sensor",
-            "unique_id": f"netmon_{device}_{name}",
-            "name": name.replace("_", " ").capitalize(),
-            "value_template": f"{{{{ value_json.{name} }}}}",
-            "state_topic": f"netmon/device/{device}",
-            "entity_category": "diagnostic",
-            "enabled_by_default": False,
-            "qos": 1,
-        }
-        for name in ("latency", "jitter", "packet_loss", "last_seen", "ip", "hostname", "vendor")
-    }
-    return json.dumps(
-        {
-            "device": {"identifiers": [f"netmon_{device}"], "name": f"Host {n}"},
-            "availability": [{"topic": f"netmon/device/{device}/availability"}],
-            "components": components,
-        }
-    )
+from .mqtt_tools import config_like as _config
 
 
 class _Broker:
