@@ -19,23 +19,23 @@ _LOGGER = logging.getLogger(__name__)
 class _PackedRetained(RetainedApplicationMessage):  # type: ignore[misc]
     """A retained message whose payload is held compressed and read back whole."""
 
-    __slots__ = ("_packed", "_packer")
+    __slots__ = ("_packed", "_packer", "_plain")
 
     def __init__(
         self, source: Any, topic: str, packed: bytes, qos: int | None, packer: Packer
     ) -> None:
         self._packer = packer
-        self._packed = packed
-        super().__init__(source, topic, b"", qos)
+        super().__init__(source, topic, b"", qos)  # sets ``data`` (below) to nothing
+        self._packed: bytes | None = packed
 
     @property
     def data(self) -> bytes:
-        return self._packer.decompress(self._packed)
+        return self._plain if self._packed is None else self._packer.decompress(self._packed)
 
     @data.setter
     def data(self, value: bytes | bytearray) -> None:
-        if value:  # amqtt's own constructor sets it; the payload stays the packed one
-            self._packed = self._packer.compress(bytes(value)) or b""
+        self._packed = self._packer.compress(bytes(value))
+        self._plain = b"" if self._packed is not None else bytes(value)
 
 
 class _Broker(Broker):  # type: ignore[misc]

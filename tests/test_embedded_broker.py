@@ -10,6 +10,7 @@ import aiomqtt
 
 from netmon_mqtt.broker import EmbeddedBroker, _PackedRetained
 from netmon_mqtt.config import EmbeddedBrokerConfig
+from netmon_mqtt.publish.retained import Packer
 
 from .mqtt_tools import config_like, free_port
 
@@ -64,3 +65,15 @@ async def test_retained_payloads_are_held_compressed_and_come_back_byte_for_byte
         assert kept * 5 < raw, (kept, raw)
     finally:
         await broker.stop()
+
+
+def test_a_packed_message_given_a_new_payload_holds_that_one() -> None:
+    packer = Packer()
+    for n in range(40):  # enough to make the dictionary
+        packer.compress(_config(n))
+    message = _PackedRetained(None, "t", packer.compress(_config(99)) or b"", 1, packer)
+    assert message.data == _config(99)
+    message.data = b"short"  # too short to pack: held as it is
+    assert message.data == b"short"
+    message.data = _config(100)
+    assert message.data == _config(100)
