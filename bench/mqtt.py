@@ -4,10 +4,12 @@
 
 The real monitor and publisher run against a real mosquitto on loopback, in a process of
 their own (so that its memory and CPU are theirs alone); only the ICMP layer is simulated (no
-packet is sent): every device answers each probe after 1 ms, replies are delivered the way
-the real batched pinger delivers them (at the monitor's next wake-up, or at once for probes
-whose answer may change a presence). A mosquitto_sub on ``#``, read by the parent process,
-records every message with its arrival time.
+packet is sent): every device answers each probe after 1 ms (reported as 1 ms or 3 ms in
+turns of the monitor's metrics windows, so that every window differs from the last: the
+worst case); replies are delivered the way the real batched pinger delivers them (at the
+monitor's next wake-up, or at once for probes whose answer may change a presence). A
+mosquitto_sub on ``#``, read by the parent process, records every message with its arrival
+time.
 
 Reported:
 - messages per minute over a steady-state window of ``--seconds`` (after a warm-up), state
@@ -66,6 +68,13 @@ class _Probe:
     deadline: float
 
 
+def _rtt_ms(since_open: float) -> float:
+    """1 ms, and 3 ms every other metrics window (the monitor's windows start when it opens
+    its pinger): every window differs from the last, so every one is published (the worst
+    case; a steady network publishes nothing until something changes)."""
+    return RTT * 1000 * (3.0 if int(since_open / METRICS_INTERVAL) % 2 else 1.0)
+
+
 class SimulatedPinger:
     """The batched pinger's interface over simulated devices (``down`` never answer)."""
 
@@ -76,9 +85,10 @@ class SimulatedPinger:
         self._pending: dict[int, _Probe] = {}
         self._seq = 0
         self.sent = 0
+        self._opened = time.monotonic()
 
     def open(self) -> None:
-        return None
+        self._opened = time.monotonic()
 
     def close(self) -> None:
         self._pending.clear()
@@ -111,7 +121,7 @@ class SimulatedPinger:
             del self._pending[seq]
             if probe.ip in self.watched:
                 self.results.setdefault(probe.ip, []).append((now, True))
-            probe.done(RTT * 1000)
+            probe.done(_rtt_ms(now - self._opened))
         elif probe.deadline <= now:
             del self._pending[seq]
             if probe.ip in self.watched:
