@@ -6,7 +6,13 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Iterable
 
-from netmon_mqtt.publish.retained import DICTIONARY_SIZE, PACK_FROM, Packer, RetainedMirror
+from netmon_mqtt.publish.retained import (
+    DICTIONARY_SIZE,
+    PACK_FROM,
+    PACK_UP_TO,
+    Packer,
+    RetainedMirror,
+)
 
 from .mqtt_tools import config_like as _config
 
@@ -50,6 +56,9 @@ def test_large_payloads_pack_small_and_come_back_whole() -> None:
     assert isinstance(packed, bytes)
     assert len(packed) * 8 < len(later), (len(packed), len(later))
     assert packer.unpack(packed) == later
+    # A summary longer than PACK_UP_TO (rebuilt on every change) is not compressed each time.
+    summary = "[" + ",".join(_config(n) for n in range(PACK_UP_TO // len(later) + 1)) + "]"
+    assert packer.pack(summary) == summary
     assert packer.pack(later) == packed  # equal payloads pack equal
     # One held before the dictionary existed still compares equal to its packed form.
     assert packer.same(learned[0], packer.pack(learned[0]))

@@ -21,7 +21,8 @@ from .topics import matches
 
 Collected = Callable[[dict[str, str]], None]
 Packed = str | bytes  # a payload as held: itself (small) or compressed
-PACK_FROM = 1024  # payloads this long (characters) or longer are held compressed
+PACK_FROM = 1024  # payloads this long (characters) or longer are held compressed,
+PACK_UP_TO = 64 * 1024  # up to this long: longer ones are single summaries rebuilt often
 DICTIONARY_SIZE = 32 * 1024  # zlib uses at most this much of a preset dictionary
 
 
@@ -37,7 +38,7 @@ class Packer:
     def compress(self, data: bytes) -> bytes | None:
         """``data`` compressed, or None when it is held as it is (short, or seen before the
         dictionary was made)."""
-        if len(data) < PACK_FROM:
+        if not PACK_FROM <= len(data) <= PACK_UP_TO:
             return None
         if self._dictionary is None:
             if len(data) <= DICTIONARY_SIZE // 4:  # a long one would fill it alone
