@@ -3,8 +3,9 @@ unchanged, and a thousand device configs take a fraction of their size."""
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from netmon_mqtt.publish.retained import (
     DICTIONARY_SIZE,
@@ -110,3 +111,40 @@ def test_a_thousand_device_configs_take_a_fraction_of_their_size() -> None:
         tracemalloc.stop()
     assert held < raw / 2, (held, raw)  # held as text: more than raw
     assert mirror.desired("homeassistant/device/h999/config") == _config(999)
+
+
+class _Slow(_Broker):
+    """A broker whose every batch takes a moment, during which the test may act."""
+
+    def __init__(self, during: list[tuple[int, Callable[[], None]]]) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self._during = dict(during)
+
+    async def publish_many(self, messages: Iterable[tuple[str, str]], *, retain: bool) -> None:
+        sent = list(messages)
+        self.batches.append([t for t, _ in sent])
+        action = self._during.get(len(self.batches))
+        if action:
+            action()
+        await asyncio.sleep(0)
+        await super().publish_many(sent, retain=retain)
+
+
+async def test_an_urgent_topic_goes_before_the_rest_of_a_long_flush() -> None:
+    mirror = RetainedMirror(0.0, lambda: None)
+    for n in range(1000):  # a window's worth of states
+        mirror.set(f"netmon/device/d{n}", f'{{"latency_ms": {n}}}')
+    mirror.set_later("netmon/bridge/devices", lambda: "[summary]")
+    presence = "netmon/device/d999"
+    broker = _Slow([(2, lambda: mirror.set(presence, '{"presence": "not_home"}', urgent=True))])
+    await mirror.flush(broker, chunk=100)
+    # The presence change made while the 2nd chunk was out went right after it, not after
+    # the 8 chunks still waiting; the summary was built once and went last.
+    assert broker.batches[2] == [presence]
+    assert broker.batches[-1] == ["netmon/bridge/devices"]
+    # d999 once: its window's state was replaced by the change before its chunk came.
+    assert sum(len(b) for b in broker.batches) == 1001
+    assert broker.retained[presence] == '{"presence": "not_home"}'
+    assert broker.retained["netmon/bridge/devices"] == "[summary]"
+    assert len(broker.retained) == 1001

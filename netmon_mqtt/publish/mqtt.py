@@ -358,7 +358,7 @@ class MqttLink:
     async def _flush(self, conn: Connection) -> None:
         while self._new_filters:
             await conn.subscribe(self._new_filters.pop(0))
-        await self.retained.flush(conn)
+        await self.retained.flush(conn, MAX_INFLIGHT)
         stale = 0
         while self._outbox:
             # Up to MAX_INFLIGHT at a time, in order: one acknowledgement round trip per

@@ -122,10 +122,10 @@ class Publisher:
         probes = [self._topics.instance_id, *(s.probe for s in self._view.seen_by(device.id))]
         return payloads.info_payload(device, probes)
 
-    def _set_state(self, state: DeviceState) -> None:
+    def _set_state(self, state: DeviceState, *, urgent: bool = False) -> None:
         payload = payloads.state_payload(state)
         self._windows[state.device_id] = (payload, self._clock())
-        self._set(self._topics.device_state(state.device_id), payload)
+        self._set(self._topics.device_state(state.device_id), payload, urgent=urgent)
         self._set_probes(state.device_id)
 
     # -- several probes --------------------------------------------------------------
@@ -183,8 +183,8 @@ class Publisher:
         topic = self._topics.device_interfaces(event.device_id)
         self._set(topic, payloads.interfaces_payload(event.rates, event.at))
 
-    def _set(self, topic: str, payload: Any) -> None:
-        self._retained.set(topic, payloads.dumps(payload))
+    def _set(self, topic: str, payload: Any, *, urgent: bool = False) -> None:
+        self._retained.set(topic, payloads.dumps(payload), urgent=urgent)
 
     def _refresh_bridge(self) -> None:
         """Bridge topics are built once per flush, however many events changed them."""
@@ -242,7 +242,7 @@ class Publisher:
         self._event("device_removed", {"id": device_id, "reason": event.reason})
 
     def _on_presence(self, event: PresenceChanged) -> None:
-        self._set_state(event.state)
+        self._set_state(event.state, urgent=True)  # ahead of any window states waiting
         device = self._inventory.get(event.device_id)
         if device is not None:
             self._set_device(device)  # its availability follows a known presence

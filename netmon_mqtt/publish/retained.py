@@ -94,18 +94,20 @@ class RetainedMirror:
         self._builders: dict[str, Callable[[], str]] = {}
         self._published: dict[str, Packed] = {}
         self._dirty: dict[str, None] = {}
+        self._urgent: dict[str, None] = {}  # marked dirty, to be sent before the rest
 
     def own(self, filters: Sequence[str], on_collected: Collected) -> None:
         """Collect ``filters`` on each connection; ``on_collected`` sees what the broker held
         there (and may clear what is stale) before anything is published."""
         self._owned.append((tuple(filters), on_collected))
 
-    def set(self, topic: str, payload: str) -> None:
-        """Keep ``payload`` retained on ``topic`` (published when it differs)."""
+    def set(self, topic: str, payload: str, *, urgent: bool = False) -> None:
+        """Keep ``payload`` retained on ``topic`` (published when it differs). An ``urgent``
+        one goes ahead of everything else waiting, even in the middle of a flush."""
         self._builders.pop(topic, None)
         packed = self._desired[topic] = self._packer.pack(payload)
         if not self._packer.same(self._published.get(topic), packed):
-            self._mark(topic)
+            self._mark(topic, urgent=urgent)
 
     def set_later(self, topic: str, build: Callable[[], str]) -> None:
         """Keep ``build()`` retained on ``topic``, built once at the next flush (for payloads
@@ -123,6 +125,7 @@ class RetainedMirror:
         self._builders.pop(topic, None)
         self._published.pop(topic, None)
         self._dirty.pop(topic, None)
+        self._urgent.pop(topic, None)
 
     def overwritten(self, topic: str, payload: str) -> bool:
         """Someone else published ``payload`` on a topic we keep: ours is sent again.
@@ -164,6 +167,7 @@ class RetainedMirror:
         self._published[topic] = ""
         self._desired.pop(topic, None)
         self._dirty.pop(topic, None)
+        self._urgent.pop(topic, None)
         return True
 
     async def connected(self, channel: Channel) -> None:
@@ -179,15 +183,34 @@ class RetainedMirror:
             if not self._packer.same(self._published.get(t), p)
         }
         self._dirty.update(dict.fromkeys(self._builders))
+        self._urgent = {}
         self._wake()
 
-    async def flush(self, channel: Channel) -> None:
-        """Publish every changed topic in one batch."""
-        for topic, build in list(self._builders.items()):
-            self.set(topic, build())
+    async def flush(self, channel: Channel, chunk: int = 100) -> None:
+        """Publish every changed topic, ``chunk`` at a time; urgent topics marked meanwhile
+        go before the next chunk. Summaries (``set_later``) are built and sent last."""
+        await self._publish_marked(channel, chunk)
+        if self._builders:
+            for topic, build in list(self._builders.items()):
+                self.set(topic, build())
+            await self._publish_marked(channel, chunk)
+
+    async def _publish_marked(self, channel: Channel, chunk: int) -> None:
+        while self._urgent or self._dirty.keys() - self._builders.keys():
+            urgent = list(self._urgent)
+            pending = urgent + [t for t in self._dirty if t not in self._urgent]
+            self._urgent = {}
+            self._dirty = {t: None for t in pending if t in self._builders}  # built later
+            pending = [t for t in pending if t not in self._builders]
+            for start in range(0, len(pending), chunk):
+                if self._urgent:  # marked while the chunks before went out
+                    marked, self._urgent = list(self._urgent), {}
+                    await self._send(channel, marked)
+                await self._send(channel, pending[start : start + chunk])
+
+    async def _send(self, channel: Channel, topics: list[str]) -> None:
         batch: list[tuple[str, Packed]] = []
-        dirty, self._dirty = self._dirty, {}
-        for topic in dirty:
+        for topic in topics:
             packed = self._desired.get(topic, "")
             if not self._packer.same(self._published.get(topic), packed):
                 self._published[topic] = packed  # before the broker echoes it back
@@ -197,9 +220,10 @@ class RetainedMirror:
         # Retained state needs no per-message wait: if the connection drops, the next
         # session compares the broker's retained copy with what is desired and resends.
         # Payloads are unpacked as they are sent: a first publish is megabytes of text.
-        unpack = self._packer.unpack
-        await channel.publish_many(((t, unpack(p)) for t, p in batch), retain=True)
+        if batch:
+            unpack = self._packer.unpack
+            await channel.publish_many(((t, unpack(p)) for t, p in batch), retain=True)
 
-    def _mark(self, topic: str) -> None:
-        self._dirty[topic] = None
+    def _mark(self, topic: str, *, urgent: bool = False) -> None:
+        (self._urgent if urgent else self._dirty)[topic] = None
         self._wake()
