@@ -4,9 +4,11 @@ unchanged, and a thousand device configs take a fraction of their size."""
 from __future__ import annotations
 
 import asyncio
+import time
 import tracemalloc
 from collections.abc import Callable, Iterable
 
+from netmon_mqtt.publish import retained
 from netmon_mqtt.publish.retained import (
     DICTIONARY_SIZE,
     PACK_FROM,
@@ -148,3 +150,40 @@ async def test_an_urgent_topic_goes_before_the_rest_of_a_long_flush() -> None:
     assert broker.retained[presence] == '{"presence": "not_home"}'
     assert broker.retained["netmon/bridge/devices"] == "[summary]"
     assert len(broker.retained) == 1001
+
+
+async def test_a_summary_that_is_slow_to_build_is_rebuilt_less_often() -> None:
+    wakes: list[float] = []
+    mirror = RetainedMirror(0.0, lambda: wakes.append(time.monotonic()))
+    builds: list[int] = []
+
+    def summary() -> str:  # as slow as a summary of thousands of devices
+        time.sleep(0.03)
+        builds.append(1)
+        return f"[{len(builds)} builds]"
+
+    broker = _Broker()
+    mirror.set_later("netmon/bridge/devices", summary)
+    await mirror.flush(broker)
+    assert broker.retained["netmon/bridge/devices"] == "[1 builds]"
+    # Every presence change asks for the summary again: it waits ten times what it took
+    # (SUMMARY_SHARE), while the change itself goes out at once...
+    mirror.set_later("netmon/bridge/devices", summary)
+    mirror.set("netmon/device/d1", "home", urgent=True)
+    wakes.clear()
+    await mirror.flush(broker)
+    assert len(builds) == 1 and broker.retained["netmon/device/d1"] == "home"
+    # ...and the link is woken when it is due, which builds it once.
+    await asyncio.sleep(0.03 / retained.SUMMARY_SHARE + 0.1)
+    assert wakes, "no wake-up when the summary fell due"
+    await mirror.flush(broker)
+    assert broker.retained["netmon/bridge/devices"] == "[2 builds]"
+
+
+async def test_a_quick_summary_is_rebuilt_at_once() -> None:
+    mirror = RetainedMirror(0.0, lambda: None)
+    broker = _Broker()
+    for n in range(3):
+        mirror.set_later("netmon/bridge/info", lambda n=n: f'{{"n": {n}}}')  # type: ignore[misc]
+        await mirror.flush(broker)
+        assert broker.retained["netmon/bridge/info"] == f'{{"n": {n}}}'
