@@ -205,7 +205,8 @@ class RetainedMirror:
         wait = self._summarised + self._summary_cost / SUMMARY_SHARE - time.monotonic()
         if wait > 0 and self._summary_cost > QUICK_SUMMARY:
             if self._summary_due is None:
-                self._summary_due = asyncio.get_running_loop().call_later(wait, self._wake)
+                loop = asyncio.get_running_loop()
+                self._summary_due = loop.call_later(wait, self._summary_fell_due)
             return
         self._summary_due = None
         started = time.monotonic()
@@ -243,6 +244,10 @@ class RetainedMirror:
         if batch:
             unpack = self._packer.unpack
             await channel.publish_many(((t, unpack(p)) for t, p in batch), retain=True)
+
+    def _summary_fell_due(self) -> None:
+        self._summary_due = None  # a flush that finds it still early asks again
+        self._wake()
 
     def _mark(self, topic: str, *, urgent: bool = False) -> None:
         (self._urgent if urgent else self._dirty)[topic] = None
