@@ -218,11 +218,10 @@ class RetainedMirror:
 
     async def _publish_marked(self, channel: Channel, chunk: int) -> None:
         while self._urgent or self._dirty.keys() - self._builders.keys():
-            urgent = list(self._urgent)
-            pending = urgent + [t for t in self._dirty if t not in self._urgent]
+            waiting = {**self._urgent, **self._dirty}  # urgent ones first
             self._urgent = {}
-            self._dirty = {t: None for t in pending if t in self._builders}  # built later
-            pending = [t for t in pending if t not in self._builders]
+            self._dirty = {t: None for t in waiting if t in self._builders}  # built later
+            pending = [t for t in waiting if t not in self._builders]
             for start in range(0, len(pending), chunk):
                 if self._urgent:  # marked while the chunks before went out
                     marked, self._urgent = list(self._urgent), {}
