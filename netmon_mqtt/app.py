@@ -7,8 +7,10 @@ import logging
 import signal
 
 from . import __version__, startup
+from .background import Supervisor
 from .bridge import Bridge, RequestLimit
 from .broker import EmbeddedBroker
+from .clock import Clock
 from .commands import Commands
 from .config import Config
 from .discovery.arp import ArpProber
@@ -37,26 +39,30 @@ class Service:
         self, config: Config, targets: list[Target], boundary: Boundary | None = None
     ) -> None:
         edge = boundary or Boundary()
+        self.clock = clock = edge.clock
+        self.loops = loops = Supervisor(clock)
         self.privileges = edge.privileges
         self._summary = startup.summary(config, targets, edge.privileges, __version__)
         bus = EventBus()
         store = Store(config.database)
         self.options = Options(config, targets, store, bus)
-        self.pipeline = p = Pipeline(config, targets, bus, store, edge)
+        self.pipeline = p = Pipeline(config, targets, bus, store, edge, loops=loops)
         self.inventory = p.inventory
-        arp = (
-            ArpProber(edge.link, targets, bus) if config.arp_probe and edge.privileges.raw else None
-        )
+        raw = config.arp_probe and edge.privileges.raw
+        arp = ArpProber(edge.link, targets, bus, clock) if raw else None
         self.monitor = Monitor(
             bus,
             edge.pinger,
             MonitorSettings.from_config(config),
             p.inventory,
             arp_probe=arp.probe if arp else None,
+            loops=loops,
         )
         interval = config.snmp.interfaces_interval
         self.bandwidth = (
-            BandwidthPoller(bus, p.inventory, p.snmp, interval) if p.snmp and interval else None
+            BandwidthPoller(bus, p.inventory, p.snmp, interval, loops=loops)
+            if p.snmp and interval
+            else None
         )
         snmp = config.snmp
         self.topology = (
@@ -67,6 +73,7 @@ class Service:
                 snmp.topology_interval,
                 uplink_macs=snmp.uplink_macs,
                 targets=targets,
+                loops=loops,
             )
             if p.snmp and snmp.topology_interval
             else None
@@ -76,12 +83,12 @@ class Service:
         )
         m = config.mqtt
         topics = Topics(m.base_topic, m.discovery_prefix, config.instance_id)
-        self.mqtt = self._link(config, topics)
-        limit = RequestLimit()
+        self.mqtt = self._link(config, topics, clock)
+        limit = RequestLimit(clock=clock)
         self.status = Status(
-            __version__, topics, p.inventory, p.discovery, self.options, limit=limit
+            __version__, topics, p.inventory, p.discovery, self.options, loops=loops, limit=limit
         )
-        publisher = Publisher(self.mqtt, topics, bus, p.inventory, self.status.info)
+        publisher = Publisher(self.mqtt, topics, bus, p.inventory, self.status.info, clock=clock)
         self.home_assistant = HomeAssistantDiscovery(
             self.mqtt,
             topics,
@@ -90,8 +97,11 @@ class Service:
             HomeAssistantSettings(
                 m.ha_status_topic, m.birth_delay, __version__, wait_for_probes=True
             ),
+            clock=clock,
         )
-        self.mesh = MeshWatcher(self.mqtt, topics, bus, m.probes_topic, m.retained_wait)
+        self.mesh = MeshWatcher(
+            self.mqtt, topics, bus, m.probes_topic, m.retained_wait, clock=clock
+        )
         commands = Commands(
             p.inventory,
             p.discovery,
@@ -117,16 +127,16 @@ class Service:
             self.topology,
             *p.listeners(),
             p.discovery,
-            HealthReporter(self.status, bus),
+            HealthReporter(self.status, bus, loops),
         ]
         self._started: list[Component] = []
 
     @staticmethod
-    def _link(config: Config, topics: Topics) -> MqttLink:
+    def _link(config: Config, topics: Topics, clock: Clock) -> MqttLink:
         """The connection to the configured broker, or to the embedded one."""
         mqtt = config.client_mqtt
         host = mqtt.host or config.embedded_broker.host
-        return MqttLink(mqtt, host, f"netmon-{config.instance_id}", topics.bridge_state)
+        return MqttLink(mqtt, host, f"netmon-{config.instance_id}", topics.bridge_state, clock)
 
     async def start(self) -> None:
         """Start every component in order; on failure stop what had started."""

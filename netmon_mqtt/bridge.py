@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import voluptuous as vol
 
 from .background import TaskSet
+from .clock import SYSTEM, Clock
 from .errors import NetmonError
 from .publish.mqtt import Message, MqttLink
 from .publish.payloads import dumps
@@ -90,12 +90,12 @@ class RequestLimit:
         self,
         rate: float = REQUEST_RATE,
         burst: int = REQUEST_BURST,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.rate = rate
         self.refused = 0  # since start
-        self._requests = TokenBucket(rate, burst, clock)
-        self._answers = TokenBucket(REFUSALS_ANSWERED, 1, clock)
+        self._requests = TokenBucket(rate, burst, clock.monotonic)
+        self._answers = TokenBucket(REFUSALS_ANSWERED, 1, clock.monotonic)
         self._clock = clock
         self._logged_at: float | None = None
         self._unlogged = 0
@@ -106,7 +106,7 @@ class RequestLimit:
             return True
         self.refused += 1
         self._unlogged += 1
-        now = self._clock()
+        now = self._clock.monotonic()
         if self._logged_at is None or now - self._logged_at >= REFUSAL_LOG_EVERY:
             _LOGGER.warning(
                 "Refused %s requests: more than %s a second (%s refused since start)",

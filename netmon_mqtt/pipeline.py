@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from .background import Supervisor
+from .clock import Clock, LoopClock
 from .config import Config
 from .discovery.link import Link
 from .discovery.networks import Target
@@ -38,14 +40,15 @@ class Component(Protocol):
 
 @dataclass
 class Boundary:
-    """What touches the network below MQTT: link-layer sockets, the monitor's pinger, the
-    sweeps' pinger (one of their own by default), and what the process may open (tests
-    replace them)."""
+    """What touches the world below MQTT: link-layer sockets, the monitor's pinger, the
+    sweeps' pinger (one of their own by default), what the process may open, and the clock
+    (tests replace them: a fake link and pinger, a virtual clock)."""
 
     privileges: Privileges = field(default_factory=check_privileges)
     link: Link = field(default_factory=Link)
     pinger: Pinger = field(default_factory=lambda: Pinger(batched=True))
     sweep_pinger: Pinger | None = None
+    clock: Clock = field(default_factory=LoopClock)
 
 
 class Pipeline:
@@ -59,20 +62,26 @@ class Pipeline:
         bus: EventBus,
         store: Store,
         edge: Boundary,
+        *,
+        loops: Supervisor | None = None,
     ) -> None:
+        self.loops = loops = loops or Supervisor(edge.clock)
+        clock = loops.clock
         d = config.discovery
         self.store = store
         self.link = link = edge.link
         privileges = edge.privileges
-        sweep_pinger = edge.sweep_pinger or (Pinger() if privileges.icmp else None)
+        sweep_pinger = edge.sweep_pinger or (Pinger(clock=clock) if privileges.icmp else None)
         snmp = config.snmp
         self.snmp = (
-            SnmpIdentifier(snmp.credentials, snmp.timeout, snmp.retries, bus)
+            SnmpIdentifier(snmp.credentials, snmp.timeout, snmp.retries, bus, clock)
             if d.use_snmp
             else None
         )
-        identifiers: list[Identifier] = [ReverseResolver(d.dns_timeout)] if d.use_dns else []
-        identifiers += [NetbiosIdentifier(NETBIOS_TIMEOUT)] if d.use_netbios else []
+        identifiers: list[Identifier] = (
+            [ReverseResolver(d.dns_timeout, clock=clock)] if d.use_dns else []
+        )
+        identifiers += [NetbiosIdentifier(NETBIOS_TIMEOUT, clock=clock)] if d.use_netbios else []
         identifiers += [self.snmp] if self.snmp else []
         self.inventory = Inventory(
             store,
@@ -81,17 +90,24 @@ class Pipeline:
             identifiers,
             scope=targets,
             options=from_config(config),
+            loops=loops,
         )
-        sweeper = Sweeper(d, link, sweep_pinger, config.ping_timeout, raw=privileges.raw)
-        self.discovery = Discovery(sweeper, targets, self.inventory, bus, config.discovery_interval)
+        sweeper = Sweeper(
+            d, link, sweep_pinger, config.ping_timeout, raw=privileges.raw, clock=clock
+        )
+        self.discovery = Discovery(
+            sweeper, targets, self.inventory, bus, config.discovery_interval, loops=loops
+        )
         observe = self.inventory.observe
         self.mdns: MdnsBrowser | None = None
         if d.use_mdns:
             from .discovery.mdns import MdnsBrowser  # zeroconf is slow to import
 
-            self.mdns = MdnsBrowser(targets, observe, bus)
+            self.mdns = MdnsBrowser(targets, observe, bus, clock)
         passive = d.passive and privileges.raw
-        self.passive = PassiveListener(link, targets, observe, bus) if passive else None
+        self.passive = (
+            PassiveListener(link, targets, observe, bus, loops=loops) if passive else None
+        )
 
     def listeners(self) -> list[Component | None]:
         """What listens while sweeps run: passive ARP/DHCP, mDNS."""

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .clock import iso
+from .clock import SYSTEM, Clock, iso
 from .config import Config
 from .discovery.networks import Target
 from .errors import NetmonError
@@ -21,17 +20,18 @@ from .topology import render
 class ProgressLine:
     """A one-line progress display on a terminal; silent elsewhere."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, clock: Clock = SYSTEM) -> None:
+        self._clock = clock
         self._out = out
         self._tty = out.isatty()
-        self._started = time.monotonic()
+        self._started = clock.monotonic()
 
     def __call__(self, done: int, total: int, what: str) -> None:
         if not self._tty:
             return
         width = 24
         filled = width * done // max(total, 1)
-        elapsed = time.monotonic() - self._started
+        elapsed = self._clock.monotonic() - self._started
         self._out.write(
             f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what:<20} {elapsed:5.1f}s"
         )

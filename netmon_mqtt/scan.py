@@ -7,9 +7,7 @@ published and nothing is stored unless a database is named.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -48,7 +46,9 @@ async def scan(
     wanted = SCAN_METHODS if methods is None else methods
     config = _with_sources(config, wanted)
     bus = EventBus()
-    pipeline = Pipeline(config, targets, bus, Store(config.database), boundary or Boundary())
+    edge = boundary or Boundary()
+    clock = edge.clock
+    pipeline = Pipeline(config, targets, bus, Store(config.database), edge)
     components = [*pipeline.storage(), pipeline.inventory, *pipeline.listeners()]
     started: list[Component] = []
     try:
@@ -56,12 +56,12 @@ async def scan(
             if component is not None:
                 await component.start()
                 started.append(component)
-        began = time.monotonic()
+        began = clock.monotonic()
         await pipeline.discovery.scan(targets, wanted & METHODS, progress)
         if progress:
             progress(0, 1, "identifying")
         if wanted & LISTENING:  # nothing else arrives unasked
-            await asyncio.sleep(max(0.0, began + listen - time.monotonic()))
+            await clock.sleep(began + listen - clock.monotonic())
         await pipeline.inventory.settled()
         if progress:
             progress(1, 1, "identified")

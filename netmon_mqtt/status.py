@@ -3,14 +3,11 @@ components when asked (never stored), and a periodic health report on the bus.""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
-from .background import Background
+from .background import Supervisor, TaskSet
 from .bridge import RequestLimit
-from .clock import iso, utcnow
+from .clock import iso
 from .discovery.service import Discovery
 from .events import EventBus, HealthReported
 from .inventory.service import Inventory
@@ -32,9 +29,11 @@ class Status:
         discovery: Discovery,
         options: Options,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        loops: Supervisor | None = None,
         limit: RequestLimit | None = None,
     ) -> None:
+        self._loops = loops = loops or Supervisor()
+        clock = loops.clock
         self._version = version
         self._limit = limit
         self._topics = topics
@@ -42,8 +41,8 @@ class Status:
         self._discovery = discovery
         self._options = options
         self._clock = clock
-        self._started = clock()
-        self._started_at = iso(utcnow())
+        self._started = clock.monotonic()
+        self._started_at = iso(clock.now())
 
     def info(self) -> dict[str, Any]:
         """The ``bridge/info`` payload (also the ``info`` request's answer)."""
@@ -66,23 +65,26 @@ class Status:
         }
 
     def health(self) -> dict[str, Any]:
-        """``healthy`` is false when the database failed its last write or sweeps are late
-        (judged by the discovery interval in force now)."""
-        now = self._clock()
+        """``healthy`` is false when the database failed its last write, sweeps are late
+        (judged by the discovery interval in force now) or a background loop is down
+        (``failed_loops``: its name and the error that stopped it)."""
+        now = self._clock.monotonic()
         interval = self._options.current.discovery_interval
         finished = self._discovery.last_finished
         since = now - (finished if finished is not None else self._started)
         # How late the next sweep is: zero while on schedule (a first sweep gets one interval).
         lag = max(0.0, since - interval - (self._discovery.last_duration or 0.0))
         db_ok = self._inventory.db_ok
+        failed = self._loops.failed()
         return {
-            "healthy": db_ok and lag < interval,
+            "healthy": db_ok and lag < interval and not failed,
             "uptime_s": round(now - self._started, 1),
             "scan_lag_s": round(lag, 1),
             "db_ok": db_ok,
             "devices": len(self._inventory.devices()),
             "last_scan_duration_s": _rounded(self._discovery.last_duration, 2),
             "requests_refused": self._limit.refused if self._limit else 0,
+            "failed_loops": failed,
         }
 
 
@@ -93,10 +95,14 @@ def _rounded(value: float | None, digits: int) -> float | None:
 class HealthReporter:
     """Reports the health on the bus now and every ``REPORT_EVERY`` seconds."""
 
-    def __init__(self, status: Status, bus: EventBus) -> None:
+    def __init__(self, status: Status, bus: EventBus, loops: Supervisor | None = None) -> None:
         self._status = status
         self._bus = bus
-        self._loop = Background("health", self._run)
+        loops = loops or Supervisor()
+        self._loop = loops.loop("health", self._report, every=REPORT_EVERY)
+        self._now = TaskSet()
+        # A loop going down (or coming back) is reported at once, not at the next report.
+        loops.on_change(lambda: self._now.spawn(self._report()))
 
     async def start(self) -> None:
         """Start reporting."""
@@ -105,8 +111,7 @@ class HealthReporter:
     async def stop(self) -> None:
         """Stop reporting."""
         await self._loop.stop()
+        await self._now.cancel()
 
-    async def _run(self) -> None:
-        while True:
-            await self._bus.emit(HealthReported(self._status.health()))
-            await asyncio.sleep(REPORT_EVERY)
+    async def _report(self) -> None:
+        await self._bus.emit(HealthReported(self._status.health()))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netmon_mqtt.clock import SYSTEM, Clock
 from netmon_mqtt.discovery.link import Link
 from netmon_mqtt.discovery.packets import ARP_REPLY, ArpPacket, DhcpPacket, parse_arp
 from netmon_mqtt.monitor.icmp import Pinger
@@ -71,8 +72,8 @@ class FakeLink(Link):
 class FakePinger(Pinger):
     """Echo replies after ``rtt_ms`` from hosts that answer, silence from the others."""
 
-    def __init__(self, hosts: FakeHosts) -> None:
-        super().__init__(batched=True)
+    def __init__(self, hosts: FakeHosts, clock: Clock = SYSTEM) -> None:
+        super().__init__(batched=True, clock=clock)
         self.hosts = hosts
         self._open = False
 
@@ -94,11 +95,11 @@ class FakePinger(Pinger):
         *,
         urgent: bool = False,
     ) -> None:
-        loop = asyncio.get_running_loop()
         if self.hosts.answers(ip):
-            loop.call_later(self.hosts.rtt_ms / 1000, done, self.hosts.rtt_ms)
+            rtt = self.hosts.rtt_ms
+            self.clock.call_later(rtt / 1000, lambda: done(rtt))
         else:
-            loop.call_later(timeout, done, None)
+            self.clock.call_later(timeout, lambda: done(None))
 
     def poll(self) -> None:
         return None

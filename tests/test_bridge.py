@@ -16,6 +16,8 @@ from netmon_mqtt.discovery.networks import Target
 from netmon_mqtt.publish.mqtt import MqttLink
 from netmon_mqtt.publish.topics import Topics
 
+from .virtual_time import VirtualClock
+
 calls: list[dict[str, Any]] = []
 TOPICS = Topics()
 
@@ -101,16 +103,16 @@ def test_scan_target_must_lie_inside_the_configured_networks() -> None:
 
 
 def test_the_rate_limit_lets_a_burst_through_then_the_rate_and_counts_refusals() -> None:
-    now = [0.0]
-    limit = RequestLimit(rate=2.0, burst=3, clock=lambda: now[0])
+    clock = VirtualClock()
+    limit = RequestLimit(rate=2.0, burst=3, clock=clock)
     assert [limit.allow() for _ in range(5)] == [True, True, True, False, False]
     assert limit.refused == 2
     assert limit.answer_refusal() is True and limit.answer_refusal() is False
-    now[0] = 0.5  # one token back at 2 a second
+    clock.tick(0.5)  # one token back at 2 a second
     assert [limit.allow() for _ in range(2)] == [True, False]
-    now[0] = 1.5  # two more, and one refusal answer a second
+    clock.tick(1.0)  # two more, and one refusal answer a second
     assert [limit.allow() for _ in range(3)] == [True, True, False]
     assert limit.answer_refusal() is True
-    now[0] = 100.0  # refilled up to the burst, no further
+    clock.tick(98.5)  # refilled up to the burst, no further
     assert [limit.allow() for _ in range(4)] == [True, True, True, False]
     assert limit.refused == 5

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from netmon_mqtt.background import Supervisor
 from netmon_mqtt.config import validate
 from netmon_mqtt.discovery.networks import Target
 from netmon_mqtt.discovery.service import Discovery
@@ -23,6 +24,8 @@ from netmon_mqtt.monitor.service import Monitor, MonitorSettings
 from netmon_mqtt.options import Options, OptionsError
 from netmon_mqtt.publish.topics import Topics
 from netmon_mqtt.status import Status
+
+from .virtual_time import VirtualClock
 
 TARGET = Target(ipaddress.IPv4Network("10.9.0.0/24"), "eth9", "10.9.0.1")
 OTHER = Target(ipaddress.IPv4Network("10.8.0.0/24"), "eth8", "10.8.0.1")
@@ -67,17 +70,17 @@ class _Swept:
 
 
 async def test_health_judges_sweeps_by_the_interval_in_force(parts: Parts) -> None:
-    now = [0.0]
-    discovery = _Swept(last_finished=0.0, last_duration=5.0)
+    clock = VirtualClock()
+    discovery = _Swept(last_finished=clock.monotonic(), last_duration=5.0)
     status = Status(
         "1",
         Topics(),
         parts.inventory,
-        discovery,
+        discovery,  # type: ignore[arg-type]
         parts.options,
-        clock=lambda: now[0],  # type: ignore[arg-type]
+        loops=Supervisor(clock),
     )
-    now[0] = 1300.0  # 21 minutes after the last sweep
+    clock.tick(1300.0)  # 21 minutes after the last sweep
     late = status.health()
     assert late["healthy"] is False and late["scan_lag_s"] == 695.0  # 600 s interval
     await parts.options.update({"discovery_interval": 3600.0})

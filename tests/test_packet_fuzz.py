@@ -24,6 +24,7 @@ from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 from zeroconf import DNSIncoming, DNSOutgoing, DNSPointer, DNSService, DNSText, const
 from zeroconf.asyncio import AsyncServiceInfo
 
+from netmon_mqtt.clock import utcnow
 from netmon_mqtt.discovery.mdns import service_observations
 from netmon_mqtt.discovery.packets import ArpPacket, DhcpPacket, arp_request, parse_arp, parse_dhcp
 from netmon_mqtt.discovery.ssdp import SsdpReply, parse_description, parse_reply
@@ -164,7 +165,7 @@ def test_hostile_mdns_service_records_become_observations_or_nothing() -> None:
         info = AsyncServiceInfo(
             kind, f"{label}.{kind}", server=server, properties=properties, addresses=addresses
         )
-        observations = service_observations(info, kind)
+        observations = service_observations(info, kind, utcnow())
         assert all(isinstance(o, Observation) for o in observations)
         assert len(observations) == len(addresses)
         for observation in observations:

@@ -7,6 +7,7 @@ import struct
 
 import pytest
 
+from netmon_mqtt.clock import utcnow
 from netmon_mqtt.discovery.ipv6 import parse_neighbours6
 from netmon_mqtt.discovery.neighbours import parse_ip_neigh
 from netmon_mqtt.discovery.packets import (
@@ -100,7 +101,7 @@ def test_dhcp_request_fields() -> None:
     assert packet.vendor_class == "android-dhcp"
     assert packet.client_id == "01" + MAC.replace(":", "")
     assert packet.parameter_list == (1, 3, 6)
-    obs = dhcp_observation("eth0", packet)
+    obs = dhcp_observation("eth0", packet, utcnow())
     assert obs is not None and obs.source == "dhcp" and obs.hostname == "phone"
     assert dict(obs.attributes)["parameter_list"] == "1,3,6"
 
@@ -141,11 +142,11 @@ def test_random_bytes_never_raise() -> None:
 
 def test_passive_arp_ignores_probes_and_broadcast_senders() -> None:
     probe = parse_arp(arp_request(MAC, "0.0.0.0", "10.0.0.5"))
-    assert probe is not None and arp_observation("eth0", probe) is None
+    assert probe is not None and arp_observation("eth0", probe, utcnow()) is None
     link_local = parse_arp(arp_request(MAC, "169.254.3.4", "169.254.1.1"))
-    assert link_local is not None and arp_observation("eth0", link_local) is None
+    assert link_local is not None and arp_observation("eth0", link_local, utcnow()) is None
     real = parse_arp(arp_request(MAC, "10.0.0.5", "10.0.0.1"))
-    assert real is not None and arp_observation("eth0", real).ip == "10.0.0.5"  # type: ignore[union-attr]
+    assert real is not None and arp_observation("eth0", real, utcnow()).ip == "10.0.0.5"  # type: ignore[union-attr]
 
 
 def test_ssdp_reply_parsing() -> None:

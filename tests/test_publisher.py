@@ -6,7 +6,6 @@ import asyncio
 import gc
 import json
 import subprocess
-import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from unittest import mock
 import pytest
 
 from netmon_mqtt.broker import EmbeddedBroker
+from netmon_mqtt.clock import SYSTEM, Clock
 from netmon_mqtt.config import EmbeddedBrokerConfig, MqttConfig
 from netmon_mqtt.errors import BrokerError
 from netmon_mqtt.events import DeviceDiscovered, EventBus, MetricsReady, PresenceChanged
@@ -27,6 +27,7 @@ from netmon_mqtt.publish.publisher import Publisher
 from netmon_mqtt.publish.topics import Topics
 
 from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber, free_port
+from .virtual_time import VirtualClock
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 TOPICS = Topics()
@@ -66,7 +67,7 @@ class _Publishing:
         port: int,
         devices: list[Device],
         bus: EventBus | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM,
     ) -> None:
         bus = bus or EventBus()
         inventory = _Devices(devices)
@@ -312,8 +313,8 @@ async def test_embedded_broker_port_in_use_is_a_clear_error() -> None:
 async def test_a_window_that_changes_nothing_is_not_republished(
     mosquitto: LocalMosquitto, subscriber: Subscriber
 ) -> None:
-    bus, now = EventBus(), [1000.0]
-    publishing = _Publishing(mosquitto.port, [KNOWN], bus, clock=lambda: now[0])
+    bus, clock = EventBus(), VirtualClock()
+    publishing = _Publishing(mosquitto.port, [KNOWN], bus, clock=clock)
     await publishing.start()
     topic = TOPICS.device_state(KNOWN.id)
     try:
@@ -330,7 +331,7 @@ async def test_a_window_that_changes_nothing_is_not_republished(
         changed = Metrics(0.9, 0.3, 1.4, 0.2, 0.0, 6)  # the average moved more than the jitter
         await bus.emit(MetricsReady(DeviceState(KNOWN.id, Presence.HOME, changed, T0, "icmp")))
         assert await _until(lambda: len(subscriber.on(topic)) == 2)
-        now[0] += 301  # a steady device still refreshes its last_seen every 5 minutes
+        clock.tick(301)  # a steady device still refreshes its last_seen every 5 minutes
         later = T0 + timedelta(minutes=6)
         await bus.emit(MetricsReady(DeviceState(KNOWN.id, Presence.HOME, changed, later, "icmp")))
         assert await _until(lambda: len(subscriber.on(topic)) == 3)

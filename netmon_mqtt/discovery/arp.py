@@ -7,12 +7,11 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..clock import utcnow
+from ..clock import SYSTEM, Clock
 from ..errors import DiscoveryError
 from ..events import EventBus, OptionsChanged
 from ..macs import is_usable_mac
@@ -37,7 +36,11 @@ class ArpSettings:
 
 
 async def arp_sweep(
-    link: Link, target: Target, settings: ArpSettings, progress: Tick | None = None
+    link: Link,
+    target: Target,
+    settings: ArpSettings,
+    progress: Tick | None = None,
+    clock: Clock = SYSTEM,
 ) -> list[Observation]:
     """Every host of ``target`` that answers an ARP request.
 
@@ -56,14 +59,14 @@ async def arp_sweep(
     wanted = set(addresses)
     answered: dict[str, str] = {}
     all_in = asyncio.Event()
-    clock = _Lag()
+    lag = _Lag(clock)
 
     def collect(iface: str, packet: ArpPacket) -> None:
         ip = packet.sender_ip
         if iface == interface and ip in wanted and is_usable_mac(packet.sender_mac):
             if ip not in answered:
                 answered[ip] = packet.sender_mac
-                clock.replied(ip)
+                lag.replied(ip)
             if len(answered) >= len(wanted):
                 all_in.set()
 
@@ -74,14 +77,14 @@ async def arp_sweep(
     try:
         with link.awaiting_arp():
             last = await _send_paced(
-                link, interface, addresses, answered, frame, settings, clock, progress
+                link, interface, addresses, answered, frame, settings, lag, progress
             )
             last_wait = settings.timeout / 2 if settings.retries else settings.timeout
-            end = max(clock.last_first + settings.timeout, last + last_wait)
-            remaining = end - time.monotonic()
+            end = max(lag.last_first + settings.timeout, last + last_wait)
+            remaining = end - clock.monotonic()
             if remaining > 0 and len(answered) < len(wanted):
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(all_in.wait(), remaining)
+                    await clock.wait_for(all_in.wait(), remaining)
     finally:
         link.arp_handlers.remove(collect)
     _LOGGER.debug(
@@ -89,13 +92,13 @@ async def arp_sweep(
         target.network,
         len(answered),
         len(wanted),
-        time.monotonic() - clock.started,
-        clock.requests,
-        clock.typical,
+        clock.monotonic() - lag.started,
+        lag.requests,
+        lag.typical,
     )
     if progress:
         progress(len(addresses), len(addresses))
-    now = utcnow()
+    now = clock.now()
     return [
         Observation(ip=ip, mac=mac, interface=interface, source="arp", seen_at=now)
         for ip, mac in sorted(answered.items(), key=lambda item: _ip_key(item[0]))
@@ -109,19 +112,20 @@ async def _send_paced(  # noqa: PLR0917 (private helper of arp_sweep)
     answered: dict[str, str],
     frame: Callable[[str], bytes],
     settings: ArpSettings,
-    clock: _Lag,
+    lag: _Lag,
     progress: Tick | None,
 ) -> float:
     """Send first requests and due resends at the configured rate; return the last send time."""
     first = deque(addresses)
     resends: deque[tuple[float, str, int]] = deque()  # (due, ip, attempt); dues are in order
     per_tick = max(1, int(settings.rate * _TICK))
-    started = last = time.monotonic()
+    clock = lag.clock
+    started = last = clock.monotonic()
     sent = 0
     while (first or resends) and len(answered) < len(addresses):
         while resends and resends[0][1] in answered:
             resends.popleft()
-        now = time.monotonic()
+        now = clock.monotonic()
         batch: list[tuple[str, int]] = []
         while len(batch) < per_tick and resends and resends[0][0] <= now:
             _due, ip, attempt = resends.popleft()
@@ -130,35 +134,34 @@ async def _send_paced(  # noqa: PLR0917 (private helper of arp_sweep)
         while len(batch) < per_tick and first:
             batch.append((first.popleft(), 0))
         for ip, attempt in batch:
-            await _send(link, interface, frame(ip))
-            last = clock.sent(ip)
+            await _send(link, interface, frame(ip), clock)
+            last = lag.sent(ip)
             if attempt < settings.retries:
-                resends.append(
-                    (last + _resend_gap(settings.timeout, clock.typical), ip, attempt + 1)
-                )
+                resends.append((last + _resend_gap(settings.timeout, lag.typical), ip, attempt + 1))
         sent += len(batch)
         if progress and batch:
             progress(len(addresses) - len(first), len(addresses))
         if not first and resends and not batch:
             # Only resends are left: sleep until the next one falls due, waking each tick to
             # notice when everything has answered.
-            await asyncio.sleep(min(_TICK * 10, max(0.0, resends[0][0] - time.monotonic())))
+            await clock.sleep(min(_TICK * 10, resends[0][0] - clock.monotonic()))
             continue
-        await asyncio.sleep(max(0.0, started + sent / settings.rate - time.monotonic()))
+        await clock.sleep(started + sent / settings.rate - clock.monotonic())
     return last
 
 
 class _Lag:
     """Reply delays seen so far in a sweep (a moving average)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self._sent: dict[str, float] = {}
         self.typical = 0.0
         self.requests = 0
-        self.started = self.last_first = time.monotonic()
+        self.started = self.last_first = clock.monotonic()
 
     def sent(self, ip: str) -> float:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         self.requests += 1
         if ip not in self._sent:
             self._sent[ip] = self.last_first = now
@@ -167,7 +170,7 @@ class _Lag:
     def replied(self, ip: str) -> None:
         sent = self._sent.get(ip)
         if sent is not None:
-            self.typical = 0.8 * self.typical + 0.2 * (time.monotonic() - sent)
+            self.typical = 0.8 * self.typical + 0.2 * (self.clock.monotonic() - sent)
 
 
 def _resend_gap(timeout: float, typical_delay: float) -> float:
@@ -181,11 +184,11 @@ def _resend_gap(timeout: float, typical_delay: float) -> float:
     return min(timeout, max(timeout / 2, 2 * typical_delay))
 
 
-async def _send(link: Link, interface: str, data: bytes) -> None:
+async def _send(link: Link, interface: str, data: bytes, clock: Clock) -> None:
     for _ in range(20):  # the kernel's queue is full only briefly
         if link.send(interface, data):
             return
-        await asyncio.sleep(_TICK)
+        await clock.sleep(_TICK)
 
 
 def _ip_key(ip: str) -> int:
@@ -196,7 +199,10 @@ class ArpProber:
     """Single ARP requests to one address, answered or not within a timeout: presence
     evidence for devices that drop ICMP."""
 
-    def __init__(self, link: Link, targets: list[Target], bus: EventBus) -> None:
+    def __init__(
+        self, link: Link, targets: list[Target], bus: EventBus, clock: Clock = SYSTEM
+    ) -> None:
+        self._clock = clock
         self._link = link
         self._targets = list(targets)
         self._waiting: dict[str, asyncio.Future[None]] = {}
@@ -231,8 +237,9 @@ class ArpProber:
                     self._link,
                     target.interface,
                     arp_request(source_mac, target.source_ip, ip, mac),
+                    self._clock,
                 )
-                await asyncio.wait_for(asyncio.shield(future), timeout)
+                await self._clock.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
             return False
         finally:

@@ -3,11 +3,10 @@ answer (from the matching scope), then the kernel's IPv6 neighbour table lists t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 
-from ..clock import utcnow
+from ..clock import SYSTEM, Clock
 from ..models import Observation
 from .iproute import ip_json, neighbour_entries
 
@@ -45,7 +44,7 @@ def parse_neighbours6(
     ]
 
 
-async def read_neighbours6(interface: str) -> list[Observation]:
+async def read_neighbours6(interface: str, clock: Clock = SYSTEM) -> list[Observation]:
     """Observations attaching IPv6 addresses to MACs from the kernel table."""
     # Without a 'dev' filter: with one, ip leaves the device out of its JSON.
     pairs = parse_neighbours6(await _ip_json("-6", "neigh", "show"), interface)
@@ -55,7 +54,7 @@ async def read_neighbours6(interface: str) -> list[Observation]:
         by_mac.setdefault(mac, set()).add(address)
         if confirmed:
             reachable.add(mac)
-    now = utcnow()
+    now = clock.now()
     return [
         Observation(
             ip=None,
@@ -82,10 +81,10 @@ def _solicit(interface: str, sources: list[str]) -> None:
             _LOGGER.debug("IPv6 all-nodes echo from %s on %s failed: %s", source, interface, err)
 
 
-async def discover6(interface: str, wait: float = 1.0) -> list[Observation]:
+async def discover6(interface: str, wait: float = 1.0, clock: Clock = SYSTEM) -> list[Observation]:
     """Solicit every IPv6 host of the link, then read who answered."""
     sources = await own_addresses(interface)
     if sources:
         _solicit(interface, sources)
-        await asyncio.sleep(wait)
-    return await read_neighbours6(interface)
+        await clock.sleep(wait)
+    return await read_neighbours6(interface, clock)

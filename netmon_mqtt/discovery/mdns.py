@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from ..background import TaskSet
-from ..clock import utcnow
+from ..clock import SYSTEM, Clock
 from ..events import EventBus, OptionsChanged
 from ..models import Observation
 from .networks import Target
@@ -57,7 +58,9 @@ def friendly_instance(instance: str, host: str) -> str | None:
     return None if _GENERATED.search(name) else name
 
 
-def service_observations(info: AsyncServiceInfo, service_type: str) -> list[Observation]:
+def service_observations(
+    info: AsyncServiceInfo, service_type: str, now: datetime
+) -> list[Observation]:
     """One observation per IPv4 address of a resolved service instance."""
     host = (info.server or "").rstrip(".")
     host = host[: -len(".local")] if host.endswith(".local") else host
@@ -75,7 +78,6 @@ def service_observations(info: AsyncServiceInfo, service_type: str) -> list[Obse
     friendly = friendly_instance(instance, host)
     if friendly:
         attributes.setdefault("friendly_name", friendly[:200])
-    now = utcnow()
     return [
         Observation(
             ip=address,
@@ -98,7 +100,10 @@ class MdnsBrowser:
     """Browses every service type on this machine's addresses in the watched networks, and
     follows the networks an ``options`` request changes."""
 
-    def __init__(self, targets: Iterable[Target], observe: Observe, bus: EventBus) -> None:
+    def __init__(
+        self, targets: Iterable[Target], observe: Observe, bus: EventBus, clock: Clock = SYSTEM
+    ) -> None:
+        self._clock = clock
         self._addresses = source_addresses(targets)
         self._observe = observe
         self._running = False
@@ -176,7 +181,7 @@ class MdnsBrowser:
             if not await info.async_request(self._zeroconf.zeroconf, _RESOLVE_TIMEOUT_MS):
                 _LOGGER.debug("mDNS service %s did not resolve", name)
                 return
-            for obs in service_observations(info, service_type):
+            for obs in service_observations(info, service_type, self._clock.now()):
                 await self._observe(obs)
         except Exception as err:  # a malformed record must never stop browsing
             _LOGGER.debug("Ignoring mDNS service %s: %s", name, err)

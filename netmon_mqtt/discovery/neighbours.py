@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from ..clock import utcnow
+from ..clock import SYSTEM, Clock
 from ..macs import is_usable_mac, normalise_mac
 from ..models import Observation
 from .iproute import ip_json, neighbour_entries
@@ -58,13 +58,15 @@ def parse_ip_neigh(
     ]
 
 
-async def neighbours(networks: Iterable[ipaddress.IPv4Network]) -> list[Observation]:
+async def neighbours(
+    networks: Iterable[ipaddress.IPv4Network], clock: Clock = SYSTEM
+) -> list[Observation]:
     """Observations for the neighbour entries in ``networks``, REACHABLE ones confirmed."""
     nets = list(networks)
     entries = await ip_json("-s", "-4", "neigh", "show")
     if entries is None:
-        return read_neighbours(nets)
-    now = utcnow()
+        return read_neighbours(nets, clock=clock)
+    now = clock.now()
     return [
         Observation(
             ip=ip,
@@ -80,7 +82,7 @@ async def neighbours(networks: Iterable[ipaddress.IPv4Network]) -> list[Observat
 
 
 def read_neighbours(
-    networks: Iterable[ipaddress.IPv4Network], path: Path = ARP_TABLE
+    networks: Iterable[ipaddress.IPv4Network], path: Path = ARP_TABLE, clock: Clock = SYSTEM
 ) -> list[Observation]:
     """Unconfirmed observations for the ``/proc/net/arp`` entries in ``networks``."""
     nets = list(networks)
@@ -89,7 +91,7 @@ def read_neighbours(
     except OSError as err:
         _LOGGER.warning("Cannot read the neighbour table %s: %s", path, err)
         return []
-    now = utcnow()
+    now = clock.now()
     return [
         Observation(
             ip=ip, mac=mac, interface=device, source="neighbours", seen_at=now, confirmed=False

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 
-from ..background import Background
-from ..clock import utcnow
+from ..background import Supervisor
 from ..errors import DiscoveryError
 from ..events import EventBus, OptionsChanged
 from ..macs import is_usable_mac
@@ -29,7 +28,7 @@ _QUEUE_LIMIT = 10000
 Observe = Callable[[Observation], Awaitable[None]]
 
 
-def arp_observation(interface: str, packet: ArpPacket) -> Observation | None:
+def arp_observation(interface: str, packet: ArpPacket, now: datetime) -> Observation | None:
     """A sighting from any ARP frame whose sender is a real host."""
     if not is_usable_mac(packet.sender_mac) or packet.sender_ip == "0.0.0.0":
         return None
@@ -40,11 +39,11 @@ def arp_observation(interface: str, packet: ArpPacket) -> Observation | None:
         mac=packet.sender_mac,
         interface=interface,
         source="arp_passive",
-        seen_at=utcnow(),
+        seen_at=now,
     )
 
 
-def dhcp_observation(interface: str, packet: DhcpPacket) -> Observation | None:
+def dhcp_observation(interface: str, packet: DhcpPacket, now: datetime) -> Observation | None:
     """A sighting from a DHCP message, with the client's own description of itself."""
     if not is_usable_mac(packet.client_mac):
         return None
@@ -63,7 +62,7 @@ def dhcp_observation(interface: str, packet: DhcpPacket) -> Observation | None:
         hostname=packet.hostname,
         interface=interface,
         source="dhcp",
-        seen_at=utcnow(),
+        seen_at=now,
         attributes=attributes,
     )
 
@@ -84,7 +83,11 @@ class PassiveListener:
         observe: Observe,
         bus: EventBus,
         repeat_after: float = 10.0,
+        *,
+        loops: Supervisor | None = None,
     ) -> None:
+        loops = loops or Supervisor()
+        self._clock = loops.clock
         self._link = link
         self._interfaces = on_link_interfaces(targets)
         self._running = False
@@ -92,7 +95,7 @@ class PassiveListener:
         self._repeat_after = repeat_after
         self._last: dict[tuple[str | None, str | None, str], float] = {}
         self._queue: asyncio.Queue[Observation] = asyncio.Queue(_QUEUE_LIMIT)
-        self._forwarder = Background("passive", self._forward)
+        self._forwarder = loops.loop("passive", self._forward)
         bus.subscribe(OptionsChanged, self._on_options)
 
     async def start(self) -> None:
@@ -128,16 +131,16 @@ class PassiveListener:
         await self._forwarder.stop()
 
     def _on_arp(self, interface: str, packet: ArpPacket) -> None:
-        self._offer(arp_observation(interface, packet), always=False)
+        self._offer(arp_observation(interface, packet, self._clock.now()), always=False)
 
     def _on_dhcp(self, interface: str, packet: DhcpPacket) -> None:
-        self._offer(dhcp_observation(interface, packet), always=True)
+        self._offer(dhcp_observation(interface, packet, self._clock.now()), always=True)
 
     def _offer(self, obs: Observation | None, *, always: bool) -> None:
         if obs is None:
             return
         key = (obs.mac, obs.ip, obs.source)
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if not always and now - self._last.get(key, -1e9) < self._repeat_after:
             return
         self._last[key] = now
@@ -149,9 +152,9 @@ class PassiveListener:
             _LOGGER.debug("Passive queue full; dropping a sighting of %s", obs.mac)
 
     async def _forward(self) -> None:
-        while True:
-            obs = await self._queue.get()
-            try:
-                await self._observe(obs)
-            except Exception:
-                _LOGGER.exception("Could not record a passive sighting of %s", obs.mac)
+        """Hand the next queued sighting to the inventory."""
+        obs = await self._queue.get()
+        try:
+            await self._observe(obs)
+        except Exception:
+            _LOGGER.exception("Could not record a passive sighting of %s", obs.mac)

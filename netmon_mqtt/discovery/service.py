@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
-from ..background import Background, TaskSet
+from ..background import Supervisor, TaskSet
 from ..events import EventBus, OptionsChanged, ScanFinished, ScanStarted
 from ..inventory.service import Inventory
 from ..models import Observation
@@ -26,14 +25,18 @@ class Discovery:
         inventory: Inventory,
         bus: EventBus,
         interval: float,
+        *,
+        loops: Supervisor | None = None,
     ) -> None:
+        loops = loops or Supervisor()
+        self._clock = loops.clock
         self._sweeper = sweeper
         self._targets = list(targets)
         self._inventory = inventory
         self._bus = bus
         self._interval = interval
         self._lock = asyncio.Lock()
-        self._schedule = Background("discovery", self._run)
+        self._schedule = loops.loop("discovery", self._round)
         self._extra = TaskSet()
         self._running = False
         self._rescheduled = asyncio.Event()
@@ -60,20 +63,18 @@ class Discovery:
             if self._running:  # sweep the new networks at once
                 self._extra.spawn(self.scan())
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.scan()
-            except Exception:
-                _LOGGER.exception("Discovery sweep failed; retrying at the next interval")
-            await self._sleep_interval(time.monotonic())
+    async def _round(self) -> None:
+        """A sweep, then ``discovery_interval`` until the next (a failed sweep is retried
+        sooner, by the supervisor)."""
+        await self.scan()
+        await self._sleep_interval(self._clock.monotonic())
 
     async def _sleep_interval(self, since: float) -> None:
         """Sleep ``discovery_interval`` from ``since``; a changed interval counts at once."""
-        while (remaining := since + self._interval - time.monotonic()) > 0:
+        while (remaining := since + self._interval - self._clock.monotonic()) > 0:
             self._rescheduled.clear()
             try:
-                await asyncio.wait_for(self._rescheduled.wait(), remaining)
+                await self._clock.wait_for(self._rescheduled.wait(), remaining)
             except TimeoutError:
                 return
 
@@ -90,15 +91,15 @@ class Discovery:
         """Sweep now (after any sweep already running); every configured target by default."""
         chosen = targets or self._targets
         async with self._lock:
-            started = time.monotonic()
+            started = self._clock.monotonic()
             before = {d.id for d in self._inventory.devices()}
             run = sorted(self._sweeper.enabled(methods))
             networks = [str(t.network) for t in chosen]
             await self._bus.emit(ScanStarted(networks, run))
             observations = await self._sweeper.sweep(chosen, progress, self._record, methods)
-            duration = time.monotonic() - started
+            duration = self._clock.monotonic() - started
             self.last_duration = duration
-            self.last_finished = time.monotonic()
+            self.last_finished = self._clock.monotonic()
             found = sorted(
                 {
                     d.id

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..clock import utcnow
+from ..clock import SYSTEM, Clock
 from ..models import Observation
 
 _LOGGER = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class _Collector(asyncio.DatagramProtocol):
             self.replies.append(reply)
 
 
-async def _search(source_ip: str, wait: float) -> list[SsdpReply]:
+async def _search(source_ip: str, wait: float, clock: Clock) -> list[SsdpReply]:
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source_ip))
@@ -97,13 +97,15 @@ async def _search(source_ip: str, wait: float) -> list[SsdpReply]:
     try:
         for _ in range(2):
             transport.sendto(SEARCH, GROUP)
-            await asyncio.sleep(wait / 2)
+            await clock.sleep(wait / 2)
     finally:
         transport.close()
     return protocol.replies
 
 
-async def fetch_description(reply: SsdpReply, timeout: float) -> dict[str, str]:
+async def fetch_description(
+    reply: SsdpReply, timeout: float, clock: Clock = SYSTEM
+) -> dict[str, str]:
     """The device description behind a reply's LOCATION, if it is on the replying host."""
     if not reply.location:
         return {}
@@ -112,7 +114,7 @@ async def fetch_description(reply: SsdpReply, timeout: float) -> dict[str, str]:
         return {}
     try:
         port = url.port or 80
-        async with asyncio.timeout(timeout):
+        async with clock.timeout(timeout):
             reader, writer = await asyncio.open_connection(reply.ip, port)
             try:
                 path = url.path or "/"
@@ -133,19 +135,19 @@ async def fetch_description(reply: SsdpReply, timeout: float) -> dict[str, str]:
 
 
 async def ssdp_search(
-    source_ips: list[str], wait: float = 2.0, fetch_timeout: float = 2.0
+    source_ips: list[str], wait: float = 2.0, fetch_timeout: float = 2.0, clock: Clock = SYSTEM
 ) -> list[Observation]:
     """Observations for every host that answered an SSDP search on the given links."""
     replies: list[SsdpReply] = []
     for source in source_ips:
         try:
-            replies += await _search(source, wait)
+            replies += await _search(source, wait, clock)
         except OSError as err:
             _LOGGER.warning("SSDP search from %s failed: %s", source, err)
     by_location = {(r.ip, r.location): r for r in replies if r.location}
     wanted = list(by_location.values())[:MAX_LOCATIONS]
-    described = await asyncio.gather(*(fetch_description(r, fetch_timeout) for r in wanted))
-    now = utcnow()
+    described = await asyncio.gather(*(fetch_description(r, fetch_timeout, clock) for r in wanted))
+    now = clock.now()
     found: dict[str, Observation] = {}
     for reply, facts in zip(wanted, described, strict=True):
         services = tuple(

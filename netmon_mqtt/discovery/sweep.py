@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
-from ..clock import utcnow
+from ..clock import SYSTEM, Clock
 from ..config import DiscoveryConfig
 from ..errors import DiscoveryError, NetmonError
 from ..models import Observation
@@ -36,7 +35,9 @@ class Sweeper:
         ping_timeout: float = 1.0,
         *,
         raw: bool = True,
+        clock: Clock = SYSTEM,
     ) -> None:
+        self._clock = clock
         self._settings = settings
         self._link = link
         self._pinger = pinger
@@ -87,13 +88,13 @@ class Sweeper:
                 progress(index, len(targets), str(target.network))
             await keep(await self._sweep_target(target, run))
         if "neighbours" in run:
-            await keep(await neighbours(t.network for t in targets))
+            await keep(await neighbours((t.network for t in targets), self._clock))
         if "ssdp" in run:
             sources = sorted({t.source_ip for t in targets if t.interface and t.source_ip})
-            await keep(await ssdp_search(sources))
+            await keep(await ssdp_search(sources, clock=self._clock))
         if "ipv6" in run:
             for interface in sorted({t.interface for t in targets if t.interface}):
-                await keep(await discover6(interface))
+                await keep(await discover6(interface, clock=self._clock))
         if progress:
             progress(len(targets), len(targets), "done")
         return list(found.values())
@@ -104,7 +105,7 @@ class Sweeper:
         if "arp" not in run or self._raw_refused:
             return []
         try:
-            observations = await arp_sweep(self._link, target, self._arp)
+            observations = await arp_sweep(self._link, target, self._arp, clock=self._clock)
         except DiscoveryError as err:
             if str(err) == NEED_RAW:
                 self._raw_refused = True
@@ -139,14 +140,15 @@ class Sweeper:
 
     async def _ping_all(self, pinger: Pinger, target: Target) -> list[Observation]:
         addresses = [str(ip) for ip in target.network.hosts()]
-        started = time.monotonic()
+        clock = self._clock
+        started = clock.monotonic()
         spacing = 1.0 / self._settings.arp_rate
         tasks: list[asyncio.Task[float | None]] = []
         for index, ip in enumerate(addresses):
             tasks.append(asyncio.create_task(pinger.ping(ip, self._ping_timeout)))
-            await asyncio.sleep(max(0.0, started + (index + 1) * spacing - time.monotonic()))
+            await clock.sleep(started + (index + 1) * spacing - clock.monotonic())
         results = await asyncio.gather(*tasks)
-        now = utcnow()
+        now = clock.now()
         alive = [ip for ip, rtt in zip(addresses, results, strict=True) if rtt is not None]
         _LOGGER.debug("ICMP sweep of %s found %s hosts", target.network, len(alive))
         return [Observation(ip=ip, source="icmp_sweep", seen_at=now) for ip in alive]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
 from typing import Protocol
 
-from ..clock import utcnow
+from ..clock import SYSTEM, Clock
 from ..models import Device, Observation
 
 _LOGGER = logging.getLogger(__name__)
@@ -25,7 +24,8 @@ class Identifier(Protocol):
 class ReverseResolver:
     """PTR lookups through the system resolver, bounded in time and concurrency."""
 
-    def __init__(self, timeout: float, concurrency: int = 8) -> None:
+    def __init__(self, timeout: float, concurrency: int = 8, clock: Clock = SYSTEM) -> None:
+        self._clock = clock
         self._timeout = timeout
         self._limit = asyncio.Semaphore(concurrency)
         self._cache: dict[str, tuple[float, str | None]] = {}
@@ -38,23 +38,23 @@ class ReverseResolver:
         if not name:
             return None
         return Observation(
-            ip=device.ip, mac=device.mac, source="dns", seen_at=utcnow(), hostname=name
+            ip=device.ip, mac=device.mac, source="dns", seen_at=self._clock.now(), hostname=name
         )
 
     async def lookup(self, ip: str) -> str | None:
         """The host name of ``ip``, or None when it has none or the lookup is slow."""
         cached = self._cache.get(ip)
-        if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
+        if cached and self._clock.monotonic() - cached[0] < _CACHE_SECONDS:
             return cached[1]
         async with self._limit:
             name = await self._resolve(ip)
-        self._cache[ip] = (time.monotonic(), name)
+        self._cache[ip] = (self._clock.monotonic(), name)
         return name
 
     async def _resolve(self, ip: str) -> str | None:
         loop = asyncio.get_running_loop()
         try:
-            host, _ = await asyncio.wait_for(
+            host, _ = await self._clock.wait_for(
                 loop.getnameinfo((ip, 0), socket.NI_NAMEREQD), self._timeout
             )
         except (TimeoutError, OSError, UnicodeError) as err:

@@ -17,10 +17,9 @@ import asyncio
 import logging
 import random
 import struct
-import time
 from dataclasses import dataclass
 
-from ..clock import utcnow
+from ..clock import SYSTEM, Clock
 from ..models import Device, Observation
 
 _LOGGER = logging.getLogger(__name__)
@@ -125,7 +124,14 @@ class _Answer(asyncio.DatagramProtocol):
 class NetbiosIdentifier:
     """NetBIOS node status queries, bounded in time and concurrency, answers cached."""
 
-    def __init__(self, timeout: float, port: int = NETBIOS_PORT, concurrency: int = 16) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        port: int = NETBIOS_PORT,
+        concurrency: int = 16,
+        clock: Clock = SYSTEM,
+    ) -> None:
+        self._clock = clock
         self._timeout = timeout
         self._port = port
         self._limit = asyncio.Semaphore(concurrency)
@@ -143,7 +149,7 @@ class NetbiosIdentifier:
             ip=device.ip,
             mac=device.mac,
             source="netbios",
-            seen_at=utcnow(),
+            seen_at=self._clock.now(),
             hostname=status.workstation,
             attributes=facts,
         )
@@ -151,11 +157,11 @@ class NetbiosIdentifier:
     async def query(self, ip: str) -> NodeStatus | None:
         """The node status of ``ip``; None when it does not answer in time."""
         cached = self._cache.get(ip)
-        if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
+        if cached and self._clock.monotonic() - cached[0] < _CACHE_SECONDS:
             return cached[1]
         async with self._limit:
             status = await self._ask(ip)
-        self._cache[ip] = (time.monotonic(), status)
+        self._cache[ip] = (self._clock.monotonic(), status)
         return status
 
     async def _ask(self, ip: str) -> NodeStatus | None:
@@ -170,7 +176,7 @@ class NetbiosIdentifier:
             return None
         try:
             transport.sendto(node_status_request(transaction))
-            return await asyncio.wait_for(protocol.result, self._timeout)
+            return await self._clock.wait_for(protocol.result, self._timeout)
         except (TimeoutError, OSError) as err:
             _LOGGER.debug("No NetBIOS answer from %s: %s", ip, err or "timeout")
             return None

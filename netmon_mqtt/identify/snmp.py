@@ -7,12 +7,11 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clock import utcnow
+from ..clock import SYSTEM, Clock
 from ..events import DeviceRemoved, EventBus, OptionsChanged
 from ..models import Device, Observation
 from .interfaces import IF_COLUMNS, IF_TABLE, IFX_COLUMNS, IFX_TABLE, Reading
@@ -282,7 +281,9 @@ class SnmpIdentifier:
         timeout: float = 1.0,
         retries: int = 0,
         bus: EventBus | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
+        self._clock = clock
         self._configured = credentials
         self._credentials = credentials
         self._timeout = timeout
@@ -318,7 +319,7 @@ class SnmpIdentifier:
                     ip=device.ip,
                     mac=device.mac,
                     source="snmp",
-                    seen_at=utcnow(),
+                    seen_at=self._clock.now(),
                     hostname=fields.get("sysName"),
                     attributes=tuple(sorted(fields.items())),
                 )
@@ -379,7 +380,7 @@ class SnmpIdentifier:
             _interface(index, {**table.static.get(index, {}), **row})
             for index, row in sorted(rows.items())
         )
-        return Reading(time.monotonic(), uptime, interfaces)
+        return Reading(self._clock.monotonic(), uptime, interfaces)
 
     async def read_tables(self, device: Device, walk: Walk) -> Found | None:
         """The columns of ``walk`` read from the device's agent (the credential that answered

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ..background import Background, TaskSet
-from ..clock import utcnow
+from ..background import Supervisor, TaskSet
 from ..discovery.networks import Target, in_scope
 from ..events import (
     DeviceDiscovered,
@@ -64,7 +62,10 @@ class Inventory:
         scope: Sequence[Target] = (),
         concurrency: int = 16,
         options: RuntimeOptions | None = None,
+        loops: Supervisor | None = None,
     ) -> None:
+        loops = loops or Supervisor()
+        self._clock = loops.clock
         self._history_days = options.history_days if options else 7.0
         self._track_new_devices = options.track_new_devices if options else True
         self._forget_days = (
@@ -85,7 +86,9 @@ class Inventory:
         self._devices: dict[str, Device] = {}
         self._dirty: set[str] = set()
         self._tasks = TaskSet()
-        self._flusher = Background("inventory-flush", self._flush_periodically)
+        self._flusher = loops.loop(
+            "inventory-flush", self._flush_round, every=FLUSH_INTERVAL, first=FLUSH_INTERVAL
+        )
         bus.subscribe(PresenceChanged, self._on_presence)
         bus.subscribe(MetricsReady, self._on_metrics)
         bus.subscribe(OptionsChanged, self._on_options)
@@ -308,7 +311,7 @@ class Inventory:
         if device is None:
             return None
         if block:
-            await self._store.block(device_id, utcnow())
+            await self._store.block(device_id, self._clock.now())
             self._blocked = await self._store.blocked()
         for mac in device.links:
             self._aliases.pop(mac, None)
@@ -326,7 +329,7 @@ class Inventory:
 
     async def _identify(self, device_id: str) -> None:
         """Ask every identifier (reverse DNS, SNMP, ...) about a device; merge the answers."""
-        self._identified[device_id] = time.monotonic()
+        self._identified[device_id] = self._clock.monotonic()
         async with self._identify_slots:
             for identifier in self._identifiers:
                 device = self._devices.get(device_id)
@@ -388,15 +391,16 @@ class Inventory:
         self._dirty.clear()
         await self._store.save_devices(dirty)
         await self._write_samples()
-        await self.forget(utcnow())
-        if time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
-            self._pruned_at = time.monotonic()
-            await self.expire_ipv6(utcnow())
-            await self._store.prune_history(utcnow() - timedelta(days=self._history_days))
+        now = self._clock.now()
+        await self.forget(now)
+        if self._clock.monotonic() - self._pruned_at > PRUNE_INTERVAL:
+            self._pruned_at = self._clock.monotonic()
+            await self.expire_ipv6(now)
+            await self._store.prune_history(now - timedelta(days=self._history_days))
 
     async def _write_samples(self) -> None:
         samples, self._pending_samples = self._pending_samples, []
-        await self._store.add_samples(samples, utcnow())
+        await self._store.add_samples(samples, self._clock.now())
 
     async def history(
         self,
@@ -434,19 +438,17 @@ class Inventory:
                 await self._store.save_device(recent)
                 await self._bus.emit(DeviceUpdated(recent, frozenset({"ipv6"})))
 
-    async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_INTERVAL)
-            try:
-                await self.flush()
-            except Exception:
-                if self.db_ok:
-                    _LOGGER.exception("Could not write to the database")
-                self.db_ok = False
-            else:
-                if not self.db_ok:
-                    _LOGGER.info("Database writes work again")
-                self.db_ok = True
+    async def _flush_round(self) -> None:
+        try:
+            await self.flush()
+        except Exception:
+            if self.db_ok:
+                _LOGGER.exception("Could not write to the database")
+            self.db_ok = False
+        else:
+            if not self.db_ok:
+                _LOGGER.info("Database writes work again")
+            self.db_ok = True
 
 
 def _span(days: float) -> str:

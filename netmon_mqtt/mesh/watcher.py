@@ -8,13 +8,13 @@ registry topic (``mqtt.probes_topic``), which standard MQTT bridges forward like
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from functools import partial
 from typing import Any
 
 from ..background import TaskSet
+from ..clock import SYSTEM, Clock
 from ..events import EventBus, MeshChanged
 from ..models import Presence
 from ..publish.mqtt import ONLINE, Message, MqttLink
@@ -31,8 +31,16 @@ class MeshWatcher:
     """Announces this probe and follows the others."""
 
     def __init__(
-        self, link: MqttLink, topics: Topics, bus: EventBus, probes_topic: str, settle: float
+        self,
+        link: MqttLink,
+        topics: Topics,
+        bus: EventBus,
+        probes_topic: str,
+        settle: float,
+        *,
+        clock: Clock = SYSTEM,
     ) -> None:
+        self._clock = clock
         self._link = link
         self._topics = topics
         self._bus = bus
@@ -73,7 +81,7 @@ class MeshWatcher:
             self._tasks.spawn(self._settle_after(delay))
 
     async def _settle_after(self, delay: float) -> None:
-        await asyncio.sleep(delay)
+        await self._clock.sleep(delay)
         self._settled = True
         _LOGGER.info("Probes on the broker: %s", ", ".join(sorted(self._peers)) or "none other")
         await self._bus.emit(MeshChanged(self.view(), settled=True))
@@ -84,7 +92,7 @@ class MeshWatcher:
             self._tasks.spawn(self._emit())
 
     async def _emit(self) -> None:
-        await asyncio.sleep(COALESCE)
+        await self._clock.sleep(COALESCE)
         self._pending = False
         await self._bus.emit(MeshChanged(self.view(), settled=True))
 

@@ -4,21 +4,22 @@ device added meanwhile is due earlier."""
 from __future__ import annotations
 
 import asyncio
-import time
+
+from ..clock import Clock
 
 
 class Alarm:
-    """Sleeps until a monotonic time, or until rung for an earlier one."""
+    """Sleeps until a monotonic time of ``clock``, or until rung for an earlier one."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self._future: asyncio.Future[None] | None = None
         self._at = 0.0
 
     async def sleep_until(self, when: float) -> None:
-        """Sleep until ``when`` (monotonic) or until ``ring_before`` wakes it."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        timer = loop.call_at(when - time.monotonic() + loop.time(), _resolve, future)
+        """Sleep until ``when`` (the clock's monotonic time) or until ``ring_before`` wakes it."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        timer = self._clock.call_later(when - self._clock.monotonic(), lambda: _resolve(future))
         self._future, self._at = future, when
         try:
             await future

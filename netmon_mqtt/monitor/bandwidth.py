@@ -12,8 +12,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from ..background import Background
-from ..clock import utcnow
+from ..background import Supervisor
 from ..events import DeviceRemoved, EventBus, InterfacesMeasured
 from ..identify.interfaces import Reading, rates
 from ..identify.snmp import polled_agent
@@ -34,15 +33,23 @@ class BandwidthPoller:
     """Polls interface tables and emits ``InterfacesMeasured`` with the rates."""
 
     def __init__(
-        self, bus: EventBus, inventory: DeviceSource, reader: InterfaceReader, interval: float
+        self,
+        bus: EventBus,
+        inventory: DeviceSource,
+        reader: InterfaceReader,
+        interval: float,
+        *,
+        loops: Supervisor | None = None,
     ) -> None:
+        loops = loops or Supervisor()
+        self._clock = loops.clock
         self._bus = bus
         self._inventory = inventory
         self._reader = reader
         self._interval = interval
         self._last: dict[str, Reading] = {}
         self._slots = asyncio.Semaphore(CONCURRENCY)
-        self._loop = Background("bandwidth", self._forever)
+        self._loop = loops.loop("bandwidth", self.poll, every=interval, first=interval)
         bus.subscribe(DeviceRemoved, self._forget)
 
     def _forget(self, event: DeviceRemoved) -> None:
@@ -55,11 +62,6 @@ class BandwidthPoller:
     async def stop(self) -> None:
         """Stop polling."""
         await self._loop.stop()
-
-    async def _forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.poll()
 
     async def poll(self) -> None:
         """Read every agent once (those that answered SNMP identification)."""
@@ -78,4 +80,4 @@ class BandwidthPoller:
         if found is None:
             _LOGGER.info("SNMP agent of %s restarted: its counters start again", device.id)
             return
-        await self._bus.emit(InterfacesMeasured(device.id, tuple(found), utcnow()))
+        await self._bus.emit(InterfacesMeasured(device.id, tuple(found), self._clock.now()))

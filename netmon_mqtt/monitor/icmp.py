@@ -15,6 +15,7 @@ import struct
 import time
 from collections.abc import Callable
 
+from ..clock import SYSTEM, Clock, Timer
 from ..errors import NetmonError
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,12 +66,14 @@ class Pinger:
     Round trips are measured from the send time to the kernel's receive timestamp
     (SO_TIMESTAMPNS), so when replies are read does not change the result. In ``batched``
     mode nothing wakes the event loop per reply: the owner calls ``poll()`` on its own tick,
-    which reads every waiting reply and expires timed-out probes.
+    which reads every waiting reply and expires timed-out probes. Timeouts are measured on
+    ``clock``; round trips on the kernel's clock, which stamps the replies.
     """
 
     _instances = 0
 
-    def __init__(self, *, batched: bool = False) -> None:
+    def __init__(self, *, batched: bool = False, clock: Clock = SYSTEM) -> None:
+        self.clock = clock
         self._sock: socket.socket | None = None
         self._raw = True
         self._batched = batched
@@ -78,7 +81,7 @@ class Pinger:
         self._ident = (os.getpid() + Pinger._instances * 7919) & 0xFFFF
         self._seq = 0
         # (address, sequence) -> (callback, sent at (ns, realtime), deadline (monotonic), timer)
-        self._pending: dict[tuple[str, int], tuple[Done, int, float, asyncio.TimerHandle | None]]
+        self._pending: dict[tuple[str, int], tuple[Done, int, float, Timer | None]]
         self._pending = {}
         self._awaited = 0  # batched mode: ping() calls waiting, reading replies at once
 
@@ -167,13 +170,12 @@ class Pinger:
             raise NetmonError("the pinger is not open")
         self._seq = (self._seq + 1) & 0xFFFF
         key = (ip, self._seq)
-        loop = asyncio.get_running_loop()
         timed = urgent or not self._batched
-        timer = loop.call_later(timeout, self._expire, key) if timed else None
+        timer = self.clock.call_later(timeout, lambda: self._expire(key)) if timed else None
         if urgent and self._batched:
             self._await_replies(1)
             done = self._settled(done)
-        self._pending[key] = (done, time.time_ns(), time.monotonic() + timeout, timer)
+        self._pending[key] = (done, time.time_ns(), self.clock.monotonic() + timeout, timer)
         try:
             self._sock.sendto(echo_request(self._ident, self._seq), (ip, 0))
         except OSError as err:
@@ -181,12 +183,12 @@ class Pinger:
             if timer is not None:
                 timer.cancel()
             self._pending.pop(key, None)
-            loop.call_soon(done, None)
+            asyncio.get_running_loop().call_soon(done, None)
 
     def poll(self) -> None:
         """Batched mode: read every waiting reply, then expire overdue probes."""
         self._drain()
-        now = time.monotonic()
+        now = self.clock.monotonic()
         overdue = [key for key, entry in self._pending.items() if entry[2] <= now]
         for key in overdue:
             self._expire(key)

@@ -16,14 +16,12 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..background import TaskSet
-from ..clock import utcnow
+from ..background import Loop, Supervisor, TaskSet
 from ..errors import NetmonError
 from ..events import (
     DeviceDiscovered,
@@ -81,7 +79,11 @@ class Monitor:
         settings: MonitorSettings,
         inventory: DeviceSource | None = None,
         arp_probe: ArpProbe | None = None,
+        *,
+        loops: Supervisor | None = None,
     ) -> None:
+        loops = loops or Supervisor(pinger.clock)
+        self._clock = loops.clock
         self._bus = bus
         self._inventory = inventory
         self._pinger = pinger
@@ -89,8 +91,16 @@ class Monitor:
         self._arp_probe = arp_probe
         self._watched: dict[str, _Watched] = {}
         self._schedule: list[tuple[float, str]] = []
-        self._alarm = Alarm()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._alarm = Alarm(self._clock)
+        self._loops: list[Loop] = [
+            loops.loop(
+                "metrics",
+                self._metrics_round,
+                every=self._metrics_every,
+                first=self._metrics_every(),
+            )
+        ]
+        self._probing = loops.loop("probe", self._probe_round)
         self._probes = TaskSet()
         bus.subscribe(DeviceDiscovered, lambda e: self.watch(e.device))
         bus.subscribe(DeviceUpdated, lambda e: self.watch(e.device))
@@ -109,8 +119,8 @@ class Monitor:
             watched.ip, watched.mac = device.ip, device.mac
             return
         settings = self._settings.for_device(device.id)
-        now = time.monotonic()
-        quiet_for = (utcnow() - device.last_seen).total_seconds()
+        now = self._clock.monotonic()
+        quiet_for = (self._clock.now() - device.last_seen).total_seconds()
         state = machine.restored(device.status, quiet_for, now)
         last_seen = None if device.status is Presence.UNKNOWN else device.last_seen
         self._watched[device.id] = _Watched(
@@ -137,7 +147,7 @@ class Monitor:
         rests on sightings if ICMP is not allowed at all)."""
         for device in self._inventory.devices() if self._inventory else ():
             self.watch(device)
-        tasks = [asyncio.create_task(self._metrics_forever(), name="metrics")]
+        loops = list(self._loops)
         try:
             self._pinger.open()
         except NetmonError as err:
@@ -145,19 +155,19 @@ class Monitor:
                 "No ICMP probes: %s. Presence relies on discovery sightings", err
             )
         else:
-            tasks.append(asyncio.create_task(self._probe_forever(), name="monitor"))
-        self._tasks = tasks
+            loops.append(self._probing)
+        for loop in loops:
+            await loop.start()
 
     async def stop(self) -> None:
         """Stop probing and close the socket."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for loop in (*self._loops, self._probing):
+            await loop.stop()
         await self._probes.cancel()
         self._pinger.close()
 
     # -- probing ---------------------------------------------------------------------
-    async def _probe_forever(self) -> None:
+    async def _probe_round(self) -> None:
         """Collect replies and timeouts, send the probes now due, sleep until the next is.
 
         Wake-ups, not probes, are what costs most on a small machine, so there are as few as
@@ -166,21 +176,20 @@ class Monitor:
         trips come from kernel timestamps, so reading them late costs no accuracy), and an
         idle monitor sleeps until its next probe or reply deadline.
         """
-        while True:
-            self._pinger.poll()
-            now = time.monotonic()
-            self._send_due(now)
-            low, high = BATCH_WINDOW
-            batch = min(high, max(low, self._settings.monitor_interval / 10))
-            next_send = self._schedule[0][0] if self._schedule else now + MAX_SLEEP
-            # Sends are batched; a timeout is a verdict and is handled when it falls due
-            # (answered probes leave the pending set before their deadline comes).
-            wake = min(
-                max(next_send, now + batch),
-                self._pinger.next_deadline() or now + MAX_SLEEP,
-                now + MAX_SLEEP,
-            )
-            await self._alarm.sleep_until(max(wake, now + 0.001))
+        self._pinger.poll()
+        now = self._clock.monotonic()
+        self._send_due(now)
+        low, high = BATCH_WINDOW
+        batch = min(high, max(low, self._settings.monitor_interval / 10))
+        next_send = self._schedule[0][0] if self._schedule else now + MAX_SLEEP
+        # Sends are batched; a timeout is a verdict and is handled when it falls due
+        # (answered probes leave the pending set before their deadline comes).
+        wake = min(
+            max(next_send, now + batch),
+            self._pinger.next_deadline() or now + MAX_SLEEP,
+            now + MAX_SLEEP,
+        )
+        await self._alarm.sleep_until(max(wake, now + 0.001))
 
     def _send_due(self, now: float) -> None:
         while self._schedule and self._schedule[0][0] <= now:
@@ -256,7 +265,7 @@ class Monitor:
         state = watched.state
         if state.presence is Presence.NOT_HOME:
             return False
-        silent_for = time.monotonic() - machine.quiet_since(state)
+        silent_for = self._clock.monotonic() - machine.quiet_since(state)
         return silent_for + watched.settings.monitor_interval >= self._grace(watched).seconds
 
     @staticmethod
@@ -266,7 +275,7 @@ class Monitor:
     # -- verdicts --------------------------------------------------------------------
     async def _on_seen(self, event: DeviceSeen) -> None:
         """A sighting, dated when it happened (a neighbour entry may be seconds old)."""
-        age = (utcnow() - event.observation.seen_at).total_seconds()
+        age = (self._clock.now() - event.observation.seen_at).total_seconds()
         await self._evidence(event.device_id, event.observation.source, max(0.0, age))
 
     async def _evidence(self, device_id: str, method: str, age: float = 0.0) -> None:
@@ -277,8 +286,8 @@ class Monitor:
     def _hear(self, device_id: str, watched: _Watched, method: str, age: float = 0.0) -> bool:
         """Evidence ``age`` seconds old: learn the silence it ends, update the verdict; True
         when the verdict changed."""
-        now = time.monotonic() - age
-        seen = utcnow() - timedelta(seconds=age)
+        now = self._clock.monotonic() - age
+        seen = self._clock.now() - timedelta(seconds=age)
         if watched.last_seen is None or seen > watched.last_seen:
             watched.last_seen = seen
         silence = machine.gap(watched.state, now)
@@ -293,7 +302,7 @@ class Monitor:
 
     async def _silence(self, device_id: str, watched: _Watched) -> None:
         before = watched.state.presence
-        watched.state = machine.silent(watched.state, time.monotonic(), self._grace(watched))
+        watched.state = machine.silent(watched.state, self._clock.monotonic(), self._grace(watched))
         if watched.state.presence is not before:
             await self._changed(device_id, watched)
 
@@ -306,7 +315,7 @@ class Monitor:
             PresenceChanged(
                 device_id,
                 presence,
-                utcnow(),
+                self._clock.now(),
                 watched.state.reason,
                 self._state(device_id, watched),
             )
@@ -320,7 +329,7 @@ class Monitor:
     def _state(self, device_id: str, watched: _Watched) -> DeviceState:
         grace = self._grace(watched)
         state = watched.state
-        quiet_for = time.monotonic() - machine.quiet_since(state)
+        quiet_for = self._clock.monotonic() - machine.quiet_since(state)
         return DeviceState(
             device_id=device_id,
             presence=state.presence,
@@ -334,12 +343,14 @@ class Monitor:
             grace=grace,
         )
 
-    async def _metrics_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.metrics_interval or self._settings.monitor_interval)
-            for device_id, watched in list(self._watched.items()):
-                if not watched.samples or watched.state.presence is Presence.UNKNOWN:
-                    continue
-                state = self._state(device_id, watched)
-                watched.samples = []
-                await self._bus.emit(MetricsReady(state))
+    def _metrics_every(self) -> float:
+        return self._settings.metrics_interval or self._settings.monitor_interval
+
+    async def _metrics_round(self) -> None:
+        """A window of latency, jitter and loss for every device probed since the last."""
+        for device_id, watched in list(self._watched.items()):
+            if not watched.samples or watched.state.presence is Presence.UNKNOWN:
+                continue
+            state = self._state(device_id, watched)
+            watched.samples = []
+            await self._bus.emit(MetricsReady(state))

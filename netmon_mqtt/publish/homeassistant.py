@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..background import TaskSet
+from ..clock import SYSTEM, Clock
 from ..events import (
     DeviceDiscovered,
     DeviceRemoved,
@@ -56,7 +57,10 @@ class HomeAssistantDiscovery:
         bus: EventBus,
         inventory: DeviceSource,
         settings: HomeAssistantSettings,
+        *,
+        clock: Clock = SYSTEM,
     ) -> None:
+        self._clock = clock
         self._link = link
         self._retained = link.retained
         self._topics = topics
@@ -110,7 +114,7 @@ class HomeAssistantDiscovery:
             if device is not None:
                 await self._withdraw(self._topics.device_config(device_id), self._config(device))
             await change()
-            await asyncio.sleep(self._settings.recreate_delay)
+            await self._clock.sleep(self._settings.recreate_delay)
         finally:
             self._held.discard(device_id)
             device = self._inventory.get(device_id)
@@ -177,7 +181,7 @@ class HomeAssistantDiscovery:
         """
         token = self._withdrawing[topic] = object()
         self._retained.set(topic, payloads.dumps(ha_discovery.without_triggers(config)))
-        await asyncio.sleep(self._settings.withdraw_delay)
+        await self._clock.sleep(self._settings.withdraw_delay)
         if self._withdrawing.get(topic) is token:
             del self._withdrawing[topic]
             self._retained.clear(topic)
@@ -235,7 +239,7 @@ class HomeAssistantDiscovery:
     async def _on_birth(self) -> None:
         delay = random.uniform(0, self._settings.birth_delay)
         _LOGGER.info("Home Assistant started; republishing in %.1f s", delay)
-        await asyncio.sleep(delay)
+        await self._clock.sleep(delay)
         self._link.announce()
         topics = [self._topics.bridge_config, self._topics.bridge_info]
         for device in self._inventory.devices():

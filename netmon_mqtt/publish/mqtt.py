@@ -13,13 +13,13 @@ import asyncio
 import itertools
 import logging
 import random
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
 import aiomqtt
 
+from ..clock import SYSTEM, Clock
 from ..config import MqttConfig
 from .retained import RetainedMirror
 from .topics import matches
@@ -224,7 +224,15 @@ class MqttLink:
     """One connection to the broker, kept alive; ``availability`` is its Last Will topic,
     ``online`` while connected and ``offline`` after a clean stop."""
 
-    def __init__(self, settings: MqttConfig, host: str, client_id: str, availability: str) -> None:
+    def __init__(
+        self,
+        settings: MqttConfig,
+        host: str,
+        client_id: str,
+        availability: str,
+        clock: Clock = SYSTEM,
+    ) -> None:
+        self._clock = clock
         self._settings = settings
         self._host = host
         self._client_id = client_id
@@ -236,7 +244,7 @@ class MqttLink:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._new_filters: list[str] = []  # routes added while a session runs
-        self.retained = RetainedMirror(settings.retained_wait, self._wake.set)
+        self.retained = RetainedMirror(settings.retained_wait, self._wake.set, clock)
         self.connected = asyncio.Event()
 
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
@@ -261,7 +269,7 @@ class MqttLink:
         """Queue a message; sent in order after the retained state, kept (up to
         ``MAX_QUEUED``) while the broker is away, and dropped when it is still queued
         ``max_age`` seconds later (old news)."""
-        deadline = None if max_age is None else time.monotonic() + max_age
+        deadline = None if max_age is None else self._clock.monotonic() + max_age
         self._outbox.append((topic, payload, retain, deadline))
         self._wake.set()
 
@@ -322,7 +330,7 @@ class MqttLink:
                 failing = True
             delay = backoff * random.uniform(0.8, 1.2)
             _LOGGER.debug("Reconnecting in %.1f s", delay)
-            await asyncio.sleep(delay)
+            await self._clock.sleep(delay)
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _session(self, conn: Connection) -> None:
@@ -365,7 +373,7 @@ class MqttLink:
             # chunk, not per message (a round trip is long while a burst of incoming
             # messages sits ahead of its acknowledgement).
             chunk = [self._outbox[i] for i in range(min(MAX_INFLIGHT, len(self._outbox)))]
-            now = time.monotonic()
+            now = self._clock.monotonic()
             due = [(t, p, r) for t, p, r, deadline in chunk if deadline is None or now <= deadline]
             stale += len(chunk) - len(due)
             await asyncio.gather(*(conn.publish(t, p, retain=r) for t, p, r in due))

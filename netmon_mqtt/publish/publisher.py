@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..clock import iso, utcnow
+from ..clock import SYSTEM, Clock, iso
 from ..events import (
     DeviceDiscovered,
     DeviceRemoved,
@@ -57,7 +56,7 @@ class Publisher:
         inventory: DeviceSource,
         bridge_info: BridgeInfo,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM,
     ) -> None:
         self._link = link
         self._clock = clock
@@ -124,7 +123,7 @@ class Publisher:
 
     def _set_state(self, state: DeviceState, *, urgent: bool = False) -> None:
         payload = payloads.state_payload(state)
-        self._windows[state.device_id] = (payload, self._clock())
+        self._windows[state.device_id] = (payload, self._clock.monotonic())
         self._set(self._topics.device_state(state.device_id), payload, urgent=urgent)
         self._set_probes(state.device_id)
 
@@ -173,7 +172,7 @@ class Publisher:
         last = self._windows.get(state.device_id)
         if (
             last
-            and self._clock() - last[1] < STATE_REFRESH
+            and self._clock.monotonic() - last[1] < STATE_REFRESH
             and payloads.same_state(last[0], payloads.state_payload(state))
         ):
             return
@@ -212,7 +211,7 @@ class Publisher:
         Home Assistant device triggers listen to). An event that waits longer than
         ``EVENT_MAX_AGE`` for the broker is old news and is dropped (retained state tells
         where things stand)."""
-        payload = payloads.dumps(payloads.event_payload(kind, data, at or utcnow()))
+        payload = payloads.dumps(payloads.event_payload(kind, data, at or self._clock.now()))
         topics = [self._topics.bridge_event]
         if kind in DEVICE_EVENTS and "id" in data:
             topics.append(self._topics.device_event(str(data["id"])))

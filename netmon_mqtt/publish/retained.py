@@ -13,12 +13,11 @@ with a preset dictionary taken from the first ones each takes a few hundred byte
 
 from __future__ import annotations
 
-import asyncio
-import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+from ..clock import SYSTEM, Clock, Timer
 from .topics import matches
 
 Collected = Callable[[dict[str, str]], None]
@@ -89,7 +88,8 @@ class Channel(Protocol):
 class RetainedMirror:
     """Desired retained topics versus the broker's copy."""
 
-    def __init__(self, wait: float, wake: Callable[[], None]) -> None:
+    def __init__(self, wait: float, wake: Callable[[], None], clock: Clock = SYSTEM) -> None:
+        self._clock = clock
         self._wait = wait
         self._wake = wake
         self._owned: list[tuple[Sequence[str], Collected]] = []
@@ -101,7 +101,7 @@ class RetainedMirror:
         self._urgent: dict[str, None] = {}  # marked dirty, to be sent before the rest
         self._summarised = 0.0  # when summaries were last built (monotonic)
         self._summary_cost = 0.0  # seconds that build took
-        self._summary_due: asyncio.TimerHandle | None = None
+        self._summary_due: Timer | None = None
 
     def own(self, filters: Sequence[str], on_collected: Collected) -> None:
         """Collect ``filters`` on each connection; ``on_collected`` sees what the broker held
@@ -202,17 +202,17 @@ class RetainedMirror:
         await self._publish_marked(channel, chunk)
         if not self._builders:
             return
-        wait = self._summarised + self._summary_cost / SUMMARY_SHARE - time.monotonic()
+        clock = self._clock
+        wait = self._summarised + self._summary_cost / SUMMARY_SHARE - clock.monotonic()
         if wait > 0 and self._summary_cost > QUICK_SUMMARY:
             if self._summary_due is None:
-                loop = asyncio.get_running_loop()
-                self._summary_due = loop.call_later(wait, self._summary_fell_due)
+                self._summary_due = clock.call_later(wait, self._summary_fell_due)
             return
         self._summary_due = None
-        started = time.monotonic()
+        started = clock.monotonic()
         for topic, build in list(self._builders.items()):
             self.set(topic, build())
-        self._summarised = time.monotonic()
+        self._summarised = clock.monotonic()
         self._summary_cost = self._summarised - started
         await self._publish_marked(channel, chunk)
 

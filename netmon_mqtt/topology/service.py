@@ -16,8 +16,7 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-from ..background import Background
-from ..clock import utcnow
+from ..background import Supervisor
 from ..discovery.link import interface_mac
 from ..discovery.networks import Target
 from ..errors import DiscoveryError
@@ -54,7 +53,10 @@ class TopologyPoller:
         *,
         uplink_macs: int,
         targets: Iterable[Target] = (),
+        loops: Supervisor | None = None,
     ) -> None:
+        loops = loops or Supervisor()
+        self._clock = loops.clock
         self._bus = bus
         self._inventory = inventory
         self._reader = reader
@@ -63,7 +65,7 @@ class TopologyPoller:
         self._targets = tuple(targets)
         self._last: Topology | None = None
         self._slots = asyncio.Semaphore(CONCURRENCY)
-        self._loop = Background("topology", self._forever)
+        self._loop = loops.loop("topology", self._round, every=interval, first=interval)
         bus.subscribe(OptionsChanged, self._on_options)
 
     def _on_options(self, event: OptionsChanged) -> None:
@@ -88,10 +90,8 @@ class TopologyPoller:
         """Stop polling."""
         await self._loop.stop()
 
-    async def _forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.poll()
+    async def _round(self) -> None:
+        await self.poll()
 
     async def poll(self) -> Topology:
         """Read every agent once and emit the topology when it changed."""
@@ -110,7 +110,7 @@ class TopologyPoller:
                 len(topology.placements),
             )
             self._last = topology
-            await self._bus.emit(TopologyChanged(topology, utcnow()))
+            await self._bus.emit(TopologyChanged(topology, self._clock.now()))
         return topology
 
     async def _read(self, device: Device) -> SwitchTables | None:
