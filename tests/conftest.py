@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from .inprocess import RESPONSES, Running, in_process
+from .inprocess import RESPONSES, InProcess, answered
+from .inprocess import running as inprocess_running
 from .lan import NetnsLan, have_root
-from .mqtt_tools import LocalMosquitto, connect_subscriber
+from .mqtt_tools import LocalMosquitto
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -53,14 +54,9 @@ def mosquitto() -> Iterator[LocalMosquitto]:
 
 
 @pytest.fixture
-async def running(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[Running]:
-    service = in_process(mosquitto.port, tmp_path / "netmon.db")
-    sub = connect_subscriber(mosquitto.port, topic=RESPONSES)
-    await service.start()
-    try:
-        running = Running(service, sub, mosquitto.port)
-        await running.ready()
-        yield running
-    finally:
-        await service.stop()
-        sub.close()
+async def running(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[InProcess]:
+    """The service in-process with the printer, answering requests; its subscriber reads
+    responses only (a flood of requests would drown a '#' subscriber)."""
+    async with inprocess_running(mosquitto.port, tmp_path / "netmon.db", topic=RESPONSES) as world:
+        await answered(world)
+        yield world

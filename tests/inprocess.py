@@ -1,84 +1,143 @@
-"""The whole service in-process on a fake link, against a real broker: a printer on
-127.78.0.0/24, and a client that asks requests and reads their responses (the hostile-input
-and fault tests share it)."""
+"""The whole service in this process on a fake LAN (``tests/fakes.py``: the link layer and the
+pinger; everything above them is the real code), against a real broker, optionally on a
+virtual clock: one world for every in-process test.
+
+The fake LANs lie on loopback (127.7x.0.0/24): even a packet sent by mistake stays there.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import json
-import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from netmon_mqtt.app import Service
-from netmon_mqtt.config import validate
+from netmon_mqtt.clock import Clock, LoopClock
+from netmon_mqtt.config import Config, validate
 from netmon_mqtt.discovery.networks import Target
 from netmon_mqtt.pipeline import Boundary
 from netmon_mqtt.privileges import Privileges
 
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
-from .mqtt_tools import Subscriber
+from .mqtt_tools import Subscriber, connect_subscriber
+from .observe import Observer, Requester
+from .virtual_time import VirtualClock
+from .waiting import until
 
 NETWORK = "127.78.0.0/24"
-PRINTER = ("127.78.0.20", "00:1b:a9:00:00:20")
+PRINTER = ("127.78.0.20", "00:1b:a9:00:00:20")  # Brother
 RESPONSES = "netmon/bridge/response/#"
 
 
-@dataclass
-class Running:
-    service: Service
-    sub: Subscriber  # responses only: a flood of requests would drown a '#' subscriber
-    port: int
+class InProcess:
+    """One service instance on its fake LAN: built, started, stopped and restarted on the same
+    database, hosts and clock; ``observe`` reads what the broker got, ``requests`` asks."""
 
-    async def ready(self) -> None:
-        """Wait until the service answers (a request sent before it subscribed is lost)."""
-        for _ in range(20):
-            if await self.ask("info", {}, timeout=0.5):
-                return
-        raise AssertionError("the service never answered an info request")
+    def __init__(
+        self,
+        port: int,
+        database: Path,
+        macs: dict[str, str],
+        *,
+        network: str = NETWORK,
+        interface: str = "fake0",
+        virtual: bool = False,
+        **overrides: Any,
+    ) -> None:
+        self.port = port
+        self.database = database
+        self.hosts = FakeHosts(dict(macs))
+        self.virtual: VirtualClock | None = VirtualClock() if virtual else None
+        self.clock: Clock = self.virtual or LoopClock()
+        self.link = FakeLink(self.hosts)
+        self.pinger = FakePinger(self.hosts, self.clock)
+        self._overrides = overrides
+        self.config: Config = validate(inprocess_config(network, database, port, **overrides))
+        net = ipaddress.IPv4Network(network)
+        self.target = Target(net, interface, str(net.network_address + 1))
+        self.service: Service | None = None
+        self.observe: Observer | None = None
+        self.requests: Requester | None = None
 
-    async def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
-        """One message with mosquitto_pub (bytes through stdin: any payload at all)."""
-        body = payload.encode() if isinstance(payload, str) else payload
-        read = "-s" if body else "-n"  # -n: an empty message (-s refuses empty input)
-        args = ["-h", "127.0.0.1", "-p", str(self.port), "-q", "1", "-t", topic, read]
-        await run_command("mosquitto_pub", *args, *(["-r"] if retain else []), stdin=body)
+    def build(self, **overrides: Any) -> Service:
+        """A new service (the configuration with ``overrides``) on this world's fakes."""
+        config = self.config
+        if overrides:
+            network, changed = str(self.target.network), {**self._overrides, **overrides}
+            config = validate(inprocess_config(network, self.database, self.port, **changed))
+        boundary = Boundary(
+            Privileges(raw=True, icmp=True), self.link, self.pinger, self.pinger, self.clock
+        )
+        return Service(config, [self.target], boundary)
+
+    async def start(self, **overrides: Any) -> Service:
+        """Build and start the service."""
+        self.service = self.build(**overrides)
+        await self.service.start()
+        return self.service
+
+    async def stop(self) -> None:
+        """Stop the service (a clean stop: it says offline)."""
+        if self.service is not None:
+            service, self.service = self.service, None
+            await service.stop()
+
+    async def restart(self) -> None:
+        """Stop and start again on the same database."""
+        await self.stop()
+        await self.start()
+
+    def watch(self, sub: Subscriber) -> None:
+        """Read ``sub`` for this instance and send requests through its broker."""
+        self.observe = Observer(sub, self.config.mqtt.base_topic)
+        self.requests = Requester(self.observe, self.port)
+
+    async def until(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait for ``predicate`` on this world's clock (seconds of virtual time if virtual)."""
+        return await until(predicate, timeout, clock=self.virtual)
+
+    async def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass: virtual ones at once, real ones slept."""
+        if self.virtual is not None:
+            await self.virtual.advance(seconds)
+        else:
+            await until(lambda: False, seconds)
 
     async def ask(self, command: str, payload: dict[str, Any], timeout: float = 5.0) -> Any:
-        """Send a request with a fresh transaction and wait for its response."""
-        transaction = f"t{time.monotonic_ns()}"
-        body = json.dumps({**payload, "transaction": transaction})
-        await self.publish(f"netmon/bridge/request/{command}", body)
-        return await self.answer(command, transaction, timeout)
-
-    async def answer(self, command: str, transaction: str, timeout: float = 5.0) -> Any:
-        """The response to ``transaction`` on ``command``, or None after ``timeout``."""
-        topic = f"netmon/bridge/response/{command}"
-        for _ in range(int(timeout / 0.02)):
-            for message in self.sub.on(topic):
-                answer = message.json()
-                if answer.get("transaction") == transaction:
-                    return answer
-            await asyncio.sleep(0.02)
-        return None
+        """A request's response (None when none came within ``timeout`` real seconds)."""
+        assert self.requests is not None, "watch() a subscriber first"
+        return await self.requests.ask(command, payload, timeout)
 
 
-async def run_command(*argv: str, stdin: bytes = b"") -> None:
-    """Run a command to the end (60 s at most), feeding it ``stdin``; it must succeed."""
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    _, err = await asyncio.wait_for(process.communicate(stdin), 60)
-    assert process.returncode == 0, err.decode()
+@asynccontextmanager
+async def running(
+    port: int,
+    database: Path,
+    macs: dict[str, str] | None = None,
+    *,
+    topic: str = "#",
+    start: bool = True,
+    **options: Any,
+) -> AsyncIterator[InProcess]:
+    """An ``InProcess`` world (the printer alone by default) with a subscriber to ``topic``
+    on its broker, started unless ``start`` is false; stopped and closed afterwards."""
+    world = InProcess(port, database, dict([PRINTER]) if macs is None else macs, **options)
+    sub = connect_subscriber(port, topic=topic)
+    world.watch(sub)
+    try:
+        if start:
+            await world.start()
+        yield world
+    finally:
+        await world.stop()
+        sub.close()
 
 
-def in_process(port: int, database: Path, **overrides: Any) -> Service:
-    """The service with a printer on the fake link, its broker on ``port``."""
-    config = validate(inprocess_config(NETWORK, database, port, **overrides))
-    hosts = FakeHosts({PRINTER[0]: PRINTER[1]})
-    pinger = FakePinger(hosts)
-    boundary = Boundary(Privileges(raw=True, icmp=True), FakeLink(hosts), pinger, pinger)
-    target = Target(ipaddress.IPv4Network(NETWORK), "fake0", "127.78.0.1")
-    return Service(config, [target], boundary)
+async def answered(world: InProcess) -> None:
+    """Wait until the service answers (a request sent before it subscribed is lost)."""
+    for _ in range(20):
+        if await world.ask("info", {}, timeout=0.5):
+            return
+    raise AssertionError("the service never answered an info request")

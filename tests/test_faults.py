@@ -25,7 +25,7 @@ import pytest
 from netmon_mqtt.inventory.store import Store
 
 from .conftest import require
-from .inprocess import Running
+from .inprocess import InProcess
 from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber, wait_until
 from .tools.fake_service import hosts
 
@@ -176,7 +176,7 @@ async def _settled_retained(port: int, wanted: int = 1, timeout: float = 15) -> 
 
 
 async def test_a_broker_restarted_empty_gets_every_config_state_and_bridge_topic_back(
-    running: Running, mosquitto: LocalMosquitto
+    running: InProcess, mosquitto: LocalMosquitto
 ) -> None:
     before = await _settled_retained(mosquitto.port)
     assert "netmon/bridge/state" in before and any(

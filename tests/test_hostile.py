@@ -16,7 +16,9 @@ import pytest
 
 from netmon_mqtt.bridge import REQUEST_BURST, REQUEST_RATE
 
-from .inprocess import NETWORK, PRINTER, Running, run_command
+from .inprocess import NETWORK, PRINTER, InProcess
+from .mqtt_tools import Subscriber
+from .waiting import until
 
 # Reading 20,000 messages through paho and aiomqtt takes 1.5 to 2 s on a busy 2-CPU machine
 # (2.5 to 4 s before the link took queued messages at once): the broker forwards the flood
@@ -24,28 +26,42 @@ from .inprocess import NETWORK, PRINTER, Running, run_command
 FLOOD_READ_BOUND = 6.0
 
 
-async def _burst(running: Running, topic: str, lines: bytes) -> None:
+async def _burst(running: InProcess, topic: str, lines: bytes) -> None:
     """Publish one message per line at once (QoS 0, as fast as mosquitto_pub goes)."""
-    args = ["-h", "127.0.0.1", "-p", str(running.port), "-t", topic, "-l"]
-    await run_command("mosquitto_pub", *args, stdin=lines)
+    args = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(running.port), "-t", topic, "-l"]
+    process = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.PIPE)
+    await asyncio.wait_for(process.communicate(lines), 60)
+    assert process.returncode == 0
 
 
-async def _answered_after(running: Running, timeout: float) -> float:
+async def _publish(running: InProcess, topic: str, payload: bytes | str) -> None:
+    assert running.requests is not None
+    await running.requests.publish(topic, payload)
+
+
+def _sub(running: InProcess) -> Subscriber:
+    assert running.observe is not None
+    return running.observe.sub
+
+
+async def _answered_after(running: InProcess, timeout: float) -> float:
     """Seconds until a valid request sent now is answered, resent every 0.25 s as a client
     does when no answer comes (one sent while the bucket is still empty is refused)."""
     asked = time.monotonic()
     transaction = f"after-{time.monotonic_ns()}"
     body = json.dumps({"transaction": transaction})
+    observe = running.observe
+    assert observe is not None
     for _ in range(int(timeout / 0.25)):
-        await running.publish("netmon/bridge/request/health_check", body)
-        answer = await running.answer("health_check", transaction, timeout=0.25)
+        await _publish(running, "netmon/bridge/request/health_check", body)
+        answer = await until(lambda: observe.response("health_check", transaction), 0.25, step=0.02)
         if answer is not None and answer["status"] == "ok":
             return time.monotonic() - asked
     raise AssertionError(f"no valid answer within {timeout} s")
 
 
 async def test_a_flood_is_refused_counted_and_logged_and_the_service_stays_responsive(
-    running: Running, caplog: pytest.LogCaptureFixture
+    running: InProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
     """20,000 requests in a fraction of a second (before the limit: 20 to 40 s of answers
     draining, a valid request unanswered for 20 s). Now the ones over the rate limit are
@@ -60,7 +76,7 @@ async def test_a_flood_is_refused_counted_and_logged_and_the_service_stays_respo
     assert waited < FLOOD_READ_BOUND, f"a valid request waited {waited:.2f} s after the flood"
 
     def accounted(refused: int) -> bool:
-        answers = running.sub.on("netmon/bridge/response/info")
+        answers = _sub(running).on("netmon/bridge/response/info")
         return sum(_flooded_and_served(m.json()) for m in answers) + refused >= flood
 
     for _ in range(60):  # until every flooded request was served or refused (bounded)
@@ -75,7 +91,7 @@ async def test_a_flood_is_refused_counted_and_logged_and_the_service_stays_respo
     health = await running.ask("health_check", {})
     refused = health["data"]["requests_refused"]
     elapsed = time.monotonic() - started
-    answered = [m.json() for m in running.sub.on("netmon/bridge/response/info")]
+    answered = [m.json() for m in _sub(running).on("netmon/bridge/response/info")]
     served = [a for a in answered if _flooded_and_served(a)]
     refusals = [a for a in answered if a["status"] == "error"]
     # Everything over the bucket is refused, and counted ...
@@ -107,7 +123,7 @@ def _flooded_and_served(answer: dict[str, Any]) -> bool:
     ],
 )
 async def test_networks_from_mqtt_outside_the_bound_are_refused_and_change_nothing(
-    running: Running, command: str, payload: dict[str, Any], error: str
+    running: InProcess, command: str, payload: dict[str, Any], error: str
 ) -> None:
     answer = await running.ask(command, payload)
     assert answer["status"] == "error" and error in answer["error"], answer
@@ -150,7 +166,7 @@ def _fuzz_payloads(seed: int) -> list[bytes]:
 
 
 async def test_fuzzed_requests_on_every_command_get_clear_errors_and_the_service_stays_up(
-    running: Running, caplog: pytest.LogCaptureFixture
+    running: InProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="netmon_mqtt")
     commands = [*running.service.bridge.names, "no/such/command"]
@@ -159,13 +175,13 @@ async def test_fuzzed_requests_on_every_command_get_clear_errors_and_the_service
     for command in commands:
         topic = f"netmon/bridge/response/{command}"
         for payload in payloads:
-            before = len(running.sub.on(topic))
-            await running.publish(f"netmon/bridge/request/{command}", payload)
+            before = len(_sub(running).on(topic))
+            await _publish(running, f"netmon/bridge/request/{command}", payload)
             for _ in range(250):  # one answer each, within 5 s
-                if len(running.sub.on(topic)) > before:
+                if len(_sub(running).on(topic)) > before:
                     break
                 await asyncio.sleep(0.02)
-            answers = [m.json() for m in running.sub.on(topic)[before:]]
+            answers = [m.json() for m in _sub(running).on(topic)[before:]]
             empty = not payload.strip()
             fine = len(answers) == 1 and (
                 (answers[0]["status"] == "error" and _clear(answers[0]["error"]))
@@ -179,9 +195,11 @@ async def test_fuzzed_requests_on_every_command_get_clear_errors_and_the_service
 
     rng = random.Random(17)
     for payload in [b"", b"online", b"offline", b"ONLINE", b"x" * 1_000_000]:
-        await running.publish("homeassistant/status", payload)
+        await _publish(running, "homeassistant/status", payload)
     for _ in range(20):
-        await running.publish("homeassistant/status", bytes(rng.randrange(256) for _ in range(40)))
+        await _publish(
+            running, "homeassistant/status", bytes(rng.randrange(256) for _ in range(40))
+        )
 
     assert (await running.ask("info", {}))["status"] == "ok"
     assert (await running.ask("device/get", {"id": PRINTER[1].replace(":", "")}))["status"] == "ok"
