@@ -94,6 +94,19 @@ class InProcess:
         self.observe = Observer(sub, self.config.mqtt.base_topic)
         self.requests = Requester(self.observe, self.port)
 
+    async def connected(self, timeout: float = 10.0) -> None:
+        """Wait (real seconds, the clock standing still) until the service said online: it
+        collected the broker's retained copy and published its state."""
+        assert self.observe is not None, "watch() a subscriber first"
+        topic = f"{self.observe.base}/bridge/state"
+        sub = self.observe.sub
+
+        def online() -> bool:
+            message = sub.latest(topic)
+            return message is not None and message.payload == "online"
+
+        assert await until(online, timeout, step=0.02), "the service never said online"
+
     async def until(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Wait for ``predicate`` on this world's clock (seconds of virtual time if virtual)."""
         return await until(predicate, timeout, clock=self.virtual)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from netmon_mqtt.clock import Clock, Timer
 
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-QUIET = 0.003  # real seconds without work on the loop before it counts as settled
+QUIET = 0.002  # real seconds without work on the loop before it counts as settled
 SETTLE_LIMIT = 2.0  # real seconds a settle waits at most (a busy loop still lets time move)
 
 
