@@ -48,11 +48,13 @@ class Supervisor:
         round_: Callable[[], Awaitable[None]],
         *,
         every: float | Callable[[], float] | None = None,
+        wait: Callable[[], Awaitable[None]] | None = None,
         first: float = 0.0,
     ) -> Loop:
-        """A supervised loop running ``round_`` (which waits as it likes, or ``every`` seconds
-        between rounds, the first after ``first``)."""
-        return Loop(name, round_, self, every=every, first=first)
+        """A supervised loop running ``round_`` again and again, after ``first`` seconds;
+        between rounds it sleeps ``every`` seconds, or awaits ``wait`` (which may be cut
+        short), or nothing. A round counts as completed before that wait."""
+        return Loop(name, round_, self, every=every, wait=wait, first=first)
 
     def round_failed(self, name: str, err: BaseException) -> bool:
         """Record a failure; True when it is news (the loop was up)."""
@@ -79,12 +81,14 @@ class Loop:
         supervisor: Supervisor,
         *,
         every: float | Callable[[], float] | None = None,
+        wait: Callable[[], Awaitable[None]] | None = None,
         first: float = 0.0,
     ) -> None:
         self.name = name
         self._round = round_
         self._supervisor = supervisor
         self._every = every
+        self._wait = wait
         self._first = first
         self._task: asyncio.Task[None] | None = None
 
@@ -125,7 +129,9 @@ class Loop:
                 continue
             restart = RESTART_FIRST
             self._supervisor.round_completed(self.name)
-            if self._every is not None:
+            if self._wait is not None:
+                await self._wait()
+            elif self._every is not None:
                 await clock.sleep(self._interval())
 
 

@@ -3,6 +3,7 @@ components when asked (never stored), and a periodic health report on the bus.""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from .background import Supervisor, TaskSet
@@ -15,6 +16,7 @@ from .models import Presence
 from .options import Options
 from .publish.topics import Topics
 
+_LOGGER = logging.getLogger(__name__)
 REPORT_EVERY = 30.0
 
 
@@ -102,7 +104,7 @@ class HealthReporter:
         self._loop = loops.loop("health", self._report, every=REPORT_EVERY)
         self._now = TaskSet()
         # A loop going down (or coming back) is reported at once, not at the next report.
-        loops.on_change(lambda: self._now.spawn(self._report()))
+        loops.on_change(lambda: self._now.spawn(self._report_change()))
 
     async def start(self) -> None:
         """Start reporting."""
@@ -112,6 +114,12 @@ class HealthReporter:
         """Stop reporting."""
         await self._loop.stop()
         await self._now.cancel()
+
+    async def _report_change(self) -> None:
+        try:
+            await self._report()
+        except Exception as err:  # the health loop's own failure is what reports this
+            _LOGGER.debug("Could not report a loop's change at once: %s", err)
 
     async def _report(self) -> None:
         await self._bus.emit(HealthReported(self._status.health()))

@@ -29,6 +29,14 @@ from .waiting import until
 NETWORK = "127.78.0.0/24"
 PRINTER = ("127.78.0.20", "00:1b:a9:00:00:20")  # Brother
 RESPONSES = "netmon/bridge/response/#"
+# In virtual time, the cadences people run (the defaults); in real time, fast motion.
+REAL_TIMINGS = {
+    "monitor_interval": 5.0,
+    "ping_timeout": 1.0,
+    "consider_home": 180.0,
+    "metrics_interval": 60.0,
+    "discovery_interval": 3600.0,
+}
 
 
 class InProcess:
@@ -53,8 +61,10 @@ class InProcess:
         self.clock: Clock = self.virtual or LoopClock()
         self.link = FakeLink(self.hosts)
         self.pinger = FakePinger(self.hosts, self.clock)
-        self._overrides = overrides
-        self.config: Config = validate(inprocess_config(network, database, port, **overrides))
+        self._overrides = {**REAL_TIMINGS, **overrides} if virtual else overrides
+        self.config: Config = validate(
+            inprocess_config(network, database, port, **self._overrides)
+        )
         net = ipaddress.IPv4Network(network)
         self.target = Target(net, interface, str(net.network_address + 1))
         self.service: Service | None = None

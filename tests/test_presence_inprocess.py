@@ -101,7 +101,7 @@ async def test_a_dozer_learns_its_rhythm_and_a_leaver_still_leaves(world: InProc
         world.hosts.down.discard(PHONE[0])
         await world.advance(AWAKE)
     await world.advance(2 * SWEEP_EVERY)
-    phone_away = [e for e in observe.events("device_offline", device=PHONE, since=mark)]
+    phone_away = observe.events("device_offline", device=PHONE, since=mark)
     assert 1 <= len(phone_away) <= 3, phone_away
     assert all(_at(e) < starts["doze 3"] for e in phone_away), (phone_away, starts)
     states = [m.json() for m in observe.sub.on(f"netmon/device/{PHONE_ID}")]

@@ -143,9 +143,14 @@ class VirtualClock(Clock):
         await settle()
 
     def _fire_due(self) -> None:
+        loop = asyncio.get_running_loop()
         while (due := self.next_due()) is not None and due <= self._now:
             _, _, timer = heapq.heappop(self._timers)
-            timer.callback()
+            try:
+                timer.callback()
+            except Exception as err:  # as the event loop does with a failing callback
+                context = {"message": "Exception in a virtual timer", "exception": err}
+                loop.call_exception_handler(context)
 
 
 async def settle(quiet: float = QUIET, limit: float = SETTLE_LIMIT) -> None:

@@ -36,10 +36,11 @@ class Discovery:
         self._bus = bus
         self._interval = interval
         self._lock = asyncio.Lock()
-        self._schedule = loops.loop("discovery", self._round)
+        self._schedule = loops.loop("discovery", self._round, wait=self._sleep_interval)
         self._extra = TaskSet()
         self._running = False
         self._rescheduled = asyncio.Event()
+        self._swept_at = 0.0
         self.last_duration: float | None = None
         self.last_finished: float | None = None
         bus.subscribe(OptionsChanged, self._on_options)
@@ -64,14 +65,14 @@ class Discovery:
                 self._extra.spawn(self.scan())
 
     async def _round(self) -> None:
-        """A sweep, then ``discovery_interval`` until the next (a failed sweep is retried
-        sooner, by the supervisor)."""
+        """A sweep (one that fails is retried sooner, by the supervisor)."""
         await self.scan()
-        await self._sleep_interval(self._clock.monotonic())
+        self._swept_at = self._clock.monotonic()
 
-    async def _sleep_interval(self, since: float) -> None:
-        """Sleep ``discovery_interval`` from ``since``; a changed interval counts at once."""
-        while (remaining := since + self._interval - self._clock.monotonic()) > 0:
+    async def _sleep_interval(self) -> None:
+        """Sleep ``discovery_interval`` from the last sweep; a changed interval counts at
+        once."""
+        while (remaining := self._swept_at + self._interval - self._clock.monotonic()) > 0:
             self._rescheduled.clear()
             try:
                 await self._clock.wait_for(self._rescheduled.wait(), remaining)

@@ -100,7 +100,8 @@ class Monitor:
                 first=self._metrics_every(),
             )
         ]
-        self._probing = loops.loop("probe", self._probe_round)
+        self._probing = loops.loop("probe", self._probe_round, wait=self._sleep_until_due)
+        self._wake = 0.0
         self._probes = TaskSet()
         bus.subscribe(DeviceDiscovered, lambda e: self.watch(e.device))
         bus.subscribe(DeviceUpdated, lambda e: self.watch(e.device))
@@ -168,7 +169,7 @@ class Monitor:
 
     # -- probing ---------------------------------------------------------------------
     async def _probe_round(self) -> None:
-        """Collect replies and timeouts, send the probes now due, sleep until the next is.
+        """Collect replies and timeouts, send the probes now due, and work out when to wake.
 
         Wake-ups, not probes, are what costs most on a small machine, so there are as few as
         possible: probes falling due within the batch window leave together (a handful at a
@@ -189,7 +190,11 @@ class Monitor:
             self._pinger.next_deadline() or now + MAX_SLEEP,
             now + MAX_SLEEP,
         )
-        await self._alarm.sleep_until(max(wake, now + 0.001))
+        self._wake = max(wake, now + 0.001)
+
+    async def _sleep_until_due(self) -> None:
+        """Until the next probe or reply deadline, or a device added meanwhile is due."""
+        await self._alarm.sleep_until(self._wake)
 
     def _send_due(self, now: float) -> None:
         while self._schedule and self._schedule[0][0] <= now:
