@@ -5,7 +5,7 @@
 A simulated switch: a private network namespace with ``--ports`` interfaces (veth links
 whose peers sit in a second namespace, up, with real kernel counters) and a real net-snmp
 agent on its loopback. Side by side, in
-one run, against the same agent: netmon-mqtt's poll (``SnmpIdentifier.read_interfaces``:
+one run, against the same agent: netmon-mqtt's poll (``SnmpReader.read_interfaces``:
 every ifTable and ifXTable column it uses, GETBULK of 24 rows, all columns at once) and
 net-snmp's own ``snmpbulkwalk`` of the whole ifTable and ifXTable (-Cr24), the established
 tool. Reports wall time and CPU time per poll. Needs root; sends nothing outside the
@@ -28,7 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from netmon_mqtt.identify.snmp import STATIC_EVERY, SnmpCredential, SnmpIdentifier  # noqa: E402
+from netmon_mqtt.identify.snmp import SnmpIdentifier  # noqa: E402
+from netmon_mqtt.identify.snmp_client import SnmpClient  # noqa: E402
+from netmon_mqtt.identify.snmp_credentials import Keyring, SnmpCredential  # noqa: E402
+from netmon_mqtt.identify.snmp_reader import STATIC_EVERY, SnmpReader  # noqa: E402
 from netmon_mqtt.models import Device  # noqa: E402
 from tests.tools.snmpd import remove_folders, start_snmpd  # noqa: E402
 
@@ -43,8 +46,11 @@ async def _netmon(runs: int) -> tuple[Timings, Timings]:
     reads (the others), measured apart."""
     now = datetime.now(UTC)
     switch = Device(id="switch", mac=None, ip="127.0.0.1", first_seen=now, last_seen=now)
-    reader = SnmpIdentifier((SnmpCredential(community="public"),), timeout=2.0)
-    assert await reader.identify(switch) is not None, "the agent does not answer"
+    client = SnmpClient(timeout=2.0)
+    keyring = Keyring((SnmpCredential(community="public"),))
+    identifier = SnmpIdentifier(client, keyring)
+    reader = SnmpReader(client, keyring)
+    assert await identifier.identify(switch) is not None, "the agent does not answer"
     full: Timings = ([], [], 0)
     counters: Timings = ([], [], 0)
     for poll in range(runs):
@@ -58,7 +64,7 @@ async def _netmon(runs: int) -> tuple[Timings, Timings]:
             full = (full[0], full[1], len(reading.interfaces))
         else:
             counters = (counters[0], counters[1], len(reading.interfaces))
-    reader.close()
+    client.close()
     return full, counters
 
 

@@ -60,7 +60,7 @@ class Service:
         )
         interval = config.snmp.interfaces_interval
         self.bandwidth = (
-            BandwidthPoller(bus, p.inventory, p.snmp, interval, loops=loops)
+            BandwidthPoller(bus, p.inventory, p.snmp.reader, interval, loops=loops)
             if p.snmp and interval
             else None
         )
@@ -69,7 +69,7 @@ class Service:
             TopologyPoller(
                 bus,
                 p.inventory,
-                p.snmp,
+                p.snmp.reader,
                 snmp.topology_interval,
                 uplink_macs=snmp.uplink_macs,
                 targets=targets,

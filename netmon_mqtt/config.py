@@ -18,7 +18,7 @@ import voluptuous as vol
 import yaml
 
 from .errors import ConfigError
-from .identify.snmp import SnmpCredential
+from .identify.snmp_credentials import SnmpCredential
 from .schema import PRIVATE_NETWORKS, ROOT, parse_network
 from .validators import describe, translate
 

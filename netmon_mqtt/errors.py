@@ -30,3 +30,13 @@ class DiscoveryError(NetmonError):
 
 class BrokerError(NetmonError):
     """The MQTT broker cannot be reached or the embedded broker cannot start."""
+
+
+class SnmpError(NetmonError):
+    """An SNMP agent could not be read: pysnmp failed on the exchange (garbage, a transport
+    that cannot be opened, ...)."""
+
+
+class SnmpAgentError(SnmpError):
+    """The agent answered with an error, or not at all (pysnmp's error indication or error
+    status); what a walk read before it still counts."""

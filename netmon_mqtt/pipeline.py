@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .background import Supervisor
 from .clock import Clock, LoopClock
-from .config import Config
+from .config import Config, SnmpConfig
 from .discovery.link import Link
 from .discovery.networks import Target
 from .discovery.passive import PassiveListener
@@ -19,6 +19,9 @@ from .identify.dns import Identifier, ReverseResolver
 from .identify.netbios import NETBIOS_TIMEOUT, NetbiosIdentifier
 from .identify.oui import default_database
 from .identify.snmp import SnmpIdentifier
+from .identify.snmp_client import SnmpClient
+from .identify.snmp_credentials import Keyring
+from .identify.snmp_reader import SnmpReader
 from .inventory.service import Inventory
 from .inventory.store import Store
 from .monitor.icmp import Pinger
@@ -51,6 +54,25 @@ class Boundary:
     clock: Clock = field(default_factory=LoopClock)
 
 
+@dataclass(frozen=True)
+class Snmp:
+    """SNMP's parts around one client and one keyring: the identifier (for the inventory)
+    and the reader (for the bandwidth and topology pollers). The client holds pysnmp's
+    engines; ``Pipeline.storage()`` starts and stops it, nothing else does."""
+
+    client: SnmpClient
+    identifier: SnmpIdentifier
+    reader: SnmpReader
+
+    @classmethod
+    def build(cls, settings: SnmpConfig, bus: EventBus, clock: Clock) -> Snmp:
+        """The parts for ``settings`` (credentials, timeout, retries)."""
+        client = SnmpClient(settings.timeout, settings.retries)
+        keyring = Keyring(settings.credentials, bus)
+        reader = SnmpReader(client, keyring, bus, clock)
+        return cls(client, SnmpIdentifier(client, keyring, clock), reader)
+
+
 class Pipeline:
     """Sweeps, passive listening and mDNS feeding the inventory, which identifies devices
     (vendor, reverse DNS, SNMP) and classifies them."""
@@ -72,17 +94,12 @@ class Pipeline:
         self.link = link = edge.link
         privileges = edge.privileges
         sweep_pinger = edge.sweep_pinger or (Pinger(clock=clock) if privileges.icmp else None)
-        snmp = config.snmp
-        self.snmp = (
-            SnmpIdentifier(snmp.credentials, snmp.timeout, snmp.retries, bus, clock)
-            if d.use_snmp
-            else None
-        )
+        self.snmp = Snmp.build(config.snmp, bus, clock) if d.use_snmp else None
         identifiers: list[Identifier] = (
             [ReverseResolver(d.dns_timeout, clock=clock)] if d.use_dns else []
         )
         identifiers += [NetbiosIdentifier(NETBIOS_TIMEOUT, clock=clock)] if d.use_netbios else []
-        identifiers += [self.snmp] if self.snmp else []
+        identifiers += [self.snmp.identifier] if self.snmp else []
         self.inventory = Inventory(
             store,
             bus,
@@ -114,8 +131,9 @@ class Pipeline:
         return [self.passive, self.mdns]
 
     def storage(self) -> list[Component | None]:
-        """The database, the link sockets and SNMP's engine (closed last, in this order)."""
-        return [_StoreComponent(self.store), _LinkComponent(self.link), self.snmp]
+        """The database, the link sockets and SNMP's client (closed last, in this order)."""
+        snmp = self.snmp.client if self.snmp else None
+        return [_StoreComponent(self.store), _LinkComponent(self.link), snmp]
 
 
 class _StoreComponent:

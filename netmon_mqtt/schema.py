@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import voluptuous as vol
 
-from .identify.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpCredential
+from .identify.snmp_credentials import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpCredential
 from .macs import normalise_mac
 from .validators import (
     BOOL,

@@ -8,8 +8,16 @@ from datetime import UTC, datetime
 import pytest
 
 from netmon_mqtt.events import DeviceRemoved, EventBus, InterfacesMeasured
-from netmon_mqtt.identify import snmp
+from netmon_mqtt.identify import snmp_walk
 from netmon_mqtt.identify.interfaces import Interface, Reading, interface_from_columns, rates
+from netmon_mqtt.identify.snmp_client import SnmpClient
+from netmon_mqtt.identify.snmp_credentials import Keyring
+from netmon_mqtt.identify.snmp_reader import (
+    INTERFACE_COLUMNS,
+    MAX_INTERFACES,
+    SnmpReader,
+    by_interface,
+)
 from netmon_mqtt.inventory.merge import interfaces_seen
 from netmon_mqtt.models import Device
 from netmon_mqtt.monitor.bandwidth import BandwidthPoller
@@ -241,14 +249,14 @@ def _binds(*rows: tuple[str, object]) -> list[tuple[str, object]]:
     return list(rows)
 
 
-_IF_WALK = snmp.Walk(snmp._COLUMNS, snmp.MAX_INTERFACES)
+_IF_WALK = snmp_walk.Walk(INTERFACE_COLUMNS, MAX_INTERFACES)
 
 
 def test_the_walk_reads_columns_side_by_side_and_stops_at_their_ends() -> None:
     columns = ["hc_in_octets", "name"]
-    cursor = {c: snmp._COLUMNS[c] for c in columns}
-    found: snmp.Found = {}
-    hc, name = snmp._COLUMNS["hc_in_octets"], snmp._COLUMNS["name"]
+    cursor = {c: INTERFACE_COLUMNS[c] for c in columns}
+    found: snmp_walk.Found = {}
+    hc, name = INTERFACE_COLUMNS["hc_in_octets"], INTERFACE_COLUMNS["name"]
     binds = _binds(
         (f"{hc}.1", Counter64(10)),
         (f"{name}.1", OctetString(b"eth0")),
@@ -257,9 +265,9 @@ def test_the_walk_reads_columns_side_by_side_and_stops_at_their_ends() -> None:
         (f"{hc}.3", Counter64(30)),
         ("1.3.6.1.2.1.31.1.1.1.2.1", Counter64(0)),  # the next column: name's table ended
     )
-    still = snmp._advance(_IF_WALK, columns, cursor, binds, found)
+    still = snmp_walk.advance(_IF_WALK, columns, cursor, binds, found)
     assert still == ["hc_in_octets"]
-    assert snmp._by_interface(found) == {
+    assert by_interface(found) == {
         1: {"hc_in_octets": 10, "name": b"eth0"},
         2: {"hc_in_octets": 20, "name": b"eth1"},
         3: {"hc_in_octets": 30},
@@ -268,34 +276,34 @@ def test_the_walk_reads_columns_side_by_side_and_stops_at_their_ends() -> None:
 
 
 def test_a_broken_agent_cannot_make_the_walk_loop_or_grow_without_bound() -> None:
-    hc = snmp._COLUMNS["hc_in_octets"]
+    hc = INTERFACE_COLUMNS["hc_in_octets"]
     cursor = {"hc_in_octets": f"{hc}.5"}
-    found: snmp.Found = {}
+    found: snmp_walk.Found = {}
     walk, column = _IF_WALK, ["hc_in_octets"]
     # The same OID again (no progress), then the end-of-MIB marker: the column ends.
-    assert snmp._advance(walk, column, cursor, [(f"{hc}.5", Counter64(1))], found) == []
+    assert snmp_walk.advance(walk, column, cursor, [(f"{hc}.5", Counter64(1))], found) == []
     start = {"hc_in_octets": hc}
-    assert snmp._advance(walk, column, start, [(f"{hc}.1", EndOfMibView())], found) == []
-    assert snmp._by_interface(found) == {}
+    assert snmp_walk.advance(walk, column, start, [(f"{hc}.1", EndOfMibView())], found) == []
+    assert by_interface(found) == {}
     # An index that is not an OID suffix ends it too.
-    assert snmp._advance(walk, column, dict(start), [(f"{hc}.1.x", Counter64(1))], found) == []
+    assert snmp_walk.advance(walk, column, dict(start), [(f"{hc}.1.x", Counter64(1))], found) == []
     # A table larger than MAX_INTERFACES is cut there.
-    many = [(f"{hc}.{i}", Counter64(i)) for i in range(1, snmp.MAX_INTERFACES + 50)]
-    assert snmp._advance(walk, column, dict(start), many, found) == []
-    assert len(snmp._by_interface(found)) == snmp.MAX_INTERFACES
+    many = [(f"{hc}.{i}", Counter64(i)) for i in range(1, MAX_INTERFACES + 50)]
+    assert snmp_walk.advance(walk, column, dict(start), many, found) == []
+    assert len(by_interface(found)) == MAX_INTERFACES
 
 
 def test_table_rows_keep_their_whole_index() -> None:
     """Forwarding tables are indexed by a MAC address (six numbers), after a VLAN."""
     port = "1.3.6.1.2.1.17.7.1.2.2.1.2"
-    walk = snmp.Walk({"port": port}, 2)
-    found: snmp.Found = {}
+    walk = snmp_walk.Walk({"port": port}, 2)
+    found: snmp_walk.Found = {}
     binds = [(f"{port}.1.2.0.0.0.1.1", Counter64(3)), (f"{port}.1.2.0.0.0.1.2", Counter64(4))]
     binds.append((f"{port}.1.2.0.0.0.1.3", Counter64(5)))  # over max_rows: cut
-    assert snmp._advance(walk, ["port"], {"port": port}, binds, found) == []
+    assert snmp_walk.advance(walk, ["port"], {"port": port}, binds, found) == []
     assert found == {"port": {"1.2.0.0.0.1.1": 3, "1.2.0.0.0.1.2": 4}}
 
 
 async def test_no_interface_reading_without_an_agent_that_answered() -> None:
-    identifier = snmp.SnmpIdentifier(())
-    assert await identifier.read_interfaces(_agent()) is None
+    reader = SnmpReader(SnmpClient(), Keyring(()))
+    assert await reader.read_interfaces(_agent()) is None

@@ -28,9 +28,11 @@ from netmon_mqtt.clock import utcnow
 from netmon_mqtt.discovery.mdns import service_observations
 from netmon_mqtt.discovery.packets import ArpPacket, DhcpPacket, arp_request, parse_arp, parse_dhcp
 from netmon_mqtt.discovery.ssdp import SsdpReply, parse_description, parse_reply
-from netmon_mqtt.identify import snmp
+from netmon_mqtt.identify import snmp_walk
 from netmon_mqtt.identify.interfaces import Interface, interface_from_columns
 from netmon_mqtt.identify.netbios import NodeStatus, parse_node_status
+from netmon_mqtt.identify.snmp import render
+from netmon_mqtt.identify.snmp_reader import INTERFACE_COLUMNS, MAX_INTERFACES, by_interface
 from netmon_mqtt.models import Observation
 from netmon_mqtt.monitor.icmp import echo_request
 from netmon_mqtt.monitor.icmp import parse_reply as parse_echo_reply
@@ -194,26 +196,26 @@ def _snmp_value(rng: random.Random) -> Any:
 
 def test_hostile_snmp_answers_are_rendered_stored_or_dropped() -> None:
     rng = random.Random(10)
-    walk = snmp.Walk(snmp._COLUMNS, snmp.MAX_INTERFACES)
-    names = list(snmp._COLUMNS)
+    walk = snmp_walk.Walk(INTERFACE_COLUMNS, MAX_INTERFACES)
+    names = list(INTERFACE_COLUMNS)
     for _ in range(ROUNDS):
         value = _snmp_value(rng)
         for name in ("sysDescr", "sysName", "sysUpTime", "sysObjectID", "sysContact"):
-            rendered = snmp._render(name, value)
+            rendered = render(name, value)
             assert rendered is None or (isinstance(rendered, str) and len(rendered) <= 512)
-        assert isinstance(snmp._plain(value), int | bytes | type(None))
+        assert isinstance(snmp_walk.plain_value(value), int | bytes | type(None))
 
         active = rng.sample(names, rng.randint(1, 4))
-        cursor = {c: snmp._COLUMNS[c] for c in active}
+        cursor = {c: INTERFACE_COLUMNS[c] for c in active}
         bindings = []
         for _ in range(rng.randint(0, 12)):
-            column = snmp._COLUMNS[rng.choice(names)]
+            column = INTERFACE_COLUMNS[rng.choice(names)]
             index = rng.choice(["1", "2.3", "x", "", "1." * 50, str(rng.randint(0, 2**40))])
             bindings.append((f"{column}.{index}", _snmp_value(rng)))
-        found: snmp.Found = {}
-        still = snmp._advance(walk, active, cursor, bindings, found)
+        found: snmp_walk.Found = {}
+        still = snmp_walk.advance(walk, active, cursor, bindings, found)
         assert set(still) <= set(active)
-        for index, row in snmp._by_interface(found).items():
+        for index, row in by_interface(found).items():
             assert isinstance(interface_from_columns(index, row), Interface)
 
 
@@ -225,7 +227,7 @@ def test_hostile_switch_tables_give_tables_or_nothing() -> None:
             rows: dict[str, object] = {}
             for _ in range(rng.randint(0, 6)):
                 index = ".".join(str(rng.randint(0, 300)) for _ in range(rng.randint(1, 8)))
-                raw = snmp._plain(_snmp_value(rng))
+                raw = snmp_walk.plain_value(_snmp_value(rng))
                 rows[index] = raw if raw is not None else rng.randint(-5, 5)
             found[name] = rows
         tables = switch_tables("001122334455", found)

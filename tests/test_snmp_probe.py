@@ -110,7 +110,9 @@ def test_identifying_a_device_without_an_agent_does_not_load_pysnmp() -> None:
     code = """
 import asyncio, sys
 from netmon_mqtt.clock import utcnow
-from netmon_mqtt.identify.snmp import SnmpCredential, SnmpIdentifier
+from netmon_mqtt.identify.snmp import SnmpIdentifier
+from netmon_mqtt.identify.snmp_client import SnmpClient
+from netmon_mqtt.identify.snmp_credentials import Keyring, SnmpCredential
 from netmon_mqtt.models import Device
 
 async def main():
@@ -119,7 +121,8 @@ async def main():
                     first_seen=now, last_seen=now)
     credentials = (SnmpCredential.from_data({"version": "2c", "community": "public"}),
                    SnmpCredential.from_data({"version": "3", "username": "u"}))
-    found = await SnmpIdentifier(credentials, timeout=0.5, retries=0).identify(device)
+    identifier = SnmpIdentifier(SnmpClient(timeout=0.5, retries=0), Keyring(credentials))
+    found = await identifier.identify(device)
     print(found, "pysnmp" in sys.modules)
 
 asyncio.run(main())

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from netmon_mqtt.events import EventBus, TopologyChanged
-from netmon_mqtt.identify.snmp import Found, Walk
+from netmon_mqtt.identify.snmp_walk import Found, Walk
 from netmon_mqtt.models import Device
 from netmon_mqtt.topology import render
 from netmon_mqtt.topology.infer import FDB, LLDP, Known, Placement, Topology, infer

@@ -15,7 +15,7 @@ from typing import Protocol
 from ..background import Supervisor
 from ..events import DeviceRemoved, EventBus, InterfacesMeasured
 from ..identify.interfaces import Reading, rates
-from ..identify.snmp import polled_agent
+from ..identify.snmp_reader import polled_agent
 from ..models import Device, DeviceSource
 
 _LOGGER = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ CONCURRENCY = 4
 
 
 class InterfaceReader(Protocol):
-    """What reads an agent's interface table (the SNMP identifier)."""
+    """What reads an agent's interface table (``identify.snmp_reader.SnmpReader``)."""
 
     async def read_interfaces(self, device: Device) -> Reading | None:
         """The table now, or None."""

@@ -21,7 +21,8 @@ from ..discovery.link import interface_mac
 from ..discovery.networks import Target
 from ..errors import DiscoveryError
 from ..events import EventBus, OptionsChanged, TopologyChanged
-from ..identify.snmp import Found, Walk, polled_agent
+from ..identify.snmp_reader import polled_agent
+from ..identify.snmp_walk import Found, Walk
 from ..models import Device, DeviceSource
 from .infer import Known, Topology, infer
 from .render import from_devices
@@ -35,7 +36,7 @@ WALK = Walk(COLUMNS, MAX_ENTRIES, REPETITIONS)
 
 
 class TableReader(Protocol):
-    """What reads an agent's tables (the SNMP identifier)."""
+    """What reads an agent's tables (``identify.snmp_reader.SnmpReader``)."""
 
     async def read_tables(self, device: Device, walk: Walk) -> Found | None:
         """The columns read, or None."""
