@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from netmon_mqtt.identify.snmp import STATIC_EVERY, SnmpCredential, SnmpIdentifier  # noqa: E402
+from netmon_mqtt.identify.credentials import SnmpCredential  # noqa: E402
+from netmon_mqtt.identify.snmp import STATIC_EVERY, SnmpIdentifier  # noqa: E402
 from netmon_mqtt.models import Device  # noqa: E402
 from tests.tools.snmpd import remove_folders, start_snmpd  # noqa: E402
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from .config import RuntimeOptions
 from .discovery.networks import Target
 from .identify.interfaces import Rates
 from .mesh.view import MeshView
-from .models import Device, DeviceState, Observation, Presence, RuntimeOptions
+from .models import Device, DeviceState, Observation, Presence
 from .topology.infer import Topology
 
 _LOGGER = logging.getLogger(__name__)

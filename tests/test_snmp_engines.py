@@ -9,7 +9,8 @@ import gc
 import tracemalloc
 
 from netmon_mqtt.clock import utcnow
-from netmon_mqtt.identify.snmp import ENGINE_AGENTS, SnmpCredential, SnmpIdentifier
+from netmon_mqtt.identify.credentials import SnmpCredential
+from netmon_mqtt.identify.snmp import ENGINE_AGENTS, SnmpIdentifier
 from netmon_mqtt.models import Device
 
 CREDENTIAL = SnmpCredential.from_data({"version": "2c", "community": "public"})

@@ -110,7 +110,8 @@ def test_identifying_a_device_without_an_agent_does_not_load_pysnmp() -> None:
     code = """
 import asyncio, sys
 from netmon_mqtt.clock import utcnow
-from netmon_mqtt.identify.snmp import SnmpCredential, SnmpIdentifier
+from netmon_mqtt.identify.credentials import SnmpCredential
+from netmon_mqtt.identify.snmp import SnmpIdentifier
 from netmon_mqtt.models import Device
 
 async def main():

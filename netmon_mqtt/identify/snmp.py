@@ -4,7 +4,6 @@ bandwidth, with short timeouts and credentials per network or device."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from typing import Any
 from ..clock import SYSTEM, Clock
 from ..events import DeviceRemoved, EventBus, OptionsChanged
 from ..models import Device, Observation
+from .credentials import SnmpCredential
 from .interfaces import IF_COLUMNS, IF_TABLE, IFX_COLUMNS, IFX_TABLE, Reading
 from .interfaces import interface_from_columns as _interface
 from .snmp_probe import agent_answers, probe_request
@@ -27,25 +27,6 @@ SYSTEM_OIDS: dict[str, str] = {
     "sysContact": "1.3.6.1.2.1.1.4.0",
     "sysName": "1.3.6.1.2.1.1.5.0",
     "sysLocation": "1.3.6.1.2.1.1.6.0",
-}
-# Names accepted in the configuration -> pysnmp constants (resolved when first used, so
-# that importing this module does not import pysnmp).
-AUTH_PROTOCOLS: dict[str, str] = {
-    "none": "USM_AUTH_NONE",
-    "md5": "USM_AUTH_HMAC96_MD5",
-    "sha": "USM_AUTH_HMAC96_SHA",
-    "sha224": "USM_AUTH_HMAC128_SHA224",
-    "sha256": "USM_AUTH_HMAC192_SHA256",
-    "sha384": "USM_AUTH_HMAC256_SHA384",
-    "sha512": "USM_AUTH_HMAC384_SHA512",
-}
-PRIV_PROTOCOLS: dict[str, str] = {
-    "none": "USM_PRIV_NONE",
-    "des": "USM_PRIV_CBC56_DES",
-    "3des": "USM_PRIV_CBC168_3DES",
-    "aes": "USM_PRIV_CFB128_AES",
-    "aes192": "USM_PRIV_CFB192_AES",
-    "aes256": "USM_PRIV_CFB256_AES",
 }
 _MAX_TEXT = 255
 # Interface walks: rows per GETBULK (the first poll of an agent; later polls ask for as many
@@ -62,63 +43,6 @@ _COLUMNS: dict[str, str] = {
     **{name: f"{IF_TABLE}.{n}" for name, n in IF_COLUMNS.items()},
     **{name: f"{IFX_TABLE}.{n}" for name, n in IFX_COLUMNS.items()},
 }
-
-
-@dataclass(frozen=True)
-class SnmpCredential:
-    """One way to talk to agents; ``networks`` / ``devices`` scope it (empty = anywhere)."""
-
-    version: str = "2c"
-    community: str | None = None
-    username: str | None = None
-    auth_protocol: str = "none"
-    auth_key: str | None = None
-    priv_protocol: str = "none"
-    priv_key: str | None = None
-    networks: tuple[str, ...] = ()
-    devices: tuple[str, ...] = ()
-
-    @classmethod
-    def from_data(cls, value: Mapping[str, Any]) -> SnmpCredential:
-        """A credential from its validated plain form (configuration file, saved options)."""
-        return cls(
-            version=str(value.get("version", "2c")),
-            community=value.get("community"),
-            username=value.get("username"),
-            auth_protocol=value.get("auth_protocol", "none"),
-            auth_key=value.get("auth_key"),
-            priv_protocol=value.get("priv_protocol", "none"),
-            priv_key=value.get("priv_key"),
-            networks=tuple(value.get("networks", ())),
-            devices=tuple(value.get("devices", ())),
-        )
-
-    def __repr__(self) -> str:  # secrets never reach a log
-        scope = ",".join(self.networks + self.devices) or "anywhere"
-        return f"SnmpCredential(v{self.version}, {scope})"
-
-    def applies_to(self, device: Device) -> bool:
-        """True when the credential's scope covers ``device``."""
-        if self.devices:
-            return device.id in self.devices or (device.mac or "") in self.devices
-        if self.networks and device.ip:
-            address = ipaddress.ip_address(device.ip)
-            return any(address in ipaddress.ip_network(n) for n in self.networks)
-        return not self.networks
-
-    def auth_data(self) -> Any:
-        """pysnmp's authentication object."""
-        from pysnmp.hlapi.v3arch import asyncio as hlapi  # heavy: imported when used
-
-        if self.version == "2c":
-            return hlapi.CommunityData(self.community or "public", mpModel=1)
-        return hlapi.UsmUserData(
-            self.username or "",
-            authKey=self.auth_key,
-            privKey=self.priv_key,
-            authProtocol=getattr(hlapi.auth, AUTH_PROTOCOLS[self.auth_protocol]),
-            privProtocol=getattr(hlapi.auth, PRIV_PROTOCOLS[self.priv_protocol]),
-        )
 
 
 def polled_agent(device: Device) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from ..background import Supervisor, TaskSet
+from ..config import RuntimeOptions
 from ..discovery.networks import Target, in_scope
 from ..events import (
     DeviceDiscovered,
@@ -34,7 +35,7 @@ from ..events import (
 from ..identify.dns import Identifier
 from ..identify.oui import OuiDatabase
 from ..macs import device_id_for, is_randomized
-from ..models import Device, DeviceState, Observation, RuntimeOptions
+from ..models import Device, DeviceState, Observation
 from ..topology.render import store as topology_details
 from . import links
 from .merge import absorbed, changed_fields, classified, expire_ipv6, interfaces_seen, merge
