@@ -17,7 +17,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 from .config import Config, RuntimeOptions
-from .discovery.networks import Target, local_addresses, resolve_targets
+from .discovery.networks import Target, WatchedNetworks, local_addresses, resolve_targets
 from .errors import DiscoveryError, NetmonError
 from .events import EventBus, OptionsChanged
 from .inventory.store import Store
@@ -119,7 +119,12 @@ class Options:
         self._resolve = resolve
         self._confinement = Confinement(config.allowed_networks, targets)
         self.current = from_config(config)
-        self.targets: tuple[Target, ...] = tuple(targets)
+        self.networks = WatchedNetworks(targets)  # what components read; changed here only
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """The targets of the networks watched now."""
+        return self.networks.targets
 
     async def start(self) -> None:
         """Apply the saved options (the store is open by now)."""
@@ -152,8 +157,8 @@ class Options:
             await self._store.save_settings(dict(changes))
             _LOGGER.info("Options changed: %s", _loggable(changes))
         self.current = replace(self.current, **values)
-        self.targets = targets
-        await self._bus.emit(OptionsChanged(self.current, frozenset(values), targets))
+        self.networks.watch(targets)
+        await self._bus.emit(OptionsChanged(self.current, frozenset(values)))
         return self.current
 
 

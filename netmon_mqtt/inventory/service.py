@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from ..background import Supervisor, TaskSet
 from ..config import RuntimeOptions
-from ..discovery.networks import Target, in_scope
+from ..discovery.networks import WatchedNetworks, in_scope
 from ..events import (
     DeviceDiscovered,
     DeviceRemoved,
@@ -60,7 +60,7 @@ class Inventory:
         oui: OuiDatabase | None,
         identifiers: Sequence[Identifier] = (),
         *,
-        scope: Sequence[Target] = (),
+        scope: WatchedNetworks | None = None,
         concurrency: int = 16,
         options: RuntimeOptions | None = None,
         loops: Supervisor | None = None,
@@ -73,7 +73,7 @@ class Inventory:
             (options.forget_after_days, options.forget_random_after_days) if options else (0, 0)
         )
         self._aliases: dict[str, str] = {}  # linked MAC -> device id
-        self._scope = list(scope)
+        self._scope = scope or WatchedNetworks()  # empty: every sighting is in scope
         self._blocked: set[str] = set()
         self.db_ok = True
         self._identified: dict[str, float] = {}  # device id -> monotonic start of last run
@@ -120,7 +120,6 @@ class Inventory:
         self._history_days = options.history_days
         self._track_new_devices = options.track_new_devices
         self._forget_days = (options.forget_after_days, options.forget_random_after_days)
-        self._scope = list(event.targets)
 
     def _on_rhythm(self, event: RhythmLearned) -> None:
         device = self._devices.get(event.device_id)
@@ -159,7 +158,8 @@ class Inventory:
 
     async def observe(self, obs: Observation) -> None:
         """Merge one observation."""
-        if self._scope and not in_scope(obs.ip, self._scope):
+        scope = self._scope.targets
+        if scope and not in_scope(obs.ip, scope):
             return
         found = await self._device_for(obs)
         if found is None:
