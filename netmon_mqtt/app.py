@@ -46,10 +46,11 @@ class Service:
         bus = EventBus()
         store = Store(config.database)
         self.options = Options(config, targets, store, bus)
-        self.pipeline = p = Pipeline(config, targets, bus, store, edge, loops=loops)
+        networks = self.options.networks
+        self.pipeline = p = Pipeline(config, networks, bus, store, edge, loops=loops)
         self.inventory = p.inventory
         raw = config.arp_probe and edge.privileges.raw
-        arp = ArpProber(edge.link, targets, bus, clock) if raw else None
+        arp = ArpProber(edge.link, networks, clock) if raw else None
         self.monitor = Monitor(
             bus,
             edge.pinger,
@@ -72,7 +73,7 @@ class Service:
                 p.snmp.reader,
                 snmp.topology_interval,
                 uplink_macs=snmp.uplink_macs,
-                targets=targets,
+                networks=networks,
                 loops=loops,
             )
             if p.snmp and snmp.topology_interval

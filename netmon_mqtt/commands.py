@@ -17,10 +17,10 @@ from .inventory.service import Inventory
 from .models import Device
 from .monitor.icmp import Pinger
 from .monitor.service import Monitor
-from .options import Options, shown
+from .options import REQUEST, Options, shown
 from .publish.homeassistant import HomeAssistantDiscovery
 from .publish.payloads import device_summary, info_payload, state_payload
-from .schema import OPTIONS_SCHEMA, instant, mac_address
+from .schema import instant, mac_address
 from .status import Status
 
 _EMPTY: Final = vol.Schema({})
@@ -56,7 +56,7 @@ DEVICE_OPTIONS: Final = vol.Schema(
 REMOVE: Final = vol.Schema(
     {vol.Required("id"): _DEVICE_ID, vol.Optional("block", default=False): bool}
 )
-OPTIONS: Final = vol.Schema({vol.Optional("options"): OPTIONS_SCHEMA})
+OPTIONS: Final = vol.Schema({vol.Optional("options"): REQUEST})
 MERGE: Final = vol.Schema({vol.Required("id"): _DEVICE_ID, vol.Required("into"): _DEVICE_ID})
 UNMERGE: Final = vol.Schema({vol.Required("id"): _DEVICE_ID, vol.Required("mac"): mac_address})
 GET: Final = vol.Schema({vol.Required("id"): _DEVICE_ID})

@@ -1,4 +1,5 @@
-"""Configuration: YAML validated with voluptuous into frozen dataclasses.
+"""Configuration: every setting declared once (name, type, validator, default) in the
+frozen dataclasses below; YAML is validated against the schema derived from them.
 
 Unknown keys are errors. Every error names the key path, the bad value and what was
 expected, e.g. ``mqtt.port: expected an integer from 1 to 65535, got 70000``.
@@ -9,18 +10,32 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import voluptuous as vol
 import yaml
 
 from .errors import ConfigError
-from .identify.snmp_credentials import SnmpCredential
-from .schema import PRIVATE_NETWORKS, ROOT, parse_network
-from .validators import describe, translate
+from .identify.credentials import SnmpCredential
+from .schema import (
+    CIDRS,
+    INSTANCE_ID,
+    LOG_LEVEL,
+    NETWORKS,
+    PORT,
+    PRIVATE_NETWORKS,
+    SNMP_CREDENTIAL_DATA,
+    SNMP_CREDENTIALS,
+    SOME_NETWORKS,
+    TOPIC,
+    device_overrides,
+    parse_network,
+)
+from .settings import build, device_schema, file_schema, section, setting
+from .validators import BOOL, OPT_STR, STR, Number, describe, translate
 
 DEFAULT_PASSWORD_ENV = "NETMON_MQTT_PASSWORD"
 # Home Assistant's SNMP integration tries this community by default; so does netmon.
@@ -33,90 +48,107 @@ _UNKNOWN_HINT = " (check the spelling; see config/netmon.example.yaml for every 
 class MqttConfig:
     """Connection to an external broker; ``host`` None means the embedded broker."""
 
-    host: str | None = None
-    port: int = 1883
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls: bool = False
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    base_topic: str = "netmon"
-    discovery_prefix: str = "homeassistant"
-    ha_status_topic: str = "homeassistant/status"
-    keepalive: int = 60
-    birth_delay: float = 3.0
-    retained_wait: float = 2.0
-    probes_topic: str = "netmon/probes"
+    host: str | None = setting(OPT_STR, None)
+    port: int = setting(PORT, 1883)
+    username: str | None = setting(OPT_STR, None)
+    password: str | None = setting(OPT_STR, None, secret=True)
+    tls: bool = setting(BOOL, False)
+    ca_file: str | None = setting(OPT_STR, None)
+    cert_file: str | None = setting(OPT_STR, None)
+    key_file: str | None = setting(OPT_STR, None)
+    base_topic: str = setting(TOPIC, "netmon")
+    discovery_prefix: str = setting(TOPIC, "homeassistant")
+    ha_status_topic: str = setting(TOPIC, "homeassistant/status")
+    keepalive: int = setting(Number(5, 60, integer=True), 60)
+    birth_delay: float = setting(Number(0, 60), 3.0)
+    retained_wait: float = setting(Number(0, 30), 2.0)
+    probes_topic: str = setting(TOPIC, "netmon/probes")
 
 
 @dataclass(frozen=True)
 class EmbeddedBrokerConfig:
     """The amqtt broker started when no external broker is configured."""
 
-    host: str = "127.0.0.1"
-    port: int = 1883
+    host: str = setting(STR, "127.0.0.1")
+    port: int = setting(PORT, 1883)
 
 
 @dataclass(frozen=True)
 class DiscoveryConfig:
     """Which discovery and identification methods run, and how hard they push."""
 
-    arp: bool = True
-    neighbours: bool = True
-    passive: bool = True
-    icmp_sweep: bool = True
-    ipv6: bool = True
-    arp_timeout: float = 0.5
-    arp_retries: int = 2
-    arp_rate: int = 500
-    use_oui: bool = True
-    use_dns: bool = True
-    use_mdns: bool = True
-    use_ssdp: bool = True
-    use_snmp: bool = True
-    use_netbios: bool = True
-    dns_timeout: float = 1.0
+    arp: bool = setting(BOOL, True)
+    neighbours: bool = setting(BOOL, True)
+    passive: bool = setting(BOOL, True)
+    icmp_sweep: bool = setting(BOOL, True)
+    ipv6: bool = setting(BOOL, True)
+    arp_timeout: float = setting(Number(0.1, 30), 0.5)
+    arp_retries: int = setting(Number(0, 10, integer=True), 2)
+    arp_rate: int = setting(Number(10, 100000, integer=True), 500)
+    use_oui: bool = setting(BOOL, True)
+    use_dns: bool = setting(BOOL, True)
+    use_mdns: bool = setting(BOOL, True)
+    use_ssdp: bool = setting(BOOL, True)
+    use_snmp: bool = setting(BOOL, True)
+    use_netbios: bool = setting(BOOL, True)
+    dns_timeout: float = setting(Number(0.05, 30), 1.0)
 
 
 @dataclass(frozen=True)
 class SnmpConfig:
     """SNMP identification: credentials tried per device, short timeouts."""
 
-    credentials: tuple[SnmpCredential, ...] = DEFAULT_SNMP_CREDENTIALS
-    timeout: float = 1.0
-    retries: int = 0
-    interfaces_interval: float = 60.0
-    topology_interval: float = 300.0
-    uplink_macs: int = 10
+    credentials: tuple[SnmpCredential, ...] = setting(SNMP_CREDENTIALS, DEFAULT_SNMP_CREDENTIALS)
+    timeout: float = setting(Number(0.05, 30), 1.0)
+    retries: int = setting(Number(0, 5, integer=True), 0)
+    interfaces_interval: float = setting(Number(0, 3600), 60.0)
+    topology_interval: float = setting(Number(0, 86400), 300.0)
+    uplink_macs: int = setting(Number(2, 4096, integer=True), 10)
 
 
 @dataclass(frozen=True)
-class Config:
-    """The validated configuration of one netmon-mqtt instance."""
+class RuntimeOptions:
+    """The settings the ``options`` request may change at run time (saved in the database,
+    applied by ``options.Options``); the file sets them at its top level, except
+    ``snmp_credentials``: extra credentials, as plain data, tried before the file's.
+    A new run-time option is one line here (and the component that applies it)."""
 
-    networks: tuple[str, ...] = ()
-    allowed_networks: tuple[str, ...] = PRIVATE_NETWORKS
-    instance_id: str = "main"
-    database: str = "netmon.db"
-    log_level: str = "info"
-    discovery_interval: float = 600.0
-    monitor_interval: float = 5.0
-    metrics_interval: float = 30.0
-    consider_home: float = 180.0
-    max_consider_home: float = 1800.0
-    ping_timeout: float = 1.0
-    wake_probe: bool = True
-    arp_probe: bool = True
-    history_days: float = 7.0
-    forget_after_days: float = 30.0
-    forget_random_after_days: float = 7.0
-    track_new_devices: bool = True
-    devices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    discovery: DiscoveryConfig = DiscoveryConfig()
-    mqtt: MqttConfig = MqttConfig()
-    embedded_broker: EmbeddedBrokerConfig = EmbeddedBrokerConfig()
-    snmp: SnmpConfig = SnmpConfig()
+    networks: tuple[str, ...] = setting(NETWORKS, (), request=SOME_NETWORKS)
+    discovery_interval: float = setting(Number(10, 86400), 600.0)
+    monitor_interval: float = setting(Number(0.2, 3600), 5.0, device=True)
+    metrics_interval: float = setting(Number(0, 3600), 30.0)
+    consider_home: float = setting(Number(0, 86400), 180.0, device=True)
+    ping_timeout: float = setting(Number(0.05, 30), 1.0, device=True)
+    wake_probe: bool = setting(BOOL, True, device=True)
+    history_days: float = setting(Number(0, 3650), 7.0)
+    track_new_devices: bool = setting(BOOL, True)
+    max_consider_home: float = setting(Number(0, 86400), 1800.0)
+    forget_after_days: float = setting(Number(0, 3650), 30.0)
+    forget_random_after_days: float = setting(Number(0, 3650), 7.0)
+    snmp_credentials: tuple[Mapping[str, Any], ...] = setting(
+        SNMP_CREDENTIAL_DATA, (), in_file=False, secret=True
+    )
+
+
+@dataclass(frozen=True)
+class Config(RuntimeOptions):
+    """The validated configuration of one netmon-mqtt instance: the run-time options as
+    the file sets them, and the settings only the file sets."""
+
+    allowed_networks: tuple[str, ...] = setting(CIDRS, PRIVATE_NETWORKS)
+    instance_id: str = setting(INSTANCE_ID, "main")
+    database: str = setting(STR, "netmon.db")
+    log_level: str = setting(LOG_LEVEL, "info")
+    arp_probe: bool = setting(BOOL, True)
+    # Device id -> its own values of the settings declared with ``device=True``.
+    devices: Mapping[str, Mapping[str, Any]] = setting(
+        device_overrides(device_schema(RuntimeOptions)), factory=dict
+    )
+    discovery: DiscoveryConfig = section(DiscoveryConfig)
+    # broker, password_env, password_file: read once while loading (``_finish_mqtt``).
+    mqtt: MqttConfig = section(MqttConfig, broker=OPT_STR, password_env=STR, password_file=STR)
+    embedded_broker: EmbeddedBrokerConfig = section(EmbeddedBrokerConfig)
+    snmp: SnmpConfig = section(SnmpConfig)
 
     @property
     def uses_embedded_broker(self) -> bool:
@@ -132,6 +164,9 @@ class Config:
         return replace(self.mqtt, host=embedded.host, port=embedded.port)
 
 
+ROOT: Final = file_schema(Config)
+
+
 def validate(data: Any) -> Config:
     """Validate a parsed YAML document (``None`` means empty) into a ``Config``."""
     if data is None:
@@ -142,36 +177,15 @@ def validate(data: Any) -> Config:
         raw = ROOT(dict(data))
     except vol.Invalid as err:
         raise translate(err, data, _UNKNOWN_HINT) from None
-    return _build(raw)
+    config = build(Config, raw)
+    return replace(config, mqtt=_finish_mqtt(config.mqtt, raw.get("mqtt") or {}))
 
 
-def _build(raw: dict[str, Any]) -> Config:
-    mqtt_raw = dict(raw.pop("mqtt", None) or {})
-    discovery = DiscoveryConfig(**(raw.pop("discovery", None) or {}))
-    embedded = EmbeddedBrokerConfig(**(raw.pop("embedded_broker", None) or {}))
-    networks = tuple(raw.pop("networks", ()) or ())
-    if "allowed_networks" in raw:
-        raw["allowed_networks"] = tuple(raw["allowed_networks"])
-    raw["devices"] = dict(raw.get("devices") or {})
-    snmp_raw = dict(raw.pop("snmp", None) or {})
-    credentials = snmp_raw.pop("credentials", DEFAULT_SNMP_CREDENTIALS)
-    snmp = SnmpConfig(credentials=tuple(credentials), **snmp_raw)
-    mqtt = _build_mqtt(mqtt_raw)
-    return Config(
-        networks=networks,
-        discovery=discovery,
-        embedded_broker=embedded,
-        mqtt=mqtt,
-        snmp=snmp,
-        **raw,
-    )
-
-
-def _build_mqtt(raw: dict[str, Any]) -> MqttConfig:
-    broker = raw.pop("broker", None)
-    password_env = raw.pop("password_env", None)
-    password_file = raw.pop("password_file", None)
-    mqtt = MqttConfig(**raw)
+def _finish_mqtt(mqtt: MqttConfig, inputs: Mapping[str, Any]) -> MqttConfig:
+    """The broker URL and the password's source applied; the topics checked together."""
+    broker = inputs.get("broker")
+    password_env = inputs.get("password_env")
+    password_file = inputs.get("password_file")
     if broker:
         mqtt = apply_broker_url(mqtt, broker, "mqtt.broker")
     mqtt = _resolve_password(mqtt, password_env, password_file)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .discovery.networks import Target
+from .config import RuntimeOptions
 from .identify.interfaces import Rates
 from .mesh.view import MeshView
-from .models import Device, DeviceState, Observation, Presence, RuntimeOptions
+from .models import Device, DeviceState, Observation, Presence
 from .topology.infer import Topology
 
 _LOGGER = logging.getLogger(__name__)
@@ -127,12 +127,11 @@ class ScanFinished:
 
 @dataclass(frozen=True)
 class OptionsChanged:
-    """Run-time options changed (``changed`` names them); ``targets`` are the networks
-    resolved. Each component applies what concerns it."""
+    """Run-time options changed (``changed`` names them). Each component applies what
+    concerns it; the networks they resolve to are in ``WatchedNetworks``, changed already."""
 
     options: RuntimeOptions
     changed: frozenset[str]
-    targets: tuple[Target, ...]
 
 
 @dataclass(frozen=True)

@@ -174,26 +174,6 @@ class DeviceState:
     grace: Grace | None = None
 
 
-@dataclass(frozen=True)
-class RuntimeOptions:
-    """The run-time options in force: the configuration file's, or what an ``options``
-    request saved over them. ``snmp_credentials`` are extra credentials, as plain data."""
-
-    networks: tuple[str, ...]
-    discovery_interval: float
-    monitor_interval: float
-    metrics_interval: float
-    consider_home: float
-    ping_timeout: float
-    wake_probe: bool
-    history_days: float
-    track_new_devices: bool
-    max_consider_home: float
-    forget_after_days: float
-    forget_random_after_days: float
-    snmp_credentials: tuple[Mapping[str, Any], ...] = ()
-
-
 class DeviceSource(Protocol):
     """What readers of the inventory need."""
 

@@ -12,17 +12,17 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 import voluptuous as vol
 
-from .config import Config
-from .discovery.networks import Target, local_addresses, resolve_targets
+from .config import Config, RuntimeOptions
+from .discovery.networks import Target, WatchedNetworks, local_addresses, resolve_targets
 from .errors import DiscoveryError, NetmonError
 from .events import EventBus, OptionsChanged
 from .inventory.store import Store
-from .models import RuntimeOptions
-from .schema import MIN_IPV4_PREFIX, RUNTIME_OPTIONS, SETTINGS
+from .schema import MIN_IPV4_PREFIX
+from .settings import declared, frozen, request_schema
 from .validators import SECRET_KEYS
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,35 +78,29 @@ def _inside(
     return isinstance(allowed, ipaddress.IPv4Network) and network.subnet_of(allowed)
 
 
+# Every run-time option by name (those ``RuntimeOptions`` declares), and the schema of
+# the ``options`` request derived from them.
+DECLARED: Final = declared(RuntimeOptions)
+REQUEST: Final = request_schema(RuntimeOptions)
+
+
 def from_config(config: Config) -> RuntimeOptions:
     """The options as the configuration file sets them."""
-    return RuntimeOptions(
-        networks=tuple(config.networks),
-        discovery_interval=config.discovery_interval,
-        monitor_interval=config.monitor_interval,
-        metrics_interval=config.metrics_interval,
-        consider_home=config.consider_home,
-        ping_timeout=config.ping_timeout,
-        wake_probe=config.wake_probe,
-        history_days=config.history_days,
-        track_new_devices=config.track_new_devices,
-        max_consider_home=config.max_consider_home,
-        forget_after_days=config.forget_after_days,
-        forget_random_after_days=config.forget_random_after_days,
-    )
+    return RuntimeOptions(**{name: getattr(config, name) for name in DECLARED})
 
 
 def shown(options: RuntimeOptions) -> dict[str, Any]:
-    """Options as responses and logs show them: SNMP secrets masked."""
-    values = {key: getattr(options, key) for key in RUNTIME_OPTIONS}
-    values["networks"] = list(options.networks)
-    values["snmp_credentials"] = [redacted(c) for c in options.snmp_credentials]
-    return values
+    """Options as responses show them: lists, secrets masked."""
+    return {name: _shown(getattr(options, name)) for name in DECLARED}
 
 
-def redacted(credential: Mapping[str, Any]) -> dict[str, Any]:
-    """A credential without its secrets."""
-    return {k: ("***" if k in SECRET_KEYS else v) for k, v in credential.items()}
+def _shown(value: Any) -> Any:
+    """A value fit for a response or a log line: every secret masked, at any depth."""
+    if isinstance(value, list | tuple):
+        return [_shown(item) for item in value]
+    if isinstance(value, Mapping):
+        return {k: ("***" if k in SECRET_KEYS else _shown(v)) for k, v in value.items()}
+    return value
 
 
 class Options:
@@ -125,7 +119,12 @@ class Options:
         self._resolve = resolve
         self._confinement = Confinement(config.allowed_networks, targets)
         self.current = from_config(config)
-        self.targets: tuple[Target, ...] = tuple(targets)
+        self.networks = WatchedNetworks(targets)  # what components read; changed here only
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """The targets of the networks watched now."""
+        return self.networks.targets
 
     async def start(self) -> None:
         """Apply the saved options (the store is open by now)."""
@@ -148,7 +147,7 @@ class Options:
     async def update(self, changes: Mapping[str, Any], *, persist: bool = True) -> RuntimeOptions:
         """Apply validated ``changes``; save them unless loading. Everything that can fail
         is checked first: a refused change changes nothing."""
-        values = {k: _frozen(k, v) for k, v in changes.items()}
+        values = {k: frozen(v) for k, v in changes.items()}
         targets = self.targets
         if "networks" in values:
             resolved = await self._resolve(values["networks"])
@@ -158,34 +157,24 @@ class Options:
             await self._store.save_settings(dict(changes))
             _LOGGER.info("Options changed: %s", _loggable(changes))
         self.current = replace(self.current, **values)
-        self.targets = targets
-        await self._bus.emit(OptionsChanged(self.current, frozenset(values), targets))
+        self.networks.watch(targets)
+        await self._bus.emit(OptionsChanged(self.current, frozenset(values)))
         return self.current
-
-
-def _frozen(key: str, value: Any) -> Any:
-    if key == "networks":
-        return tuple(value)
-    if key == "snmp_credentials":
-        return tuple(dict(c) for c in value)
-    return value
 
 
 def _valid(saved: Mapping[str, Any]) -> dict[str, Any]:
     """Saved options that still pass validation; others are dropped with a warning."""
     valid: dict[str, Any] = {}
     for key, value in saved.items():
-        if key not in RUNTIME_OPTIONS:
+        if key not in DECLARED:
             continue
         try:
-            valid[key] = SETTINGS[key](value)
+            valid[key] = DECLARED[key].request(value)
         except vol.Invalid as err:
             _LOGGER.warning("Ignoring the saved option %s: %s", key, err.msg)
     return valid
 
 
 def _loggable(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Options fit for a log line: SNMP secrets masked."""
-    if "snmp_credentials" not in options:
-        return dict(options)
-    return {**options, "snmp_credentials": [redacted(c) for c in options["snmp_credentials"]]}
+    """Options fit for a log line: secrets masked."""
+    return {key: _shown(value) for key, value in options.items()}

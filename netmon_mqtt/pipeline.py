@@ -10,7 +10,7 @@ from .background import Supervisor
 from .clock import Clock, LoopClock
 from .config import Config, SnmpConfig
 from .discovery.link import Link
-from .discovery.networks import Target
+from .discovery.networks import WatchedNetworks
 from .discovery.passive import PassiveListener
 from .discovery.service import Discovery
 from .discovery.sweep import Sweeper
@@ -80,7 +80,7 @@ class Pipeline:
     def __init__(
         self,
         config: Config,
-        targets: list[Target],
+        networks: WatchedNetworks,
         bus: EventBus,
         store: Store,
         edge: Boundary,
@@ -105,7 +105,7 @@ class Pipeline:
             bus,
             default_database() if d.use_oui else None,
             identifiers,
-            scope=targets,
+            scope=networks,
             options=from_config(config),
             loops=loops,
         )
@@ -113,17 +113,17 @@ class Pipeline:
             d, link, sweep_pinger, config.ping_timeout, raw=privileges.raw, clock=clock
         )
         self.discovery = Discovery(
-            sweeper, targets, self.inventory, bus, config.discovery_interval, loops=loops
+            sweeper, networks, self.inventory, bus, config.discovery_interval, loops=loops
         )
         observe = self.inventory.observe
         self.mdns: MdnsBrowser | None = None
         if d.use_mdns:
             from .discovery.mdns import MdnsBrowser  # zeroconf is slow to import
 
-            self.mdns = MdnsBrowser(targets, observe, bus, clock)
+            self.mdns = MdnsBrowser(networks, observe, bus, clock)
         passive = d.passive and privileges.raw
         self.passive = (
-            PassiveListener(link, targets, observe, bus, loops=loops) if passive else None
+            PassiveListener(link, networks, observe, bus, loops=loops) if passive else None
         )
 
     def listeners(self) -> list[Component | None]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from .config import Config
-from .discovery.networks import Target
+from .discovery.networks import Target, WatchedNetworks
 from .discovery.sweep import METHODS, Progress
 from .events import EventBus
 from .inventory.store import Store
@@ -48,7 +48,7 @@ async def scan(
     bus = EventBus()
     edge = boundary or Boundary()
     clock = edge.clock
-    pipeline = Pipeline(config, targets, bus, Store(config.database), edge)
+    pipeline = Pipeline(config, WatchedNetworks(targets), bus, Store(config.database), edge)
     components = [*pipeline.storage(), pipeline.inventory, *pipeline.listeners()]
     started: list[Component] = []
     try:

@@ -1,9 +1,5 @@
-"""The configuration schema: every setting's one name and one declared limit.
-
-``SETTINGS`` holds the settings that exist in more than one place (the configuration file,
-the run-time ``options`` request, per-device overrides); each is validated by the same
-validator wherever it is checked. The Home Assistant component's copies are checked against
-these by the tests.
+"""The validators of the configuration's values (networks, credentials, topics, MAC
+addresses), used by the declarations in ``config.py`` and by the requests' schemas.
 """
 
 from __future__ import annotations
@@ -15,11 +11,9 @@ from typing import Any, Final
 
 import voluptuous as vol
 
-from .identify.snmp_credentials import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpCredential
+from .identify.credentials import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpCredential
 from .macs import normalise_mac
 from .validators import (
-    BOOL,
-    OPT_STR,
     STR,
     Number,
     Validator,
@@ -157,130 +151,24 @@ def _credential_data(value: Any) -> dict[str, Any]:
 
 
 _NETWORKS = typed(list, "a list of networks")
+# The file may leave ``networks`` empty (the command line or auto-detection fills it);
+# a request must name at least one.
+NETWORKS: Final = vol.All(_NETWORKS, [parse_network])
+SOME_NETWORKS: Final = vol.All(_NETWORKS, vol.Length(min=1), [parse_network])
+CIDRS: Final = vol.All(_NETWORKS, [_cidr])
+# The file's credentials become ``SnmpCredential``s; the request's stay plain data.
+SNMP_CREDENTIALS: Final = vol.Schema([vol.All(SNMP_CREDENTIAL, credential)])
+SNMP_CREDENTIAL_DATA: Final = vol.Schema([vol.All(SNMP_CREDENTIAL, _credential_data)])
+PORT: Final = Number(1, 65535, integer=True)
+TOPIC: Final = matching(_TOPIC_SEGMENT, "an MQTT topic without wildcards or spaces")
+INSTANCE_ID: Final = matching(_INSTANCE_ID, "1-32 lower-case letters, digits or '_'")
+LOG_LEVEL: Final = choice("debug", "info", "warning", "error")
 
-# The settings that live in several places, each declared once.
-SETTINGS: Final[dict[str, Validator]] = {
-    "networks": vol.All(_NETWORKS, vol.Length(min=1), [parse_network]),
-    "discovery_interval": Number(10, 86400),
-    "monitor_interval": Number(0.2, 3600),
-    "metrics_interval": Number(0, 3600),
-    "consider_home": Number(0, 86400),
-    "max_consider_home": Number(0, 86400),
-    "ping_timeout": Number(0.05, 30),
-    "wake_probe": BOOL,
-    "history_days": Number(0, 3650),
-    "forget_after_days": Number(0, 3650),
-    "forget_random_after_days": Number(0, 3650),
-    "track_new_devices": BOOL,
-    "snmp_credentials": vol.Schema([vol.All(SNMP_CREDENTIAL, _credential_data)]),
-}
-# What the ``options`` request may change at run time (saved in the database).
-RUNTIME_OPTIONS: Final = (
-    "networks",
-    "discovery_interval",
-    "monitor_interval",
-    "metrics_interval",
-    "consider_home",
-    "ping_timeout",
-    "wake_probe",
-    "history_days",
-    "track_new_devices",
-    "max_consider_home",
-    "forget_after_days",
-    "forget_random_after_days",
-    "snmp_credentials",
-)
-# What a device may override (the file's ``devices`` section).
-DEVICE_OPTIONS: Final = ("consider_home", "monitor_interval", "ping_timeout", "wake_probe")
 
-OPTIONS_SCHEMA = vol.Schema({vol.Optional(key): SETTINGS[key] for key in RUNTIME_OPTIONS})
-
-PORT = Number(1, 65535, integer=True)
-_TOPIC = matching(_TOPIC_SEGMENT, "an MQTT topic without wildcards or spaces")
-
-_MQTT = vol.Schema(
-    {
-        vol.Optional("broker"): OPT_STR,
-        vol.Optional("host"): OPT_STR,
-        vol.Optional("port"): PORT,
-        vol.Optional("username"): OPT_STR,
-        vol.Optional("password"): OPT_STR,
-        vol.Optional("password_env"): STR,
-        vol.Optional("password_file"): STR,
-        vol.Optional("tls"): BOOL,
-        vol.Optional("ca_file"): OPT_STR,
-        vol.Optional("cert_file"): OPT_STR,
-        vol.Optional("key_file"): OPT_STR,
-        vol.Optional("base_topic"): _TOPIC,
-        vol.Optional("probes_topic"): _TOPIC,
-        vol.Optional("discovery_prefix"): _TOPIC,
-        vol.Optional("ha_status_topic"): _TOPIC,
-        vol.Optional("keepalive"): Number(5, 60, integer=True),
-        vol.Optional("birth_delay"): Number(0, 60),
-        vol.Optional("retained_wait"): Number(0, 30),
-    }
-)
-
-_DISCOVERY = vol.Schema(
-    {
-        vol.Optional("arp"): BOOL,
-        vol.Optional("neighbours"): BOOL,
-        vol.Optional("passive"): BOOL,
-        vol.Optional("icmp_sweep"): BOOL,
-        vol.Optional("ipv6"): BOOL,
-        vol.Optional("arp_timeout"): Number(0.1, 30),
-        vol.Optional("arp_retries"): Number(0, 10, integer=True),
-        vol.Optional("arp_rate"): Number(10, 100000, integer=True),
-        vol.Optional("use_oui"): BOOL,
-        vol.Optional("use_dns"): BOOL,
-        vol.Optional("use_mdns"): BOOL,
-        vol.Optional("use_ssdp"): BOOL,
-        vol.Optional("use_snmp"): BOOL,
-        vol.Optional("use_netbios"): BOOL,
-        vol.Optional("dns_timeout"): Number(0.05, 30),
-    }
-)
-
-_SNMP = vol.Schema(
-    {
-        vol.Optional("timeout"): Number(0.05, 30),
-        vol.Optional("retries"): Number(0, 5, integer=True),
-        vol.Optional("interfaces_interval"): Number(0, 3600),
-        vol.Optional("topology_interval"): Number(0, 86400),
-        vol.Optional("uplink_macs"): Number(2, 4096, integer=True),
-        vol.Optional("credentials"): [vol.All(SNMP_CREDENTIAL, credential)],
-    }
-)
-
-_DEVICES = vol.Any(
-    None,
-    vol.All(
+def device_overrides(settings: vol.Schema) -> Validator:
+    """The file's ``devices`` section: device (MAC or id) -> ``settings``; null is none."""
+    devices = vol.All(
         typed(dict, "a mapping of MAC address or device id to settings"),
-        {_device_key: vol.Schema({vol.Optional(key): SETTINGS[key] for key in DEVICE_OPTIONS})},
-    ),
-)
-
-ROOT = vol.Schema(
-    {
-        vol.Optional("networks"): vol.All(_NETWORKS, [parse_network]),
-        vol.Optional("instance_id"): matching(
-            _INSTANCE_ID, "1-32 lower-case letters, digits or '_'"
-        ),
-        vol.Optional("database"): STR,
-        vol.Optional("allowed_networks"): vol.All(_NETWORKS, [_cidr]),
-        vol.Optional("log_level"): choice("debug", "info", "warning", "error"),
-        **{
-            vol.Optional(key): SETTINGS[key]
-            for key in RUNTIME_OPTIONS
-            if key not in ("networks", "snmp_credentials")
-        },
-        vol.Optional("arp_probe"): BOOL,
-        vol.Optional("devices"): _DEVICES,
-        vol.Optional("discovery"): vol.Any(None, _DISCOVERY),
-        vol.Optional("mqtt"): vol.Any(None, _MQTT),
-        vol.Optional("snmp"): vol.Any(None, _SNMP),
-        vol.Optional("embedded_broker"): vol.Any(
-            None, vol.Schema({vol.Optional("host"): STR, vol.Optional("port"): PORT})
-        ),
-    }
-)
+        {_device_key: settings},
+    )
+    return vol.All(vol.Any(None, devices), lambda value: dict(value or {}))

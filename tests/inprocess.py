@@ -62,9 +62,7 @@ class InProcess:
         self.link = FakeLink(self.hosts)
         self.pinger = FakePinger(self.hosts, self.clock)
         self._overrides = {**REAL_TIMINGS, **overrides} if virtual else overrides
-        self.config: Config = validate(
-            inprocess_config(network, database, port, **self._overrides)
-        )
+        self.config: Config = validate(inprocess_config(network, database, port, **self._overrides))
         net = ipaddress.IPv4Network(network)
         self.target = Target(net, interface, str(net.network_address + 1))
         self.service: Service | None = None

@@ -19,7 +19,7 @@ import yaml
 from netmon_mqtt.addon import DATABASE, OPTIONS, validated
 from netmon_mqtt.config import Config, validate
 from netmon_mqtt.errors import ConfigError
-from netmon_mqtt.schema import SETTINGS
+from netmon_mqtt.settings import setting_at
 from netmon_mqtt.validators import Number
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def test_ranges_and_defaults_are_netmons_own() -> None:
     for option, kind in addon["schema"].items():
         match = RANGE.fullmatch(kind) if isinstance(kind, str) else None
         if match:
-            number = SETTINGS[OPTIONS[option][-1]]
+            number = setting_at(Config, OPTIONS[option]).check
             assert isinstance(number, Number), option
             low, high = float(match.group(2)), float(match.group(3))
             assert (low, high) == (number.low, number.high), option

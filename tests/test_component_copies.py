@@ -14,9 +14,9 @@ import yaml
 
 from netmon_mqtt.discovery.sweep import METHODS
 from netmon_mqtt.models import Device
+from netmon_mqtt.options import DECLARED
 from netmon_mqtt.publish import ha_discovery, payloads
 from netmon_mqtt.publish.topics import BRIDGE_IDENTIFIER_PREFIX, DEVICE_IDENTIFIER_PREFIX, Topics
-from netmon_mqtt.schema import RUNTIME_OPTIONS, SETTINGS
 from netmon_mqtt.validators import Number
 
 COMPONENT = Path(__file__).parent.parent / "custom_components" / "netmon"
@@ -34,12 +34,12 @@ def _const() -> ModuleType:
 def test_option_limits_are_the_services() -> None:
     const = _const()
     for key, (low, high, step) in const.OPTION_LIMITS.items():
-        limit = SETTINGS[key]
+        limit = DECLARED[key].check
         assert isinstance(limit, Number), key
         assert (low, high) == (limit.low, limit.high), key
         assert 0 < step <= max(high - low, 1), key
     for key in (*const.OPTION_LIMITS, *const.OPTION_SWITCHES, "networks", "snmp_credentials"):
-        assert key in RUNTIME_OPTIONS, f"the options flow sends {key!r}, which is no option"
+        assert key in DECLARED, f"the options flow sends {key!r}, which is no option"
 
 
 def test_scan_methods_are_the_services() -> None:

@@ -13,7 +13,7 @@ from unittest import mock
 import pytest
 
 from netmon_mqtt.clock import utcnow
-from netmon_mqtt.config import Config
+from netmon_mqtt.config import Config, RuntimeOptions
 from netmon_mqtt.events import (
     DeviceDiscovered,
     DeviceRemoved,
@@ -26,7 +26,7 @@ from netmon_mqtt.inventory import links as links_module
 from netmon_mqtt.inventory import store as store_module
 from netmon_mqtt.inventory.service import Inventory
 from netmon_mqtt.inventory.store import Store
-from netmon_mqtt.models import Observation, Presence, RuntimeOptions
+from netmon_mqtt.models import Observation, Presence
 from netmon_mqtt.options import from_config
 
 PHONE = "3c:22:fb:00:00:07"  # the phone's first MAC (Apple)

@@ -14,7 +14,9 @@ import pytest
 
 from netmon_mqtt.background import Supervisor
 from netmon_mqtt.config import validate
+from netmon_mqtt.discovery.arp import ArpProber
 from netmon_mqtt.discovery.networks import Target
+from netmon_mqtt.discovery.passive import PassiveListener
 from netmon_mqtt.discovery.service import Discovery
 from netmon_mqtt.events import EventBus, OptionsChanged, ScanFinished
 from netmon_mqtt.inventory.service import Inventory
@@ -25,6 +27,7 @@ from netmon_mqtt.options import Options, OptionsError
 from netmon_mqtt.publish.topics import Topics
 from netmon_mqtt.status import Status
 
+from .fakes import FakeHosts, FakeLink
 from .virtual_time import VirtualClock
 
 TARGET = Target(ipaddress.IPv4Network("10.9.0.0/24"), "eth9", "10.9.0.1")
@@ -56,7 +59,7 @@ async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
     options = Options(config, [TARGET], store, bus, resolve=_resolve)
     changes: list[OptionsChanged] = []
     bus.subscribe(OptionsChanged, changes.append)
-    inventory = Inventory(store, bus, None, scope=[TARGET])
+    inventory = Inventory(store, bus, None, scope=options.networks)
     yield Parts(bus, store, options, inventory, changes)
     await store.close()
 
@@ -90,9 +93,11 @@ async def test_health_judges_sweeps_by_the_interval_in_force(parts: Parts) -> No
 
 
 async def test_changes_are_saved_restored_and_a_refusal_changes_nothing(parts: Parts) -> None:
+    heard: list[tuple[Target, ...]] = []  # the networks in force when the change is heard
+    parts.bus.subscribe(OptionsChanged, lambda _e: heard.append(parts.options.networks.targets))
     await parts.options.update({"consider_home": 240.0, "networks": [str(OTHER.network)]})
     assert parts.changes[-1].changed == {"consider_home", "networks"}
-    assert parts.changes[-1].targets == (OTHER,)
+    assert heard == [(OTHER,)] and parts.options.targets == (OTHER,)
     with pytest.raises(OptionsError):
         await parts.options.update({"consider_home": 10.0, "networks": ["10.7.0.0/24"]})
     assert parts.options.current.consider_home == 240.0 and parts.options.targets == (OTHER,)
@@ -160,7 +165,8 @@ class _Sweeper:
 
 async def test_a_shorter_discovery_interval_counts_at_once(parts: Parts) -> None:
     sweeper = _Sweeper()
-    discovery = Discovery(sweeper, [TARGET], parts.inventory, parts.bus, 3600)  # type: ignore[arg-type]
+    networks = parts.options.networks
+    discovery = Discovery(sweeper, networks, parts.inventory, parts.bus, 3600)  # type: ignore[arg-type]
     finished: list[ScanFinished] = []
     parts.bus.subscribe(ScanFinished, finished.append)
     await discovery.start()
@@ -169,7 +175,7 @@ async def test_a_shorter_discovery_interval_counts_at_once(parts: Parts) -> None
         assert sweeper.sweeps == 1  # the first sweep runs at start; the next in an hour
         # The validated minimum is 10 s; the schedule itself takes any interval.
         shorter = replace(parts.options.current, discovery_interval=0.3)
-        await parts.bus.emit(OptionsChanged(shorter, frozenset({"discovery_interval"}), (TARGET,)))
+        await parts.bus.emit(OptionsChanged(shorter, frozenset({"discovery_interval"})))
         await asyncio.sleep(0.8)
         assert sweeper.sweeps >= 3
     finally:
@@ -185,3 +191,22 @@ async def test_monitor_takes_new_defaults_and_keeps_device_overrides(parts: Part
     own, other = (monitor._settings.for_device(d) for d in ("aabbccddeeff", "001122334455"))
     assert (own.consider_home, own.monitor_interval) == (900, 2.0)
     assert (other.consider_home, other.monitor_interval) == (60.0, 2.0)
+
+
+async def test_passive_listening_and_arp_probes_follow_the_networks_in_force(
+    parts: Parts,
+) -> None:
+    """Both read the one holder of the networks (no copy to keep in step); the fake link
+    sends nothing anywhere."""
+    link = FakeLink(FakeHosts(macs={"10.8.0.5": "02:00:00:00:00:05"}))
+    passive = PassiveListener(link, parts.options.networks, parts.inventory.observe, parts.bus)
+    prober = ArpProber(link, parts.options.networks)
+    await passive.start()
+    try:
+        assert link.opened == {"eth9"}
+        assert await prober.probe("10.8.0.5", None, 0.2) is False  # not a watched network
+        await parts.options.update({"networks": [str(OTHER.network)]})
+        assert link.opened == {"eth9", "eth8"}
+        assert await prober.probe("10.8.0.5", None, 0.2) is True
+    finally:
+        await passive.stop()

@@ -152,9 +152,9 @@ async def test_saved_credentials_are_tried_before_the_configured_ones() -> None:
     keyring = Keyring((PUBLIC,), bus)
     options = from_config(validate({"networks": ["eth0"]}))
     saved = {"version": "3", "username": "admin"}
-    await bus.emit(OptionsChanged(replace(options, snmp_credentials=(saved,)), frozenset(), ()))
+    await bus.emit(OptionsChanged(replace(options, snmp_credentials=(saved,)), frozenset()))
     assert keyring.candidates(_device()) == [SnmpCredential.from_data(saved), PUBLIC]
-    await bus.emit(OptionsChanged(options, frozenset({"snmp_credentials"}), ()))
+    await bus.emit(OptionsChanged(options, frozenset({"snmp_credentials"})))
     assert keyring.candidates(_device()) == [PUBLIC]
 
 

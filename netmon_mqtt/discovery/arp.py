@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from ..clock import SYSTEM, Clock
 from ..errors import DiscoveryError
-from ..events import EventBus, OptionsChanged
 from ..macs import is_usable_mac
 from ..models import Observation
 from .link import Link
-from .networks import Target
+from .networks import Target, WatchedNetworks
 from .packets import ArpPacket, arp_request
 
 _LOGGER = logging.getLogger(__name__)
@@ -199,18 +198,12 @@ class ArpProber:
     """Single ARP requests to one address, answered or not within a timeout: presence
     evidence for devices that drop ICMP."""
 
-    def __init__(
-        self, link: Link, targets: list[Target], bus: EventBus, clock: Clock = SYSTEM
-    ) -> None:
+    def __init__(self, link: Link, networks: WatchedNetworks, clock: Clock = SYSTEM) -> None:
         self._clock = clock
         self._link = link
-        self._targets = list(targets)
+        self._networks = networks
         self._waiting: dict[str, asyncio.Future[None]] = {}
         link.arp_handlers.append(self._on_arp)
-        bus.subscribe(OptionsChanged, self._on_options)
-
-    def _on_options(self, event: OptionsChanged) -> None:
-        self._targets = list(event.targets)  # the networks watched from now on
 
     def _on_arp(self, _interface: str, packet: ArpPacket) -> None:
         future = self._waiting.get(packet.sender_ip)
@@ -219,7 +212,8 @@ class ArpProber:
 
     async def probe(self, ip: str, mac: str | None, timeout: float) -> bool:
         """True when ``ip`` answered an ARP request (unicast to ``mac`` when known)."""
-        target = next((t for t in self._targets if t.on_link and t.contains(ip)), None)
+        targets = self._networks.targets
+        target = next((t for t in targets if t.on_link and t.contains(ip)), None)
         if target is None or target.interface is None or target.source_ip is None:
             return False
         try:

@@ -20,7 +20,7 @@ from ..background import TaskSet
 from ..clock import SYSTEM, Clock
 from ..events import EventBus, OptionsChanged
 from ..models import Observation
-from .networks import Target
+from .networks import Target, WatchedNetworks
 
 _LOGGER = logging.getLogger(__name__)
 TYPE_ENUMERATION = "_services._dns-sd._udp.local."
@@ -101,10 +101,15 @@ class MdnsBrowser:
     follows the networks an ``options`` request changes."""
 
     def __init__(
-        self, targets: Iterable[Target], observe: Observe, bus: EventBus, clock: Clock = SYSTEM
+        self,
+        networks: WatchedNetworks,
+        observe: Observe,
+        bus: EventBus,
+        clock: Clock = SYSTEM,
     ) -> None:
         self._clock = clock
-        self._addresses = source_addresses(targets)
+        self._networks = networks
+        self._addresses: list[str] = []  # browsed on, once started
         self._observe = observe
         self._running = False
         self._zeroconf: AsyncZeroconf | None = None
@@ -121,6 +126,7 @@ class MdnsBrowser:
         """Open the multicast sockets and start browsing (when a watched network is on-link);
         sockets that cannot open are logged, not fatal."""
         self._running = True
+        self._addresses = source_addresses(self._networks.targets)
         if not self._addresses:
             _LOGGER.info("No mDNS browsing: no watched network is on-link")
             return
@@ -133,13 +139,10 @@ class MdnsBrowser:
         _LOGGER.info("Browsing mDNS services on %s", ", ".join(self._addresses))
 
     async def _on_options(self, event: OptionsChanged) -> None:
-        addresses = source_addresses(event.targets)
-        if addresses == self._addresses:
+        if not self._running or source_addresses(self._networks.targets) == self._addresses:
             return
-        self._addresses = addresses
-        if self._running:
-            await self._close()
-            await self.start()
+        await self._close()
+        await self.start()
 
     async def stop(self) -> None:
         """Stop browsing and close the sockets."""

@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import DiscoveryError
@@ -63,6 +63,25 @@ async def local_addresses() -> list[InterfaceAddress]:
     if process.returncode != 0:
         raise DiscoveryError(f"cannot list interfaces: {err.decode(errors='replace').strip()}")
     return parse_ip_addr(out.decode())
+
+
+class WatchedNetworks:
+    """The networks watched now, as targets: one holder shared by every component that
+    sweeps, listens or scopes by network, instead of a copy in each. Only ``Options``
+    changes it (``watch``), before it announces ``OptionsChanged``: a handler reading it
+    never depends on the order in which the others heard the change."""
+
+    def __init__(self, targets: Iterable[Target] = ()) -> None:
+        self._targets = tuple(targets)
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """The targets in force."""
+        return self._targets
+
+    def watch(self, targets: Iterable[Target]) -> None:
+        """Watch ``targets`` from now on (``Options`` alone calls this)."""
+        self._targets = tuple(targets)
 
 
 def parse_ip_addr(text: str) -> list[InterfaceAddress]:
@@ -128,7 +147,7 @@ def _on_link(address: InterfaceAddress) -> Target:
     return Target(address.address.network, address.interface, str(address.address.ip))
 
 
-def in_scope(ip: str | None, targets: list[Target]) -> bool:
+def in_scope(ip: str | None, targets: Sequence[Target]) -> bool:
     """False for an IPv4 address outside every target: a device outside the configured
     networks (seen passively, by mDNS or SSDP) is none of this instance's business.
     Sightings without an IPv4 address (a DHCP request, IPv6 only) are in scope."""

@@ -19,7 +19,7 @@ from ..events import EventBus, OptionsChanged
 from ..macs import is_usable_mac
 from ..models import Observation
 from .link import Link
-from .networks import Target
+from .networks import Target, WatchedNetworks
 from .packets import ArpPacket, DhcpPacket
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class PassiveListener:
     def __init__(
         self,
         link: Link,
-        targets: Iterable[Target],
+        networks: WatchedNetworks,
         observe: Observe,
         bus: EventBus,
         repeat_after: float = 10.0,
@@ -89,7 +89,7 @@ class PassiveListener:
         loops = loops or Supervisor()
         self._clock = loops.clock
         self._link = link
-        self._interfaces = on_link_interfaces(targets)
+        self._networks = networks
         self._running = False
         self._observe = observe
         self._repeat_after = repeat_after
@@ -107,16 +107,16 @@ class PassiveListener:
         self._running = True
         await self._forwarder.start()
         _LOGGER.info(
-            "Listening passively for ARP and DHCP on %s", ", ".join(self._interfaces) or "nothing"
+            "Listening passively for ARP and DHCP on %s",
+            ", ".join(on_link_interfaces(self._networks.targets)) or "nothing",
         )
 
     def _on_options(self, event: OptionsChanged) -> None:
-        self._interfaces = on_link_interfaces(event.targets)
-        if self._running:
+        if "networks" in event.changed and self._running:
             self._open_all()
 
     def _open_all(self) -> None:
-        for interface in self._interfaces:
+        for interface in on_link_interfaces(self._networks.targets):
             try:
                 self._link.open(interface)  # idempotent: only new ones open
             except DiscoveryError as err:

@@ -9,7 +9,7 @@ from ..background import Supervisor, TaskSet
 from ..events import EventBus, OptionsChanged, ScanFinished, ScanStarted
 from ..inventory.service import Inventory
 from ..models import Observation
-from .networks import Target
+from .networks import Target, WatchedNetworks
 from .sweep import Progress, Sweeper
 
 _LOGGER = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ class Discovery:
     def __init__(
         self,
         sweeper: Sweeper,
-        targets: list[Target],
+        networks: WatchedNetworks,
         inventory: Inventory,
         bus: EventBus,
         interval: float,
@@ -31,7 +31,7 @@ class Discovery:
         loops = loops or Supervisor()
         self._clock = loops.clock
         self._sweeper = sweeper
-        self._targets = list(targets)
+        self._networks = networks
         self._inventory = inventory
         self._bus = bus
         self._interval = interval
@@ -59,10 +59,8 @@ class Discovery:
     def _on_options(self, event: OptionsChanged) -> None:
         self._interval = event.options.discovery_interval
         self._rescheduled.set()
-        if "networks" in event.changed:
-            self._targets = list(event.targets)
-            if self._running:  # sweep the new networks at once
-                self._extra.spawn(self.scan())
+        if "networks" in event.changed and self._running:  # sweep the new networks at once
+            self._extra.spawn(self.scan())
 
     async def _round(self) -> None:
         """A sweep (one that fails is retried sooner, by the supervisor)."""
@@ -90,7 +88,7 @@ class Discovery:
         progress: Progress | None = None,
     ) -> ScanFinished:
         """Sweep now (after any sweep already running); every configured target by default."""
-        chosen = targets or self._targets
+        chosen = targets or list(self._networks.targets)
         async with self._lock:
             started = self._clock.monotonic()
             before = {d.id for d in self._inventory.devices()}

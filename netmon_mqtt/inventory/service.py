@@ -16,7 +16,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from ..background import Supervisor, TaskSet
-from ..discovery.networks import Target, in_scope
+from ..config import RuntimeOptions
+from ..discovery.networks import WatchedNetworks, in_scope
 from ..events import (
     DeviceDiscovered,
     DeviceRemoved,
@@ -34,7 +35,7 @@ from ..events import (
 from ..identify.dns import Identifier
 from ..identify.oui import OuiDatabase
 from ..macs import device_id_for, is_randomized
-from ..models import Device, DeviceState, Observation, RuntimeOptions
+from ..models import Device, DeviceState, Observation
 from ..topology.render import store as topology_details
 from . import links
 from .merge import absorbed, changed_fields, classified, expire_ipv6, interfaces_seen, merge
@@ -59,7 +60,7 @@ class Inventory:
         oui: OuiDatabase | None,
         identifiers: Sequence[Identifier] = (),
         *,
-        scope: Sequence[Target] = (),
+        scope: WatchedNetworks | None = None,
         concurrency: int = 16,
         options: RuntimeOptions | None = None,
         loops: Supervisor | None = None,
@@ -72,7 +73,7 @@ class Inventory:
             (options.forget_after_days, options.forget_random_after_days) if options else (0, 0)
         )
         self._aliases: dict[str, str] = {}  # linked MAC -> device id
-        self._scope = list(scope)
+        self._scope = scope or WatchedNetworks()  # empty: every sighting is in scope
         self._blocked: set[str] = set()
         self.db_ok = True
         self._identified: dict[str, float] = {}  # device id -> monotonic start of last run
@@ -119,7 +120,6 @@ class Inventory:
         self._history_days = options.history_days
         self._track_new_devices = options.track_new_devices
         self._forget_days = (options.forget_after_days, options.forget_random_after_days)
-        self._scope = list(event.targets)
 
     def _on_rhythm(self, event: RhythmLearned) -> None:
         device = self._devices.get(event.device_id)
@@ -158,7 +158,8 @@ class Inventory:
 
     async def observe(self, obs: Observation) -> None:
         """Merge one observation."""
-        if self._scope and not in_scope(obs.ip, self._scope):
+        scope = self._scope.targets
+        if scope and not in_scope(obs.ip, scope):
             return
         found = await self._device_for(obs)
         if found is None:

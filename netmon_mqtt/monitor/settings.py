@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import Config
-from ..models import RuntimeOptions
+from ..config import Config, RuntimeOptions
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,9 @@ class MonitorSettings:
 
     @classmethod
     def _from(
-        cls, values: Config | RuntimeOptions, overrides: Mapping[str, Mapping[str, Any]]
+        cls, values: RuntimeOptions, overrides: Mapping[str, Mapping[str, Any]]
     ) -> MonitorSettings:
-        """From anything carrying the settings under their names."""
+        """From the options in force (the file's, or a request's)."""
         return cls(
             values.monitor_interval,
             values.ping_timeout,

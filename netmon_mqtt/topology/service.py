@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
 from typing import Protocol
 
 from ..background import Supervisor
 from ..discovery.link import interface_mac
-from ..discovery.networks import Target
+from ..discovery.networks import WatchedNetworks
 from ..errors import DiscoveryError
-from ..events import EventBus, OptionsChanged, TopologyChanged
+from ..events import EventBus, TopologyChanged
 from ..identify.snmp_reader import polled_agent
 from ..identify.snmp_walk import Found, Walk
 from ..models import Device, DeviceSource
@@ -53,7 +52,7 @@ class TopologyPoller:
         interval: float,
         *,
         uplink_macs: int,
-        targets: Iterable[Target] = (),
+        networks: WatchedNetworks | None = None,
         loops: Supervisor | None = None,
     ) -> None:
         loops = loops or Supervisor()
@@ -63,19 +62,15 @@ class TopologyPoller:
         self._reader = reader
         self._interval = interval
         self._uplink_macs = uplink_macs
-        self._targets = tuple(targets)
+        self._networks = networks or WatchedNetworks()
         self._last: Topology | None = None
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._loop = loops.loop("topology", self._round, every=interval, first=interval)
-        bus.subscribe(OptionsChanged, self._on_options)
-
-    def _on_options(self, event: OptionsChanged) -> None:
-        self._targets = event.targets
 
     def _own_macs(self) -> set[str]:
         """netmon's own interfaces: the switch port they are on is the root's."""
         macs = set()
-        for interface in {t.interface for t in self._targets if t.interface}:
+        for interface in {t.interface for t in self._networks.targets if t.interface}:
             try:
                 macs.add(interface_mac(interface))
             except DiscoveryError:
