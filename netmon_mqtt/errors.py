@@ -30,3 +30,8 @@ class DiscoveryError(NetmonError):
 
 class BrokerError(NetmonError):
     """The MQTT broker cannot be reached or the embedded broker cannot start."""
+
+
+class BrokerConnectionError(BrokerError):
+    """A connection to the MQTT broker could not be made or dropped (aiomqtt's
+    ``MqttError``, translated by ``publish/connection.py``): the caller reconnects."""
