@@ -48,7 +48,7 @@ from netmon_mqtt.publish.homeassistant import (  # noqa: E402
     HomeAssistantDiscovery,
     HomeAssistantSettings,
 )
-from netmon_mqtt.publish.mqtt import MqttLink  # noqa: E402
+from netmon_mqtt.publish.link import MqttLink  # noqa: E402
 from netmon_mqtt.publish.publisher import Publisher  # noqa: E402
 from netmon_mqtt.publish.topics import Topics  # noqa: E402
 from tests.mqtt_tools import LocalMosquitto, connect_subscriber  # noqa: E402

@@ -23,7 +23,7 @@ from .monitor.service import Monitor, MonitorSettings
 from .options import Options
 from .pipeline import Boundary, Component, Pipeline
 from .publish.homeassistant import HomeAssistantDiscovery, HomeAssistantSettings
-from .publish.mqtt import MqttLink
+from .publish.link import MqttLink
 from .publish.publisher import Publisher
 from .publish.topics import Topics
 from .status import HealthReporter, Status

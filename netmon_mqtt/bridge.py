@@ -24,8 +24,9 @@ import voluptuous as vol
 from .background import TaskSet
 from .clock import SYSTEM, Clock
 from .errors import NetmonError
-from .publish.mqtt import Message, MqttLink
+from .publish.link import MqttLink
 from .publish.payloads import dumps
+from .publish.router import Message
 from .publish.topics import Topics
 from .validators import hide_secret
 

@@ -40,3 +40,8 @@ class SnmpError(NetmonError):
 class SnmpAgentError(SnmpError):
     """The agent answered with an error, or not at all (pysnmp's error indication or error
     status); what a walk read before it still counts."""
+
+
+class BrokerConnectionError(BrokerError):
+    """A connection to the MQTT broker could not be made or dropped (aiomqtt's
+    ``MqttError``, translated by ``publish/connection.py``): the caller reconnects."""

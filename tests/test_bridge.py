@@ -13,7 +13,7 @@ from netmon_mqtt.bridge import MAX_REQUEST_BYTES, Bridge, Command, RequestError,
 from netmon_mqtt.commands import scan_target
 from netmon_mqtt.config import MqttConfig
 from netmon_mqtt.discovery.networks import Target
-from netmon_mqtt.publish.mqtt import MqttLink
+from netmon_mqtt.publish.link import MqttLink
 from netmon_mqtt.publish.topics import Topics
 
 from .virtual_time import VirtualClock

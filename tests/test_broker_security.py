@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from netmon_mqtt.config import MqttConfig
-from netmon_mqtt.publish.mqtt import MqttLink
+from netmon_mqtt.publish.link import MqttLink
 from netmon_mqtt.publish.topics import Topics
 
 from .conftest import require

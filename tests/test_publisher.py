@@ -22,7 +22,7 @@ from netmon_mqtt.models import Device, DeviceState, Metrics, Presence
 from netmon_mqtt.publish import ha_discovery
 from netmon_mqtt.publish import publisher as publisher_module
 from netmon_mqtt.publish.homeassistant import HomeAssistantDiscovery, HomeAssistantSettings
-from netmon_mqtt.publish.mqtt import MqttLink
+from netmon_mqtt.publish.link import MqttLink
 from netmon_mqtt.publish.publisher import Publisher
 from netmon_mqtt.publish.topics import Topics
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from netmon_mqtt.publish.mqtt import Message
+from netmon_mqtt.publish.router import Message
 from netmon_mqtt.watch.model import (
     CHANGED_FOR,
     HISTORY_POINTS,

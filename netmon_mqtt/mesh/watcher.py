@@ -17,8 +17,9 @@ from ..background import TaskSet
 from ..clock import SYSTEM, Clock
 from ..events import EventBus, MeshChanged
 from ..models import Presence
-from ..publish.mqtt import ONLINE, Message, MqttLink
+from ..publish.link import ONLINE, MqttLink
 from ..publish.payloads import dumps
+from ..publish.router import Message
 from ..publish.topics import Topics
 from .view import MeshView, Peer, Sighting
 

@@ -28,7 +28,8 @@ from ..events import (
 from ..mesh.view import MeshView, owned_here
 from ..models import Device, DeviceSource
 from . import ha_discovery, payloads
-from .mqtt import Message, MqttLink
+from .link import MqttLink
+from .router import Message
 from .topics import Topics
 
 _LOGGER = logging.getLogger(__name__)

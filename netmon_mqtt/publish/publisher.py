@@ -32,7 +32,7 @@ from ..models import Device, DeviceSource, DeviceState, Presence
 from ..topology import render
 from . import payloads
 from .ha_discovery import DEVICE_TRIGGERS
-from .mqtt import OFFLINE, ONLINE, MqttLink
+from .link import OFFLINE, ONLINE, MqttLink
 from .topics import Topics, matches
 
 _LOGGER = logging.getLogger(__name__)

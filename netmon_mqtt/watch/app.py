@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from .. import __version__
 from ..config import MqttConfig
-from ..publish.mqtt import LinkState, Reader
+from ..publish.reader import LinkState, Reader
 from .model import HISTORY_POINTS, Device, SortKey, WatchModel, parse_time
 
 REFRESH_S = 0.5

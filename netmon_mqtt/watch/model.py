@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any
 
 from ..models import Presence
-from ..publish.mqtt import Message
+from ..publish.router import Message
 from ..publish.topics import Topics
 
 HISTORY_POINTS = 24  # latency values kept per device for the sparkline
