@@ -82,9 +82,12 @@ class InProcess:
 
     async def start(self, **overrides: Any) -> Service:
         """Build and start the service."""
-        self.service = self.build(**overrides)
-        await self.service.start()
-        return self.service
+        self.service = service = self.build(**overrides)
+        await service.start()
+        if self.virtual is not None:
+            link = service.mqtt
+            self.virtual.busy[:] = [lambda: link.connected.is_set() and not link.idle]
+        return service
 
     async def stop(self) -> None:
         """Stop the service (a clean stop: it says offline)."""

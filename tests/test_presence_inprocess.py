@@ -41,7 +41,10 @@ async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[InPr
     macs = dict([PRINTER, PHONE, ABSENT])
     async with running(mosquitto.port, tmp_path / "netmon.db", macs, virtual=True, **TIMINGS) as w:
         await w.connected()
-        assert await w.until(lambda: len(_observe(w).presence_events()) == 3, 60)
+        observe = _observe(w)
+        assert await w.until(
+            lambda: len(observe.presence_events()) == 3 and observe.events("scan_finished"), 60
+        )
         yield w
 
 

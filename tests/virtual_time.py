@@ -46,6 +46,9 @@ class VirtualClock(Clock):
         self._wall = start
         self._timers: list[tuple[float, int, VirtualTimer]] = []
         self._order = itertools.count()
+        # Work in flight outside the loop's view (a link still sending to its broker): time
+        # waits for it to end before it moves on.
+        self.busy: list[Callable[[], bool]] = []
 
     # -- the Clock ---------------------------------------------------------------------
     def monotonic(self) -> float:
@@ -115,13 +118,13 @@ class VirtualClock(Clock):
 
     async def advance_to(self, target: float) -> None:
         """Move to the monotonic time ``target`` through every timer on the way."""
-        await settle()
+        await self.settle()
         while (due := self.next_due()) is not None and due <= target:
             self._now = max(self._now, due)
             self._fire_due()
-            await settle()
+            await self.settle()
         self._now = max(self._now, target)
-        await settle()
+        await self.settle()
 
     async def step(self, limit: float) -> bool:
         """Move to the next timer if it falls due by ``limit`` (else to ``limit``); False
@@ -129,18 +132,22 @@ class VirtualClock(Clock):
         due = self.next_due()
         if due is None or due > limit:
             self._now = max(self._now, limit)
-            await settle()
+            await self.settle()
             return False
         self._now = max(self._now, due)
         self._fire_due()
-        await settle()
+        await self.settle()
         return True
 
     async def jump(self, seconds: float) -> None:
         """Skip ``seconds`` at once: timers due meanwhile fire once, at the new time."""
         self._now += seconds
         self._fire_due()
-        await settle()
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Let the loop, and the work in ``busy``, come to rest."""
+        await settle(busy=lambda: any(check() for check in self.busy))
 
     def _fire_due(self) -> None:
         loop = asyncio.get_running_loop()
@@ -153,8 +160,11 @@ class VirtualClock(Clock):
                 loop.call_exception_handler(context)
 
 
-async def settle(quiet: float = QUIET, limit: float = SETTLE_LIMIT) -> None:
-    """Let the event loop run until it has had nothing to do for ``quiet`` real seconds."""
+async def settle(
+    quiet: float = QUIET, limit: float = SETTLE_LIMIT, busy: Callable[[], bool] | None = None
+) -> None:
+    """Let the event loop run until it has had nothing to do for ``quiet`` real seconds (and
+    ``busy`` says nothing else is in flight)."""
     loop = asyncio.get_running_loop()
     started = time.monotonic()
     quiet_since: float | None = None
@@ -163,6 +173,10 @@ async def settle(quiet: float = QUIET, limit: float = SETTLE_LIMIT) -> None:
         now = time.monotonic()
         if loop._ready:  # type: ignore[attr-defined]  # (only a test tool looks)
             quiet_since = None
+            continue
+        if busy is not None and busy():
+            quiet_since = None
+            await asyncio.sleep(quiet / 4)
             continue
         if quiet_since is None:
             quiet_since = now

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .virtual_time import VirtualClock, settle
+from .virtual_time import VirtualClock
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
@@ -49,7 +49,7 @@ async def until(
 async def _until_virtual(predicate: Callable[[], Any], timeout: float, clock: VirtualClock) -> Any:
     deadline = clock.monotonic() + timeout
     while True:
-        await settle()
+        await clock.settle()
         value = predicate()
         if value:
             return value

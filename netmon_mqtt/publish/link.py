@@ -91,8 +91,15 @@ class MqttLink:
         self._task: asyncio.Task[None] | None = None
         self._new_filters: list[str] = []  # routes added while a session runs
         self._failing = False  # the broker was lost (logged once until it is back)
+        self._waiting = False  # the writer sent everything and waits for news
         self.retained = RetainedMirror(settings.retained_wait, self._wake.set, clock)
         self.connected = asyncio.Event()
+
+    @property
+    def idle(self) -> bool:
+        """True while connected with nothing left to send (what a test waits for before it
+        moves a virtual clock on)."""
+        return self.connected.is_set() and self._waiting and not self._wake.is_set()
 
     @property
     def _where(self) -> str:
@@ -197,7 +204,11 @@ class MqttLink:
         await conn.publish(self._availability, ONLINE, retain=True)
         while not self._stopping.is_set():
             await self._flush(conn)
-            await self._wake.wait()
+            self._waiting = True
+            try:
+                await self._wake.wait()
+            finally:
+                self._waiting = False
             self._wake.clear()
         await self._flush(conn)
         await conn.publish(self._availability, OFFLINE, retain=True)
