@@ -58,6 +58,7 @@ class Status:
             "networks": [str(t.network) for t in self._options.targets],
             "discovery_interval": options.discovery_interval,
             "monitor_interval": options.monitor_interval,
+            "metrics_interval": options.metrics_interval,
             "started_at": self._started_at,
             "devices": {
                 "total": len(devices),

@@ -155,6 +155,24 @@ def test_stored_history_replaces_the_live_one_and_is_asked_for_at_a_bounded_pace
     assert list(model.devices["d1"].history) == [1.0, None, 2.0]
 
 
+def test_a_steady_device_s_history_is_read_again_every_metrics_window() -> None:
+    """Steady windows are stored but not published: the viewer reads the stored ones once
+    per window (bounded), so a steady device's sparkline fills like a changing one's."""
+    clock = Clock()
+    model = WatchModel("netmon", clock)
+    _device(model, 1, "home", 7.0)
+    model.apply(_msg("netmon/bridge/info", {"metrics_interval": 10}))
+    assert model.history_refresh == 10
+    assert model.history_due(["d1"]) == ["d1"]
+    clock.now += 9.9
+    assert model.history_due(["d1"]) == []
+    clock.now += 0.1
+    assert model.history_due(["d1"]) == ["d1"]
+    for interval, refresh in ((0.5, 5.0), (3600, 300.0), (0, HISTORY_REFRESH), ("x", 30.0)):
+        model.apply(_msg("netmon/bridge/info", {"metrics_interval": interval}))
+        assert model.history_refresh == refresh, interval
+
+
 def test_presence_reads_as_words_and_last_seen_counts_stored_answers() -> None:
     model = WatchModel("netmon")
     model.apply(

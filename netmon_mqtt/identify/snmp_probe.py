@@ -123,6 +123,7 @@ async def agent_answers(
         for _ in range(1 + max(0, retries)):
             transport.sendto(request)
             with contextlib.suppress(TimeoutError):
+                # A wait for a peer on a real socket, timed like pysnmp's own: real time.
                 return await asyncio.wait_for(asyncio.shield(answer.done), timeout)
         return False
     finally:

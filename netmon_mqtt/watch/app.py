@@ -8,10 +8,9 @@ changed ``changed``, for a minute and half a minute.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from .. import __version__
+from ..clock import SYSTEM
 from ..config import MqttConfig
 from ..publish.reader import LinkState, Reader
 from .model import HISTORY_POINTS, Device, SortKey, WatchModel, parse_time
@@ -111,7 +111,7 @@ class WatchApp(App[None]):
                 payload = json.dumps({"id": device_id, "limit": HISTORY_POINTS, "transaction": n})
                 if not await self._reader.publish(self.model.history_request, payload):
                     return
-                await asyncio.sleep(HISTORY_PACE_S)
+                await SYSTEM.sleep(HISTORY_PACE_S)
         finally:
             self._asking = False
 
@@ -155,7 +155,7 @@ class WatchApp(App[None]):
         table = self.query_one(DataTable)
         selected = _selected_key(table)
         table.clear()
-        now = datetime.now(UTC)
+        now = SYSTEM.now()
         rows = self.model.rows(self.sort_key, self.reverse, self.text_filter)
         self._shown = [device.id for device in rows]
         for device in rows:
@@ -190,7 +190,7 @@ class WatchApp(App[None]):
         if b.health:
             healthy = bool(b.health.get("healthy"))
             parts.append(("healthy", "green") if healthy else ("UNHEALTHY", "bold red"))
-        started = _age(str(b.info.get("started_at") or ""), datetime.now(UTC))
+        started = _age(str(b.info.get("started_at") or ""), SYSTEM.now())
         if started is not None:
             parts.append((f"up {_duration(started)}", ""))
         parts.append((f"{home}/{total} home", "bold"))

@@ -8,7 +8,6 @@ device as new or changed, so a restart of the viewer highlights nothing.
 from __future__ import annotations
 
 import json
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,12 +15,16 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from ..clock import SYSTEM
 from ..models import Presence
 from ..publish.router import Message
 from ..publish.topics import Topics
 
 HISTORY_POINTS = 24  # latency values kept per device for the sparkline
-HISTORY_REFRESH = 30.0  # seconds between two ``device/history`` requests for one device
+# Seconds between two ``device/history`` requests for one device: one metrics window (the
+# service stores every window, publishes only those that changed), within these bounds.
+HISTORY_REFRESH = 30.0  # while the service's metrics interval is unknown
+HISTORY_REFRESH_BOUNDS = (5.0, 300.0)
 HISTORY_COMMAND = "device/history"
 NEW_FOR = 60.0  # seconds a device that joined stays highlighted as new
 CHANGED_FOR = 30.0  # seconds a device whose presence or address changed stays highlighted
@@ -126,7 +129,7 @@ class Bridge:
 class WatchModel:
     """Devices and bridge of one netmon instance (or several probes under one base topic)."""
 
-    def __init__(self, base_topic: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, base_topic: str, clock: Callable[[], float] = SYSTEM.monotonic) -> None:
         self._topics = Topics(base_topic, "homeassistant", "")
         self._device_prefix = f"{base_topic}/device/"
         self._clock = clock
@@ -160,10 +163,20 @@ class WatchModel:
             device = self.devices.get(device_id)
             if device is None:
                 continue
-            if device.history_asked is None or now - device.history_asked >= HISTORY_REFRESH:
+            if device.history_asked is None or now - device.history_asked >= self.history_refresh:
                 device.history_asked = now
                 due.append(device_id)
         return due
+
+    @property
+    def history_refresh(self) -> float:
+        """How often a row's stored windows are read again: once per metrics window, so a
+        steady device (whose windows are stored but not published) has its full history."""
+        interval = _number(self.bridge.info.get("metrics_interval"))
+        if not interval:
+            return HISTORY_REFRESH
+        low, high = HISTORY_REFRESH_BOUNDS
+        return min(high, max(low, interval))
 
     def link(self, connected: bool, detail: str) -> None:
         """The viewer's own connection came up or dropped."""
