@@ -156,6 +156,7 @@ def _bridge_info(total: int, online: int, discovery_interval: float = 3600.0) ->
         "networks": [NETWORK],
         "discovery_interval": discovery_interval,
         "monitor_interval": 0.2,
+        "metrics_interval": 60.0,
         "started_at": "<time>",
         "devices": {"total": total, "online": online},
         "last_scan_duration_s": "<seconds>",
