@@ -1,12 +1,14 @@
-"""Presence that stays true, on the namespace LAN at real speed (the acceptance of the
-presence issue): restarts announce nothing, a phone's new private MAC stays one device, a
-dozer learns its rhythm while a leaver beside it still leaves, a host with a PTR name stays
-away through discovery sweeps, and devices gone for good are forgotten.
+"""Presence that stays true, with real packets on the namespace LAN, in a shortened version of
+``test_presence_inprocess.py`` (which runs the same scenarios in virtual time with the
+timings people run): restarts, clean and SIGKILL, announce nothing; a phone's new private MAC
+stays one device; a dozer learns its rhythm while a leaver beside it still leaves, and a host
+with a PTR name stays away through discovery sweeps.
 
 One LAN, the real service process and a real mosquitto in the service namespace, dnsmasq in
 a host namespace answering reverse DNS for the LAN (the service's resolver points at it
 through ``/etc/netns/<service namespace>/resolv.conf``, which ``ip netns exec`` mounts).
-The phases run in order and take about 13 minutes (the dozer's five 115 s cycles).
+Timings are an eighth of the real ones (a 6 s grace, 1 s probes, 12 s dozes): about two
+minutes in all.
 """
 
 from __future__ import annotations
@@ -26,16 +28,17 @@ import pytest
 
 from .conftest import require
 from .lan import Host, NetnsLan, have_root
-from .mqtt_tools import Subscriber, request, wait_until
+from .observe import Observer
 from .service_tools import RunningService, no_traceback, start_with_broker
+from .waiting import wait_until
 
 PORT = 1883  # inside the service namespace, whose loopback is private to the test
 TOOLS = Path(__file__).parent / "tools"
 ROLES = ("dns", "leaver", "dozer", "phone", "absent", "steady")
-CONSIDER_HOME = 45.0
-INTERVAL = 5.0  # monitor_interval
-SWEEP_EVERY = 20.0  # discovery_interval
-DOZE, AWAKE, CYCLES = 100.0, 15.0, 5
+CONSIDER_HOME = 6.0
+INTERVAL = 1.0  # monitor_interval
+SWEEP_EVERY = 10.0  # discovery_interval (its lower bound)
+DOZE, AWAKE, CYCLES = 12.0, 3.0, 4
 LEAVER_PTR = "printer-upstairs.lan"
 CLIENT_ID = "ff0a1b2c3d00010002"  # a DHCP client id that is not the MAC (as Android sends)
 
@@ -44,45 +47,15 @@ CLIENT_ID = "ff0a1b2c3d00010002"  # a DHCP client id that is not the MAC (as And
 class World:
     lan: NetnsLan
     service: RunningService
-    sub: Subscriber
-    tmp: Path
-
-    def events(self, *kinds: str, host: Host | str | None = None) -> list[dict[str, Any]]:
-        found = [m.json() for m in self.sub.on("netmon/bridge/event")]
-        device_id = host.device_id if isinstance(host, Host) else host
-        return [
-            e
-            for e in found
-            if (not kinds or e["type"] in kinds)
-            and (device_id is None or e["data"].get("id") == device_id)
-        ]
-
-    def presence_events(self, host: Host | str | None = None) -> list[dict[str, Any]]:
-        return self.events("device_online", "device_offline", host=host)
-
-    def state(self, host: Host | str) -> dict[str, Any]:
-        """The retained state of a host (or of a device id)."""
-        device_id = host if isinstance(host, str) else host.device_id
-        message = self.sub.latest(f"netmon/device/{device_id}")
-        return {} if message is None else dict(message.json())
-
-    def info(self, host: Host) -> dict[str, Any]:
-        message = self.sub.latest(f"netmon/device/{host.device_id}/info")
-        return {} if message is None else dict(message.json())
-
-    def request(self, command: str, payload: dict[str, Any]) -> dict[str, Any]:
-        prefix = self.lan.exec_args(self.lan.service_ns)
-        answer = request(self.sub, prefix, PORT, command, payload)
-        assert answer is not None, f"no answer to {command}"
-        return answer
+    observe: Observer
 
     def restart(self, *, kill: bool) -> int:
-        """Stop (SIGTERM, or SIGKILL) and start the service; the event count before."""
+        """Stop (SIGTERM, or SIGKILL) and start the service; a mark of the messages before."""
         if kill:
             self.service.kill()
         else:
             assert self.service.stop() == 0, self.service.log()[-2000:]
-        mark = len(self.sub.on("netmon/bridge/event"))
+        mark = self.observe.mark()
         self.service.start()
         return mark
 
@@ -133,18 +106,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             tmp,
             PORT,
             monitor_interval=INTERVAL,
-            ping_timeout=1.0,
+            ping_timeout=0.5,
             consider_home=CONSIDER_HOME,
-            metrics_interval=10,
+            metrics_interval=5,
             discovery_interval=SWEEP_EVERY,
             discovery={"use_ssdp": False, "ipv6": False, "use_mdns": False, "dns_timeout": 2},
         )
         service = running.service
-        world = World(lan, service, running.sub, tmp)
+        observe = Observer(running.sub)
+        world = World(lan, service, observe)
         home = wait_until(
-            lambda: all(world.state(h).get("presence") == "home" for h in lan.hosts), 60
+            lambda: all(observe.state(h).get("presence") == "home" for h in lan.hosts), 60
         )
-        assert home, ({h.ip: world.state(h) for h in lan.hosts}, service.log()[-3000:])
+        assert home, ({h.ip: observe.state(h) for h in lan.hosts}, service.log()[-3000:])
         yield world
     finally:
         if running:
@@ -157,28 +131,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 @pytest.mark.netns
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(180)
 def test_1_restarts_announce_nothing_that_did_not_change(world: World) -> None:
-    lan = world.lan
+    lan, observe = world.lan, world.observe
     absent = lan.host("absent")
     lan.take_down(absent)
-    assert wait_until(lambda: world.events("device_offline", host=absent), CONSIDER_HOME + 30)
-    time.sleep(2)
+    assert wait_until(lambda: observe.events("device_offline", device=absent), CONSIDER_HOME + 30)
     for kill in (False, True):
         mark = world.restart(kill=kill)
-        assert wait_until(
-            lambda m=mark: any(  # type: ignore[misc]
-                e["type"] == "scan_finished" for e in world.events()[m:]
-            ),
-            60,
-        ), world.service.log()[-3000:]
-        # Every host has been probed and swept several times by now.
-        time.sleep(3 * INTERVAL)
-        after = [
-            e for e in world.events()[mark:] if e["type"] in ("device_online", "device_offline")
-        ]
+        swept = wait_until(lambda m=mark: observe.events("scan_finished", since=m), 60)  # type: ignore[misc]
+        assert swept, world.service.log()[-3000:]
+        time.sleep(3 * INTERVAL)  # every host probed several times since
+        after = observe.presence_events(since=mark)
         assert after == [], ("kill" if kill else "clean", after)
-        assert all(world.state(h).get("presence") == "home" for h in lan.hosts if h != absent)
+        assert all(observe.state(h).get("presence") == "home" for h in lan.hosts if h != absent)
     ok, context = no_traceback(world.service.log())
     assert ok, context
 
@@ -186,36 +152,28 @@ def test_1_restarts_announce_nothing_that_did_not_change(world: World) -> None:
 @pytest.mark.netns
 @pytest.mark.timeout(120)
 def test_2_a_new_private_mac_stays_one_device(world: World) -> None:
-    lan = world.lan
+    lan, observe = world.lan, world.observe
     phone = lan.host("phone")
     _send_dhcp(lan, phone, "pixel-7")
-    assert wait_until(lambda: world.info(phone).get("dhcp_hostname") == "pixel-7", 10)
+    assert wait_until(lambda: observe.info(phone).get("dhcp_hostname") == "pixel-7", 10)
     first_mac, phone_id = phone.mac, phone.device_id
-    joined_before = len(world.events("device_joined"))
+    joined_before = len(observe.events("device_joined"))
     private = "da:a1:19:4c:22:9e"
     phone = lan.set_mac(phone, private)
     _send_dhcp(lan, phone, "pixel-7")  # the renewal on the new MAC, at once
-    info_topic = f"netmon/device/{phone_id}/info"
-
-    def linked() -> dict[str, Any] | None:
-        message = world.sub.latest(info_topic)
-        return message.json() if message and message.json().get("mac") == private else None
-
-    info = wait_until(linked, 15)
-    assert info, (world.sub.latest(info_topic), world.service.log()[-2000:])
-    assert info["linked_macs"] == {private: f"DHCP client id {CLIENT_ID}"}
+    info = wait_until(lambda: observe.info(phone_id).get("mac") == private, 15)
+    assert info, (observe.info(phone_id), world.service.log()[-2000:])
+    assert observe.info(phone_id)["linked_macs"] == {private: f"DHCP client id {CLIENT_ID}"}
     time.sleep(3 * INTERVAL)
     # One netmon device, one Home Assistant device (one config, with both MACs).
-    assert len(world.events("device_joined")) == joined_before
-    assert (
-        world.sub.latest(f"homeassistant/device/netmon_{private.replace(':', '')}/config") is None
-    )
-    config = world.sub.latest(f"homeassistant/device/netmon_{phone_id}/config")
+    assert len(observe.events("device_joined")) == joined_before
+    assert observe.config(private) is None
+    config = observe.config(phone_id)
     assert config is not None
-    assert config.json()["device"]["connections"] == [["mac", private], ["mac", first_mac]]
+    assert config["device"]["connections"] == [["mac", private], ["mac", first_mac]]
     # Home throughout: the change of MAC made no offline/online flap.
-    assert world.state(phone_id).get("presence") == "home"
-    assert [e["type"] for e in world.presence_events(phone_id)] == ["device_online"]
+    assert observe.state(phone_id).get("presence") == "home"
+    assert observe.presence_events(phone_id) == [("device_online", phone_id)]
 
 
 def _doze(world: World, dozer: Host, log: list[tuple[str, float]], stop: threading.Event) -> None:
@@ -239,88 +197,59 @@ def _at(event: dict[str, Any]) -> float:
 
 
 @pytest.mark.netns
-@pytest.mark.timeout(CYCLES * (DOZE + AWAKE) + 240)
+@pytest.mark.timeout(CYCLES * (DOZE + AWAKE) + 120)
 def test_3_a_dozer_learns_its_rhythm_and_a_leaver_with_a_ptr_name_stays_away(
     world: World,
 ) -> None:
-    lan = world.lan
+    lan, observe = world.lan, world.observe
     dozer, leaver = lan.host("dozer"), lan.host("leaver")
-    assert wait_until(lambda: world.info(leaver).get("dns_name") == LEAVER_PTR, 60), world.info(
-        leaver
-    )
+    named = wait_until(lambda: observe.info(leaver).get("dns_name") == LEAVER_PTR, 60)
+    assert named, observe.info(leaver)
     log: list[tuple[str, float]] = []
     stop = threading.Event()
     thread = threading.Thread(target=_doze, args=(world, dozer, log, stop), daemon=True)
-    mark = len(world.events())
+    mark = observe.mark()
     thread.start()
-    sleeping_seen = False
     left_at = 0.0
     try:
         deadline = time.time() + CYCLES * (DOZE + AWAKE) + 10
         while thread.is_alive() and time.time() < deadline:
             if not left_at and any(name == "doze 3" for name, _ in log):
+                time.sleep(DOZE / 4)
                 left_at = time.time()
                 lan.take_down(leaver)  # leaves for good, during the dozer's fourth doze
-            sleeping_seen |= bool(world.state(dozer).get("sleeping"))
-            time.sleep(1.0)
+            time.sleep(0.2)
     finally:
         stop.set()
         thread.join(DOZE + 5)
-    events = world.events()[mark:]
-    dozer_offline = [
-        e for e in events if e["type"] == "device_offline" and e["data"]["id"] == dozer.device_id
-    ]
-    starts = dict(log)
-    # Away in its first three dozes at most, never after the third.
-    late = [e for e in dozer_offline if _at(e) > starts["doze 3"]]
-    assert late == [], (late, log, world.state(dozer))
-    assert 1 <= len(dozer_offline) <= 3, dozer_offline
-    assert sleeping_seen, world.state(dozer)
-    state = world.state(dozer)
-    assert state["grace"] == "learned", state
-    assert DOZE <= state["grace_s"] <= (DOZE + 2 * INTERVAL + 5) * 1.5, state
     # The leaver: away within its grace plus one probe cycle, once, and it stays away
     # through the discovery sweeps (each followed by a reverse-DNS refresh that answers).
-    left = [
-        e
-        for e in events
-        if e["type"] in ("device_online", "device_offline")
-        and e["data"].get("id") == leaver.device_id
-    ]
-    offline = [e for e in left if e["type"] == "device_offline"]
-    assert len(offline) == 1, left
+    offline = observe.events("device_offline", device=leaver, since=mark)
+    assert len(offline) == 1, observe.presence_events(leaver, since=mark)
     assert _at(offline[0]) - left_at <= CONSIDER_HOME + INTERVAL + 2, (offline, left_at)
-    sweeps_after = [e for e in events if e["type"] == "scan_finished" and _at(e) > _at(offline[0])]
-    assert len(sweeps_after) >= 3, sweeps_after
-    assert [e["type"] for e in left if e["type"] == "device_online"] == []
-    assert world.state(leaver)["presence"] == "not_home"
-    assert world.info(leaver).get("dns_name") == LEAVER_PTR  # the lookup still answers
-
-
-@pytest.mark.netns
-@pytest.mark.timeout(240)
-def test_4_devices_gone_for_good_are_forgotten(world: World) -> None:
-    lan = world.lan
-    leaver, absent = lan.host("leaver"), lan.host("absent")
-    # Unseen for 150 s: forgotten (the dozer, never silent that long, stays).
-    answer = world.request("options", {"options": {"forget_after_days": 150 / 86400}})
-    assert answer["status"] == "ok", answer
-    gone = {leaver.device_id, absent.device_id}
-    removed = wait_until(
-        lambda: gone <= {e["data"]["id"] for e in world.events("device_removed")}, 150
+    swept = wait_until(
+        lambda: len([e for e in observe.events("scan_finished") if _at(e) > _at(offline[0])]) >= 2,
+        3 * SWEEP_EVERY,
     )
-    assert removed, (world.events("device_removed"), world.service.log()[-3000:])
-    for host in (leaver, absent):
-        topic = f"homeassistant/device/netmon_{host.device_id}/config"
-        # Its triggers are withdrawn first, then its config is cleared.
-        cleared = wait_until(lambda t=topic: getattr(world.sub.latest(t), "payload", 0) == "", 10)  # type: ignore[misc]
-        assert cleared, (host, world.sub.latest(topic))
-    listed = world.sub.latest("netmon/bridge/devices")
-    assert listed is not None
-    ids = {d["id"] for d in listed.json()}
-    assert not gone & ids
-    assert {lan.host("dozer").device_id, lan.host("steady").device_id} <= ids
-    assert world.state(lan.host("dozer")).get("presence") == "home"
-    assert world.state(lan.host("steady")).get("presence") == "home"
+    assert swept, observe.events("scan_finished")[-3:]
+    back = observe.events("device_online", device=leaver, since=mark)
+    assert [e for e in back if _at(e) > _at(offline[0])] == [], back
+    assert observe.state(leaver)["presence"] == "not_home"
+    assert observe.info(leaver).get("dns_name") == LEAVER_PTR  # the lookup still answers
+    # The dozer: away in its first three dozes at most, never in the fourth; asleep at
+    # times; its grace learned from its gaps.
+    starts = dict(log)
+    dozer_offline = observe.events("device_offline", device=dozer, since=mark)
+    late = [e for e in dozer_offline if _at(e) > starts["doze 3"]]
+    assert late == [], (late, log, observe.state(dozer))
+    assert 1 <= len(dozer_offline) <= 3, dozer_offline
+    topic = f"netmon/device/{dozer.device_id}"
+    states = [m.json() for m in observe.sub.snapshot()[mark:] if m.topic == topic and m.payload]
+    assert any(s.get("sleeping") for s in states), [
+        (s["presence"], s["grace_s"], s["sleeping"], s["last_seen"]) for s in states
+    ]
+    state = observe.state(dozer)
+    assert state["grace"] == "learned", state
+    assert DOZE <= state["grace_s"] <= (DOZE + 2 * INTERVAL + 5) * 1.5, state
     ok, context = no_traceback(world.service.log())
     assert ok, context
