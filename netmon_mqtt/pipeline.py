@@ -19,6 +19,9 @@ from .identify.dns import Identifier, ReverseResolver
 from .identify.netbios import NETBIOS_TIMEOUT, NetbiosIdentifier
 from .identify.oui import default_database
 from .identify.snmp import SnmpIdentifier
+from .inventory.enrichment import Enrichment
+from .inventory.history import History
+from .inventory.retention import Retention
 from .inventory.service import Inventory
 from .inventory.store import Store
 from .monitor.icmp import Pinger
@@ -52,8 +55,9 @@ class Boundary:
 
 
 class Pipeline:
-    """Sweeps, passive listening and mDNS feeding the inventory, which identifies devices
-    (vendor, reverse DNS, SNMP) and classifies them."""
+    """Sweeps, passive listening and mDNS feeding the inventory, which classifies devices
+    (and names their vendor); enrichment identifies them (reverse DNS, NetBIOS, SNMP),
+    history and retention write and let go of what the inventory holds."""
 
     def __init__(
         self,
@@ -83,20 +87,25 @@ class Pipeline:
         )
         identifiers += [NetbiosIdentifier(NETBIOS_TIMEOUT, clock=clock)] if d.use_netbios else []
         identifiers += [self.snmp] if self.snmp else []
-        self.inventory = Inventory(
-            store,
-            bus,
-            default_database() if d.use_oui else None,
-            identifiers,
-            scope=targets,
-            options=from_config(config),
-            loops=loops,
+        options = from_config(config)
+        oui = default_database() if d.use_oui else None
+        self.inventory = inventory = Inventory(
+            store, bus, oui, scope=targets, options=options, clock=clock
         )
+        self.enrichment = Enrichment(inventory, bus, identifiers, clock=clock)
+        self.history = History(store, bus, options, clock=clock)
+        self.retention = Retention(inventory, self.history, bus, options, loops=loops)
         sweeper = Sweeper(
             d, link, sweep_pinger, config.ping_timeout, raw=privileges.raw, clock=clock
         )
         self.discovery = Discovery(
-            sweeper, targets, self.inventory, bus, config.discovery_interval, loops=loops
+            sweeper,
+            targets,
+            inventory,
+            bus,
+            config.discovery_interval,
+            identities=self.enrichment,
+            loops=loops,
         )
         observe = self.inventory.observe
         self.mdns: MdnsBrowser | None = None
@@ -108,6 +117,11 @@ class Pipeline:
         self.passive = (
             PassiveListener(link, targets, observe, bus, loops=loops) if passive else None
         )
+
+    def rooms(self) -> list[Component | None]:
+        """The inventory, then what works on it: the periodic flush and forgetting, and
+        identification (stopped first, so nothing is merged after the last flush)."""
+        return [self.inventory, self.retention, self.enrichment]
 
     def listeners(self) -> list[Component | None]:
         """What listens while sweeps run: passive ARP/DHCP, mDNS."""

@@ -266,7 +266,7 @@ async def test_merge_by_request_and_forget_after_days(
             hosts.down.add(PRINTER[0])
             await _until(lambda: _events(sub, "device_offline"))
             await asyncio.sleep(3.2)
-            await service.inventory.flush()  # the periodic flush would take up to a minute
+            await service.retention.flush()  # the periodic flush would take up to a minute
             assert await _until(lambda: len(_events(sub, "device_removed")) == 2)
             assert _events(sub, "device_removed")[1]["data"]["reason"] == ("not seen for 3 s")
             # Its triggers are withdrawn first, then its config is cleared.
