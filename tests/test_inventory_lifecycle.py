@@ -14,12 +14,14 @@ import pytest
 
 from netmon_mqtt.clock import utcnow
 from netmon_mqtt.config import Config
+from netmon_mqtt.errors import DatabaseError
 from netmon_mqtt.events import (
     DeviceDiscovered,
     DeviceRemoved,
     DeviceSeen,
     DeviceUpdated,
     EventBus,
+    PresenceChanged,
     RhythmLearned,
 )
 from netmon_mqtt.inventory import links as links_module
@@ -28,7 +30,7 @@ from netmon_mqtt.inventory.history import History
 from netmon_mqtt.inventory.retention import Retention
 from netmon_mqtt.inventory.service import Inventory
 from netmon_mqtt.inventory.store import Store
-from netmon_mqtt.models import Observation, Presence, RuntimeOptions
+from netmon_mqtt.models import DeviceState, Metrics, Observation, Presence, RuntimeOptions
 from netmon_mqtt.options import from_config
 
 PHONE = "3c:22:fb:00:00:07"  # the phone's first MAC (Apple)
@@ -331,3 +333,22 @@ async def test_links_are_bounded_to_the_newest(bench: Bench) -> None:
     (device,) = inventory.devices()
     assert list(device.links) == [f"da:00:00:00:00:0{n}" for n in (2, 3, 4)]
     assert device.mac == "da:00:00:00:00:04"
+
+
+async def test_a_verdict_is_announced_even_when_the_database_fails(bench: Bench) -> None:
+    """The inventory stores the monitor's verdict and says so (``DeviceUpdated`` with
+    ``status``: availability follows it); a failing write must not hold that back."""
+    await bench.inventory.observe(_arp(PHONE, "10.0.0.50"))
+    phone_id = PHONE.replace(":", "")
+    bench.events.clear()
+    state = DeviceState(
+        phone_id, Presence.HOME, Metrics(None, None, None, None, None, 0), None, "arp"
+    )
+    failing = mock.patch.object(bench.store, "save_device", side_effect=DatabaseError("disk full"))
+    with failing:
+        await bench.bus.emit(PresenceChanged(phone_id, Presence.HOME, utcnow(), "arp", state))
+    (update,) = bench.of(DeviceUpdated)
+    assert update.changed == {"status"}  # type: ignore[attr-defined]
+    assert update.device.status is Presence.HOME  # type: ignore[attr-defined]
+    await bench.bus.emit(PresenceChanged(phone_id, Presence.HOME, utcnow(), "arp", state))
+    assert len(bench.of(DeviceUpdated)) == 1  # the same verdict again is no news

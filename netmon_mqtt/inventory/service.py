@@ -113,9 +113,12 @@ class Inventory:
         if device is None or device.status is event.presence:
             return
         updated = self._devices[device.id] = replace(device, status=event.presence)
-        self._dirty.discard(device.id)
-        await self._store.save_device(updated)
+        # Said before it is written: a database that fails must not freeze availability.
         await self._bus.emit(DeviceUpdated(updated, frozenset({"status"})))
+        current = self._devices.get(device.id)  # as it is now (still here?)
+        if current is not None:
+            self._dirty.discard(device.id)
+            await self._store.save_device(current)
 
     async def _on_interfaces(self, event: InterfacesMeasured) -> None:
         """Keep which interfaces a device has (their entities), not their rates."""
