@@ -32,13 +32,15 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from netmon_mqtt.background import Supervisor  # noqa: E402
 from netmon_mqtt.clock import utcnow  # noqa: E402
 from netmon_mqtt.config import MqttConfig  # noqa: E402
 from netmon_mqtt.events import EventBus  # noqa: E402
@@ -130,14 +132,26 @@ class SimulatedPinger:
 
 
 class _Devices:
+    """The inventory as the monitor and the publisher use it (``last_seen`` moved per
+    answer, as the inventory does)."""
+
     def __init__(self, devices: list[Device]) -> None:
-        self._devices = devices
+        self._devices = {d.id: d for d in devices}
 
     def devices(self) -> list[Device]:
-        return self._devices
+        return list(self._devices.values())
 
     def get(self, device_id: str) -> Device | None:
-        return next((d for d in self._devices if d.id == device_id), None)
+        return self._devices.get(device_id)
+
+    def heard(self, device_id: str, when: datetime) -> None:
+        device = self._devices.get(device_id)
+        if device is not None and when > device.last_seen:
+            self._devices[device_id] = replace(device, last_seen=when)
+
+    def last_seen(self, device_id: str) -> datetime | None:
+        device = self._devices.get(device_id)
+        return device.last_seen if device else None
 
 
 def _devices(count: int) -> list[Device]:
@@ -176,15 +190,17 @@ async def _service(devices: list[Device], port: int, seconds: float, flips: int)
     pinger = SimulatedPinger()
     victims = devices[:flips]
     pinger.watched = {d.ip or "" for d in victims}
+    inventory = _Devices(devices)
     monitor = Monitor(
         bus,
         pinger,  # type: ignore[arg-type]
         MonitorSettings(INTERVAL, TIMEOUT, 0, METRICS_INTERVAL, wake_probe=False),
+        inventory,
+        loops=Supervisor(),  # the simulated pinger has no clock of its own
     )
     topics = Topics("netmon", "homeassistant", "bench")
     mqtt = MqttConfig(host="127.0.0.1", port=port, retained_wait=1.0)
     link = MqttLink(mqtt, "127.0.0.1", "netmon-bench", topics.bridge_state)
-    inventory = _Devices(devices)
     parts: list[Publisher | HomeAssistantDiscovery | MqttLink] = [
         Publisher(link, topics, bus, inventory, lambda: {"version": "bench"}),
         HomeAssistantDiscovery(

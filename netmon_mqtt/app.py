@@ -49,6 +49,7 @@ class Service:
         networks = self.options.networks
         self.pipeline = p = Pipeline(config, networks, bus, store, edge, loops=loops)
         self.inventory = p.inventory
+        self.retention = p.retention
         raw = config.arp_probe and edge.privileges.raw
         arp = ArpProber(edge.link, networks, clock) if raw else None
         self.monitor = Monitor(
@@ -87,7 +88,14 @@ class Service:
         self.mqtt = self._link(config, topics, clock)
         limit = RequestLimit(clock=clock)
         self.status = Status(
-            __version__, topics, p.inventory, p.discovery, self.options, loops=loops, limit=limit
+            __version__,
+            topics,
+            p.inventory,
+            p.discovery,
+            self.options,
+            database=p.retention,
+            loops=loops,
+            limit=limit,
         )
         publisher = Publisher(self.mqtt, topics, bus, p.inventory, self.status.info, clock=clock)
         self.home_assistant = HomeAssistantDiscovery(
@@ -111,13 +119,14 @@ class Service:
             self.home_assistant,
             pinger=edge.pinger,
             monitor=self.monitor,
+            history=p.history,
         )
         self.bridge = Bridge(self.mqtt, topics, commands.table(), limit)
         self._order: list[Component | None] = [
             self.broker,
             *p.storage(),
             self.options,  # saved options apply before anything sweeps or probes
-            p.inventory,
+            *p.rooms(),
             publisher,
             self.home_assistant,
             self.mesh,

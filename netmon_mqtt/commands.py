@@ -13,6 +13,7 @@ from .clock import iso
 from .discovery.networks import Target
 from .discovery.service import Discovery
 from .discovery.sweep import METHODS
+from .inventory.history import History
 from .inventory.service import Inventory
 from .models import Device
 from .monitor.icmp import Pinger
@@ -97,8 +98,10 @@ class Commands:
         *,
         pinger: Pinger,
         monitor: Monitor | None = None,
+        history: History,
     ) -> None:
         self._inventory = inventory
+        self._history = history
         self._discovery = discovery
         self._pinger = pinger
         self._monitor = monitor
@@ -172,7 +175,7 @@ class Commands:
         since, until = args.get("since"), args.get("until")
         if since and until and since > until:
             raise RequestError("since is after until")
-        samples, changes = await self._inventory.history(device.id, args["limit"], since, until)
+        samples, changes = await self._history.history(device.id, args["limit"], since, until)
         return {
             "id": device.id,
             "since": iso(since),

@@ -31,7 +31,8 @@ class DeviceDiscovered:
 
 @dataclass(frozen=True)
 class DeviceUpdated:
-    """Slow facts of a known device changed (``changed`` names the fields)."""
+    """Slow facts of a known device changed (``changed`` names the fields; ``status``: the
+    inventory stored a new presence verdict)."""
 
     device: Device
     changed: frozenset[str]
@@ -47,7 +48,8 @@ class DeviceRemoved:
 
 @dataclass(frozen=True)
 class DeviceSeen:
-    """A discovery source saw a known device (evidence of presence)."""
+    """A discovery source saw a known device (evidence of presence); the inventory has
+    moved its ``last_seen``."""
 
     device_id: str
     observation: Observation

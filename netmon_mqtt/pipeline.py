@@ -22,6 +22,9 @@ from .identify.snmp import SnmpIdentifier
 from .identify.snmp_client import SnmpClient
 from .identify.snmp_credentials import Keyring
 from .identify.snmp_reader import SnmpReader
+from .inventory.enrichment import Enrichment
+from .inventory.history import History
+from .inventory.retention import Retention
 from .inventory.service import Inventory
 from .inventory.store import Store
 from .monitor.icmp import Pinger
@@ -74,8 +77,9 @@ class Snmp:
 
 
 class Pipeline:
-    """Sweeps, passive listening and mDNS feeding the inventory, which identifies devices
-    (vendor, reverse DNS, SNMP) and classifies them."""
+    """Sweeps, passive listening and mDNS feeding the inventory, which classifies devices
+    (and names their vendor); enrichment identifies them (reverse DNS, NetBIOS, SNMP),
+    history and retention write and let go of what the inventory holds."""
 
     def __init__(
         self,
@@ -100,20 +104,25 @@ class Pipeline:
         )
         identifiers += [NetbiosIdentifier(NETBIOS_TIMEOUT, clock=clock)] if d.use_netbios else []
         identifiers += [self.snmp.identifier] if self.snmp else []
-        self.inventory = Inventory(
-            store,
-            bus,
-            default_database() if d.use_oui else None,
-            identifiers,
-            scope=networks,
-            options=from_config(config),
-            loops=loops,
+        options = from_config(config)
+        oui = default_database() if d.use_oui else None
+        self.inventory = inventory = Inventory(
+            store, bus, oui, scope=networks, options=options, clock=clock
         )
+        self.enrichment = Enrichment(inventory, bus, identifiers, clock=clock)
+        self.history = History(store, bus, options, clock=clock)
+        self.retention = Retention(inventory, self.history, bus, options, loops=loops)
         sweeper = Sweeper(
             d, link, sweep_pinger, config.ping_timeout, raw=privileges.raw, clock=clock
         )
         self.discovery = Discovery(
-            sweeper, networks, self.inventory, bus, config.discovery_interval, loops=loops
+            sweeper,
+            networks,
+            inventory,
+            bus,
+            config.discovery_interval,
+            identities=self.enrichment,
+            loops=loops,
         )
         observe = self.inventory.observe
         self.mdns: MdnsBrowser | None = None
@@ -125,6 +134,11 @@ class Pipeline:
         self.passive = (
             PassiveListener(link, networks, observe, bus, loops=loops) if passive else None
         )
+
+    def rooms(self) -> list[Component | None]:
+        """The inventory, then what works on it: the periodic flush and forgetting, and
+        identification (stopped first, so nothing is merged after the last flush)."""
+        return [self.inventory, self.retention, self.enrichment]
 
     def listeners(self) -> list[Component | None]:
         """What listens while sweeps run: passive ARP/DHCP, mDNS."""

@@ -49,7 +49,7 @@ async def scan(
     edge = boundary or Boundary()
     clock = edge.clock
     pipeline = Pipeline(config, WatchedNetworks(targets), bus, Store(config.database), edge)
-    components = [*pipeline.storage(), pipeline.inventory, *pipeline.listeners()]
+    components = [*pipeline.storage(), *pipeline.rooms(), *pipeline.listeners()]
     started: list[Component] = []
     try:
         for component in components:
@@ -62,7 +62,7 @@ async def scan(
             progress(0, 1, "identifying")
         if wanted & LISTENING:  # nothing else arrives unasked
             await clock.sleep(began + listen - clock.monotonic())
-        await pipeline.inventory.settled()
+        await pipeline.enrichment.settled()
         if progress:
             progress(1, 1, "identified")
         return sorted(

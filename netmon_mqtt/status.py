@@ -4,20 +4,27 @@ components when asked (never stored), and a periodic health report on the bus.""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from .background import Supervisor, TaskSet
 from .bridge import RequestLimit
 from .clock import iso
 from .discovery.service import Discovery
 from .events import EventBus, HealthReported
-from .inventory.service import Inventory
-from .models import Presence
+from .models import DeviceSource, Presence
 from .options import Options
 from .publish.topics import Topics
 
 _LOGGER = logging.getLogger(__name__)
 REPORT_EVERY = 30.0
+
+
+class DatabaseHealth(Protocol):
+    """Whether the last periodic write to the database worked (``inventory/retention.py``)."""
+
+    @property
+    def db_ok(self) -> bool:
+        """False from a failed flush until one works again."""
 
 
 class Status:
@@ -27,10 +34,11 @@ class Status:
         self,
         version: str,
         topics: Topics,
-        inventory: Inventory,
+        inventory: DeviceSource,
         discovery: Discovery,
         options: Options,
         *,
+        database: DatabaseHealth,
         loops: Supervisor | None = None,
         limit: RequestLimit | None = None,
     ) -> None:
@@ -40,6 +48,7 @@ class Status:
         self._limit = limit
         self._topics = topics
         self._inventory = inventory
+        self._database = database
         self._discovery = discovery
         self._options = options
         self._clock = clock
@@ -77,7 +86,7 @@ class Status:
         since = now - (finished if finished is not None else self._started)
         # How late the next sweep is: zero while on schedule (a first sweep gets one interval).
         lag = max(0.0, since - interval - (self._discovery.last_duration or 0.0))
-        db_ok = self._inventory.db_ok
+        db_ok = self._database.db_ok
         failed = self._loops.failed()
         return {
             "healthy": db_ok and lag < interval and not failed,

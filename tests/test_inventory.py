@@ -17,7 +17,10 @@ from netmon_mqtt.clock import utcnow
 from netmon_mqtt.errors import DatabaseError
 from netmon_mqtt.events import DeviceDiscovered, DeviceRemoved, DeviceSeen, DeviceUpdated, EventBus
 from netmon_mqtt.identify.oui import default_database
+from netmon_mqtt.inventory.enrichment import Enrichment
+from netmon_mqtt.inventory.history import History
 from netmon_mqtt.inventory.migrations import SCHEMA_VERSION
+from netmon_mqtt.inventory.retention import Retention
 from netmon_mqtt.inventory.service import Inventory
 from netmon_mqtt.inventory.store import Store
 from netmon_mqtt.models import Observation
@@ -237,15 +240,18 @@ async def test_sweep_refresh_skips_devices_identified_during_the_sweep(tmp_path:
 
     store = Store(tmp_path / "inv.db")
     await store.open()
-    inventory = Inventory(store, EventBus(), None, [Counting()])
+    bus = EventBus()
+    inventory = Inventory(store, bus, None)
+    enrichment = Enrichment(inventory, bus, [Counting()])
     await inventory.start()
     await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01"))
     await asyncio.sleep(0.05)
     sweep_started = time.monotonic()
     await inventory.observe(_obs("10.0.0.3", "b8:27:eb:00:00:02"))  # new during the sweep
     await asyncio.sleep(0.05)
-    await inventory.refresh_identities(since=sweep_started)
+    await enrichment.refresh(since=sweep_started)
     assert sorted(asked) == ["b827eb000001", "b827eb000001", "b827eb000002"]
+    await enrichment.stop()
     await inventory.stop()
     await store.close()
 
@@ -268,7 +274,9 @@ async def test_ipv6_addresses_not_seen_for_a_day_expire(tmp_path: Path) -> None:
         replace(_obs(None, mac, source="ndp", ipv6=("fe80::8",)), seen_at=old + timedelta(hours=23))
     )
     assert len(recorder.of(DeviceUpdated)) == updates
-    await inventory.expire_ipv6(old + timedelta(hours=25))
+    await Retention(inventory, History(store, EventBus()), EventBus()).expire_ipv6(
+        old + timedelta(hours=25)
+    )
     device = inventory.get("3c22fb000008")
     assert device is not None and list(device.ipv6) == ["fe80::8"]
     assert recorder.of(DeviceUpdated)[-1].changed == {"ipv6"}  # type: ignore[attr-defined]

@@ -14,19 +14,23 @@ import pytest
 
 from netmon_mqtt.clock import utcnow
 from netmon_mqtt.config import Config, RuntimeOptions
+from netmon_mqtt.errors import DatabaseError
 from netmon_mqtt.events import (
     DeviceDiscovered,
     DeviceRemoved,
     DeviceSeen,
     DeviceUpdated,
     EventBus,
+    PresenceChanged,
     RhythmLearned,
 )
 from netmon_mqtt.inventory import links as links_module
 from netmon_mqtt.inventory import store as store_module
+from netmon_mqtt.inventory.history import History
+from netmon_mqtt.inventory.retention import Retention
 from netmon_mqtt.inventory.service import Inventory
 from netmon_mqtt.inventory.store import Store
-from netmon_mqtt.models import Observation, Presence
+from netmon_mqtt.models import DeviceState, Metrics, Observation, Presence
 from netmon_mqtt.options import from_config
 
 PHONE = "3c:22:fb:00:00:07"  # the phone's first MAC (Apple)
@@ -50,6 +54,7 @@ def _arp(mac: str, ip: str, at: datetime | None = None) -> Observation:
 @dataclass
 class Bench:
     inventory: Inventory
+    retention: Retention
     store: Store
     events: list[object]
     path: Path
@@ -57,6 +62,11 @@ class Bench:
 
     def of(self, kind: type) -> list[object]:
         return [e for e in self.events if isinstance(e, kind)]
+
+    async def stop(self) -> None:
+        """As the service stops them: the last flush, then the inventory."""
+        await self.retention.stop()
+        await self.inventory.stop()
 
 
 async def _open(path: Path, options: RuntimeOptions | None = None) -> Bench:
@@ -67,20 +77,22 @@ async def _open(path: Path, options: RuntimeOptions | None = None) -> Bench:
     for kind in (DeviceDiscovered, DeviceUpdated, DeviceSeen, DeviceRemoved):
         bus.subscribe(kind, events.append)
     inventory = Inventory(store, bus, None, options=options)
+    retention = Retention(inventory, History(store, bus, options), bus, options)
     await inventory.start()
-    return Bench(inventory, store, events, path, bus)
+    await retention.start()
+    return Bench(inventory, retention, store, events, path, bus)
 
 
 @pytest.fixture
 async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
     opened = await _open(tmp_path / "inv.db")
     yield opened
-    await opened.inventory.stop()
+    await opened.stop()
     await opened.store.close()
 
 
 async def _reopen(bench: Bench, options: RuntimeOptions | None = None) -> Bench:
-    await bench.inventory.stop()
+    await bench.stop()
     await bench.store.close()
     return await _open(bench.path, options)
 
@@ -145,7 +157,7 @@ async def test_a_new_private_mac_with_the_same_dhcp_client_id_is_the_same_device
         assert [d.id for d in bench2.inventory.devices()] == [phone_id]
         assert bench2.of(DeviceDiscovered) == []
     finally:
-        await bench2.inventory.stop()
+        await bench2.stop()
         await bench2.store.close()
 
 
@@ -220,19 +232,19 @@ async def test_devices_unseen_for_forget_after_days_are_removed(tmp_path: Path) 
         await inventory.observe(_arp(PRIVATE2, "10.0.0.78"))
         await inventory.update(PRIVATE2.replace(":", ""), name="Anna's phone")
         now = utcnow()
-        await inventory.forget(now + timedelta(days=6.9))
+        await bench.retention.forget(now + timedelta(days=6.9))
         assert len(inventory.devices()) == 3
-        await inventory.forget(now + timedelta(days=7.1))  # the private MAC, never linked
+        await bench.retention.forget(now + timedelta(days=7.1))  # the private MAC, never linked
         phone, named = PHONE.replace(":", ""), PRIVATE2.replace(":", "")
         assert sorted(d.id for d in inventory.devices()) == sorted([phone, named])
-        await inventory.forget(now + timedelta(days=29.9))
+        await bench.retention.forget(now + timedelta(days=29.9))
         assert len(inventory.devices()) == 2  # the named one follows forget_after_days
-        await inventory.forget(now + timedelta(days=30.1))
+        await bench.retention.forget(now + timedelta(days=30.1))
         assert inventory.devices() == []
         reasons = [e.reason for e in bench.of(DeviceRemoved)]  # type: ignore[attr-defined]
         assert reasons == ["not seen for 7 days", "not seen for 30 days", "not seen for 30 days"]
     finally:
-        await inventory.stop()
+        await bench.stop()
         await bench.store.close()
     with sqlite3.connect(tmp_path / "inv.db") as db:
         assert db.execute("SELECT count(*) FROM devices").fetchone() == (0,)
@@ -244,10 +256,10 @@ async def test_forget_after_days_zero_keeps_devices(tmp_path: Path) -> None:
     )
     try:
         await bench.inventory.observe(_arp(PRIVATE, "10.0.0.77"))
-        await bench.inventory.forget(utcnow() + timedelta(days=3650))
+        await bench.retention.forget(utcnow() + timedelta(days=3650))
         assert len(bench.inventory.devices()) == 1
     finally:
-        await bench.inventory.stop()
+        await bench.stop()
         await bench.store.close()
 
 
@@ -259,9 +271,9 @@ async def test_history_days_zero_keeps_nothing(tmp_path: Path) -> None:
     )
     bench = await _reopen(with_history, _options(history_days=0))
     try:
-        await bench.inventory.flush()
+        await bench.retention.flush()
     finally:
-        await bench.inventory.stop()
+        await bench.stop()
         await bench.store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM presence_changes").fetchone() == (0,)
@@ -287,7 +299,7 @@ async def test_a_learned_rhythm_survives_a_restart(bench: Bench) -> None:
     try:
         assert reopened.inventory.get(phone_id).gaps == (100.0, 104.5)  # type: ignore[union-attr]
     finally:
-        await reopened.inventory.stop()
+        await reopened.stop()
         await reopened.store.close()
 
 
@@ -321,3 +333,22 @@ async def test_links_are_bounded_to_the_newest(bench: Bench) -> None:
     (device,) = inventory.devices()
     assert list(device.links) == [f"da:00:00:00:00:0{n}" for n in (2, 3, 4)]
     assert device.mac == "da:00:00:00:00:04"
+
+
+async def test_a_verdict_is_announced_even_when_the_database_fails(bench: Bench) -> None:
+    """The inventory stores the monitor's verdict and says so (``DeviceUpdated`` with
+    ``status``: availability follows it); a failing write must not hold that back."""
+    await bench.inventory.observe(_arp(PHONE, "10.0.0.50"))
+    phone_id = PHONE.replace(":", "")
+    bench.events.clear()
+    state = DeviceState(
+        phone_id, Presence.HOME, Metrics(None, None, None, None, None, 0), None, "arp"
+    )
+    failing = mock.patch.object(bench.store, "save_device", side_effect=DatabaseError("disk full"))
+    with failing:
+        await bench.bus.emit(PresenceChanged(phone_id, Presence.HOME, utcnow(), "arp", state))
+    (update,) = bench.of(DeviceUpdated)
+    assert update.changed == {"status"}  # type: ignore[attr-defined]
+    assert update.device.status is Presence.HOME  # type: ignore[attr-defined]
+    await bench.bus.emit(PresenceChanged(phone_id, Presence.HOME, utcnow(), "arp", state))
+    assert len(bench.of(DeviceUpdated)) == 1  # the same verdict again is no news

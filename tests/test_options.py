@@ -19,6 +19,8 @@ from netmon_mqtt.discovery.networks import Target
 from netmon_mqtt.discovery.passive import PassiveListener
 from netmon_mqtt.discovery.service import Discovery
 from netmon_mqtt.events import EventBus, OptionsChanged, ScanFinished
+from netmon_mqtt.inventory.history import History
+from netmon_mqtt.inventory.retention import Retention
 from netmon_mqtt.inventory.service import Inventory
 from netmon_mqtt.inventory.store import Store
 from netmon_mqtt.monitor.icmp import Pinger
@@ -81,6 +83,7 @@ async def test_health_judges_sweeps_by_the_interval_in_force(parts: Parts) -> No
         parts.inventory,
         discovery,  # type: ignore[arg-type]
         parts.options,
+        database=Retention(parts.inventory, History(parts.store, parts.bus), parts.bus),
         loops=Supervisor(clock),
     )
     clock.tick(1300.0)  # 21 minutes after the last sweep

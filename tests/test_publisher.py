@@ -9,6 +9,7 @@ import subprocess
 import weakref
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -17,14 +18,23 @@ from netmon_mqtt.broker import EmbeddedBroker
 from netmon_mqtt.clock import SYSTEM, Clock
 from netmon_mqtt.config import EmbeddedBrokerConfig, MqttConfig
 from netmon_mqtt.errors import BrokerError
-from netmon_mqtt.events import DeviceDiscovered, EventBus, MetricsReady, PresenceChanged
-from netmon_mqtt.models import Device, DeviceState, Metrics, Presence
+from netmon_mqtt.events import (
+    DeviceDiscovered,
+    EventBus,
+    MetricsReady,
+    PresenceChanged,
+    TopologyChanged,
+)
+from netmon_mqtt.inventory.service import Inventory
+from netmon_mqtt.inventory.store import Store
+from netmon_mqtt.models import Device, DeviceState, Metrics, Observation, Presence
 from netmon_mqtt.publish import ha_discovery
 from netmon_mqtt.publish import publisher as publisher_module
 from netmon_mqtt.publish.homeassistant import HomeAssistantDiscovery, HomeAssistantSettings
 from netmon_mqtt.publish.link import MqttLink
 from netmon_mqtt.publish.publisher import Publisher
 from netmon_mqtt.publish.topics import Topics
+from netmon_mqtt.topology.infer import FDB, Placement, Topology
 
 from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber, free_port
 from .virtual_time import VirtualClock
@@ -397,3 +407,62 @@ async def test_a_stop_that_times_out_leaves_no_task_behind(
     await asyncio.sleep(0)
     never_retrieved = [r for r in caplog.records if "never retrieved" in r.getMessage()]
     assert never_retrieved == []
+
+
+class _Later:
+    """The inventory, handed to the publisher before it exists (so the publisher's handlers
+    are subscribed first)."""
+
+    inventory: Inventory
+
+    def devices(self) -> list[Device]:
+        return self.inventory.devices()
+
+    def get(self, device_id: str) -> Device | None:
+        return self.inventory.get(device_id)
+
+
+async def test_what_follows_the_inventory_does_not_depend_on_who_subscribed_first(
+    mosquitto: LocalMosquitto, subscriber: Subscriber, tmp_path: Path
+) -> None:
+    """The publisher subscribed before the inventory: availability and the summaries follow
+    a presence change, and bridge/topology a new placement, once the inventory stored them
+    (it says so with ``DeviceUpdated``), not when the publisher happens to run first."""
+    bus, later = EventBus(), _Later()
+    mqtt = MqttConfig(host="127.0.0.1", port=mosquitto.port, retained_wait=0.5)
+    link = MqttLink(mqtt, "127.0.0.1", "netmon-test", TOPICS.bridge_state)
+    publisher = Publisher(link, TOPICS, bus, later, lambda: {"version": VERSION})
+    store = Store(tmp_path / "netmon.db")
+    await store.open()
+    later.inventory = inventory = Inventory(store, bus, None)
+    await inventory.start()
+    for ip, mac in (("10.0.0.2", KNOWN.mac), ("10.0.0.3", "00:1b:a9:00:00:03")):
+        await inventory.observe(Observation(ip, "arp", T0, mac=mac))
+    switch = "001ba9000003"
+    for part in (publisher, link):
+        await part.start()
+    try:
+        availability = TOPICS.device_availability(KNOWN.id)
+        assert await _until(lambda: getattr(subscriber.latest(availability), "payload", 0))
+        assert subscriber.latest(availability).payload == "offline"  # type: ignore[union-attr]
+        state = DeviceState(KNOWN.id, Presence.HOME, EMPTY_METRICS, T0, "arp")
+        await bus.emit(PresenceChanged(KNOWN.id, Presence.HOME, T0, "arp answered", state))
+        assert await _until(lambda: subscriber.latest(availability).payload == "online")  # type: ignore[union-attr]
+
+        def online() -> object:
+            summaries = getattr(subscriber.latest(TOPICS.bridge_devices), "payload", "[]")
+            return {d["id"]: d["online"] for d in json.loads(summaries or "[]")}
+
+        assert await _until(lambda: online() == {KNOWN.id: True, switch: False})
+        port = Placement(KNOWN.id, switch, 7, "7", FDB, 1)
+        topology = Topology((port,), ((switch, ()),), switch)
+        await bus.emit(TopologyChanged(topology, T0))
+
+        def placed() -> object:
+            drawn = getattr(subscriber.latest(TOPICS.bridge_topology), "payload", "{}")
+            return [(d["id"], d["port"]) for d in json.loads(drawn or "{}").get("devices", [])]
+
+        assert await _until(lambda: placed() == [(KNOWN.id, "7")])
+    finally:
+        await link.stop()
+        await store.close()

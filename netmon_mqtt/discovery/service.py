@@ -7,6 +7,7 @@ import logging
 
 from ..background import Supervisor, TaskSet
 from ..events import EventBus, OptionsChanged, ScanFinished, ScanStarted
+from ..inventory.enrichment import Enrichment
 from ..inventory.service import Inventory
 from ..models import Observation
 from .networks import Target, WatchedNetworks
@@ -16,7 +17,8 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class Discovery:
-    """Feeds sweep results into the inventory on a schedule."""
+    """Feeds sweep results into the inventory on a schedule; after each sweep, ``identities``
+    asks every device again who it is."""
 
     def __init__(
         self,
@@ -26,6 +28,7 @@ class Discovery:
         bus: EventBus,
         interval: float,
         *,
+        identities: Enrichment | None = None,
         loops: Supervisor | None = None,
     ) -> None:
         loops = loops or Supervisor()
@@ -33,6 +36,7 @@ class Discovery:
         self._sweeper = sweeper
         self._networks = networks
         self._inventory = inventory
+        self._identities = identities
         self._bus = bus
         self._interval = interval
         self._lock = asyncio.Lock()
@@ -116,5 +120,6 @@ class Discovery:
             )
             finished = ScanFinished(len(observations), duration, networks, run, found, new)
             await self._bus.emit(finished)
-            await self._inventory.refresh_identities(since=started)
+            if self._identities is not None:
+                await self._identities.refresh(since=started)
             return finished

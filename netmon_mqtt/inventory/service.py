@@ -1,21 +1,22 @@
-"""The inventory: merges observations into devices; the only writer of SQLite.
+"""The inventory: merges observations into devices and links MACs; the only writer of
+devices to SQLite, and the one owner of ``last_seen``.
 
 It decides whether an observation is new, changed or unchanged and emits an event only when
-something changed. Only evidence (traffic the device itself sent or answered) moves
-``last_seen`` and reaches the monitor; lookups (reverse DNS, SNMP) only identify. A new
-private MAC that matches a known device is linked to it (``links``), and devices unseen for
-``forget_after_days`` are forgotten.
+something changed. Only evidence moves ``last_seen``: traffic the device itself sent (a
+sighting, which then reaches the monitor as ``DeviceSeen``) or a probe it answered (the
+monitor says so through ``heard``); lookups (reverse DNS, SNMP) only identify. A new private
+MAC that matches a known device is linked to it (``links``). Identification
+(``enrichment.py``), history (``history.py``) and forgetting (``retention.py``) are rooms
+of their own around it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ..background import Supervisor, TaskSet
+from ..clock import SYSTEM, Clock
 from ..config import RuntimeOptions
 from ..discovery.networks import WatchedNetworks, in_scope
 from ..events import (
@@ -26,24 +27,20 @@ from ..events import (
     DiscoveryConfigDeleted,
     EventBus,
     InterfacesMeasured,
-    MetricsReady,
     OptionsChanged,
     PresenceChanged,
     RhythmLearned,
     TopologyChanged,
 )
-from ..identify.dns import Identifier
 from ..identify.oui import OuiDatabase
-from ..macs import device_id_for, is_randomized
-from ..models import Device, DeviceState, Observation
+from ..macs import device_id_for
+from ..models import Device, Observation
 from ..topology.render import store as topology_details
 from . import links
-from .merge import absorbed, changed_fields, classified, expire_ipv6, interfaces_seen, merge
+from .merge import absorbed, changed_fields, classified, interfaces_seen, merge
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
-FLUSH_INTERVAL = 60.0
-PRUNE_INTERVAL = 3600.0
 # A private MAC first seen without a fingerprint (an ARP reply before its DHCP request) is
 # still linked when the fingerprint follows within this long.
 LINK_WINDOW = timedelta(minutes=10)
@@ -58,40 +55,22 @@ class Inventory:
         store: Store,
         bus: EventBus,
         oui: OuiDatabase | None,
-        identifiers: Sequence[Identifier] = (),
         *,
         scope: WatchedNetworks | None = None,
-        concurrency: int = 16,
         options: RuntimeOptions | None = None,
-        loops: Supervisor | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
-        loops = loops or Supervisor()
-        self._clock = loops.clock
-        self._history_days = options.history_days if options else 7.0
+        self._clock = clock
         self._track_new_devices = options.track_new_devices if options else True
-        self._forget_days = (
-            (options.forget_after_days, options.forget_random_after_days) if options else (0, 0)
-        )
         self._aliases: dict[str, str] = {}  # linked MAC -> device id
         self._scope = scope or WatchedNetworks()  # empty: every sighting is in scope
         self._blocked: set[str] = set()
-        self.db_ok = True
-        self._identified: dict[str, float] = {}  # device id -> monotonic start of last run
-        self._pending_samples: list[DeviceState] = []
-        self._pruned_at = float("-inf")  # the first flush prunes
         self._store = store
         self._bus = bus
         self._oui = oui
-        self._identifiers = tuple(identifiers)
-        self._identify_slots = asyncio.Semaphore(concurrency)
         self._devices: dict[str, Device] = {}
-        self._dirty: set[str] = set()
-        self._tasks = TaskSet()
-        self._flusher = loops.loop(
-            "inventory-flush", self._flush_round, every=FLUSH_INTERVAL, first=FLUSH_INTERVAL
-        )
+        self._dirty: set[str] = set()  # devices whose last_seen (or gaps) moved, unwritten
         bus.subscribe(PresenceChanged, self._on_presence)
-        bus.subscribe(MetricsReady, self._on_metrics)
         bus.subscribe(OptionsChanged, self._on_options)
         bus.subscribe(DiscoveryConfigDeleted, self._on_config_deleted)
         bus.subscribe(RhythmLearned, self._on_rhythm)
@@ -99,33 +78,46 @@ class Inventory:
         bus.subscribe(TopologyChanged, self._on_topology)
 
     async def start(self) -> None:
-        """Load the stored devices and start the periodic flush of last_seen."""
+        """Load the stored devices, their links and the block list."""
         for device in await self._store.load_devices():
             self._devices[device.id] = device
             self._aliases.update(dict.fromkeys(device.links, device.id))
         self._blocked = await self._store.blocked()
         _LOGGER.info("Inventory holds %s devices", len(self._devices))
-        await self._flusher.start()
 
     async def stop(self) -> None:
-        """Cancel enrichment, write what is pending."""
-        await self._tasks.cancel()
-        await self._flusher.stop()
+        """Write what is pending."""
         await self.flush()
 
+    async def flush(self) -> None:
+        """Write the devices whose ``last_seen`` (or gaps) moved since the last flush (the
+        periodic flush of ``retention.py`` calls this)."""
+        dirty = [self._devices[i] for i in self._dirty if i in self._devices]
+        self._dirty.clear()
+        await self._store.save_devices(dirty)
+
     def _on_options(self, event: OptionsChanged) -> None:
-        options = event.options
-        if options.history_days != self._history_days:
-            self._pruned_at = float("-inf")  # the next flush applies the new retention
-        self._history_days = options.history_days
-        self._track_new_devices = options.track_new_devices
-        self._forget_days = (options.forget_after_days, options.forget_random_after_days)
+        self._track_new_devices = event.options.track_new_devices
 
     def _on_rhythm(self, event: RhythmLearned) -> None:
         device = self._devices.get(event.device_id)
         if device is not None:
             self._devices[device.id] = replace(device, gaps=event.gaps)
             self._dirty.add(device.id)
+
+    async def _on_presence(self, event: PresenceChanged) -> None:
+        """Keep the verdict (a restart starts from it), then say the device changed: readers
+        of the inventory (availability, summaries) follow that event, not this one."""
+        device = self._devices.get(event.device_id)
+        if device is None or device.status is event.presence:
+            return
+        updated = self._devices[device.id] = replace(device, status=event.presence)
+        # Said before it is written: a database that fails must not freeze availability.
+        await self._bus.emit(DeviceUpdated(updated, frozenset({"status"})))
+        current = self._devices.get(device.id)  # as it is now (still here?)
+        if current is not None:
+            self._dirty.discard(device.id)
+            await self._store.save_device(current)
 
     async def _on_interfaces(self, event: InterfacesMeasured) -> None:
         """Keep which interfaces a device has (their entities), not their rates."""
@@ -144,10 +136,6 @@ class Inventory:
     async def _on_config_deleted(self, event: DiscoveryConfigDeleted) -> None:
         await self.update(event.device_id, ha_discovery=False)
 
-    async def settled(self) -> None:
-        """Wait until every identification started so far has ended."""
-        await self._tasks.wait()
-
     def devices(self) -> list[Device]:
         """Every device, oldest first."""
         return list(self._devices.values())
@@ -156,6 +144,21 @@ class Inventory:
         """One device by id."""
         return self._devices.get(device_id)
 
+    # -- last_seen -------------------------------------------------------------------
+    def heard(self, device_id: str, when: datetime) -> None:
+        """A probe the device answered at ``when`` (ICMP, ARP): the monitor calls this for
+        every answer, so it only moves ``last_seen`` in memory; the flush writes it."""
+        device = self._devices.get(device_id)
+        if device is not None and when > device.last_seen:
+            self._devices[device_id] = replace(device, last_seen=when)
+            self._dirty.add(device_id)
+
+    def last_seen(self, device_id: str) -> datetime | None:
+        """When the device was last heard or seen; None for a device not in the inventory."""
+        device = self._devices.get(device_id)
+        return device.last_seen if device else None
+
+    # -- sightings -------------------------------------------------------------------
     async def observe(self, obs: Observation) -> None:
         """Merge one observation."""
         scope = self._scope.targets
@@ -175,8 +178,6 @@ class Inventory:
         if changed:
             await self._store.save_device(updated)
             await self._bus.emit(DeviceUpdated(updated, changed))
-            if "ip" in changed:
-                self._enrich(updated)
         elif seen is not device:
             self._dirty.add(device.id)
         if obs.is_evidence:
@@ -249,7 +250,6 @@ class Inventory:
             await self._bus.emit(DeviceSeen(device_id, obs))
         if stand_in is not None:
             await self.remove(stand_in.id, f"merged into {device_id}")
-        self._enrich(device)
 
     # -- linking ---------------------------------------------------------------------
     def _link_match(self, obs: Observation, device: Device | None) -> tuple[Device, str] | None:
@@ -272,8 +272,9 @@ class Inventory:
         self._aliases[mac] = device.id
         return replace(device, mac=mac, links=links.bounded({**device.links, mac: why}))
 
-    async def _replace(self, updated: Device) -> Device:
-        """Store a changed device and say what changed."""
+    async def put(self, updated: Device) -> Device:
+        """Store a changed device and say what changed (``DeviceUpdated``, when something
+        did)."""
         before = self._devices.get(updated.id)
         self._devices[updated.id] = updated
         changed = changed_fields(before, updated) if before else frozenset()
@@ -290,7 +291,7 @@ class Inventory:
         self._aliases.update(dict.fromkeys(merged.links, target_id))
         await self.remove(source_id, f"merged into {target_id}")
         _LOGGER.info("Merged device %s into %s (%s)", source_id, target_id, why)
-        return await self._replace(merged)
+        return await self.put(merged)
 
     async def unlink(self, device_id: str, mac: str) -> Device:
         """Split ``mac`` off a device: its next sighting makes a device of its own, and it is
@@ -302,7 +303,7 @@ class Inventory:
         if current == mac:
             current = next(reversed(others), None) or device.first_mac
         _LOGGER.info("Split %s off device %s", mac, device_id)
-        return await self._replace(
+        return await self.put(
             replace(device, mac=current, links=others, unlinked=(*device.unlinked, mac)[-16:])
         )
 
@@ -317,141 +318,14 @@ class Inventory:
         for mac in device.links:
             self._aliases.pop(mac, None)
         self._dirty.discard(device_id)
-        self._identified.pop(device_id, None)
         await self._store.delete_device(device_id)
         _LOGGER.info("Removed device %s (%s)", device_id, reason)
         await self._bus.emit(DeviceRemoved(device, reason))
         return device
-
-    def _enrich(self, device: Device) -> None:
-        if not self._identifiers or not device.ip:
-            return
-        self._tasks.spawn(self._identify(device.id))
-
-    async def _identify(self, device_id: str) -> None:
-        """Ask every identifier (reverse DNS, SNMP, ...) about a device; merge the answers."""
-        self._identified[device_id] = self._clock.monotonic()
-        async with self._identify_slots:
-            for identifier in self._identifiers:
-                device = self._devices.get(device_id)
-                if device is None:
-                    return
-                try:
-                    obs = await identifier.identify(device)
-                except Exception:
-                    _LOGGER.exception("Identifying %s failed", device_id)
-                    continue
-                if obs is not None:
-                    await self.observe(replace(obs, mac=device.mac, ip=device.ip))
-
-    async def refresh_identities(self, since: float) -> None:
-        """Identify again every device with an address (after each discovery sweep), except
-        those already identified at or after ``since`` (new or moved during that sweep)."""
-        await asyncio.gather(
-            *(
-                self._identify(d.id)
-                for d in list(self._devices.values())
-                if d.ip and d.tracked and self._identified.get(d.id, -1.0) < since
-            )
-        )
 
     async def update(self, device_id: str, **fields: object) -> Device | None:
         """Change stored fields of a device; emits ``DeviceUpdated`` when something changed."""
         device = self._devices.get(device_id)
         if device is None:
             return None
-        return await self._replace(classified(replace(device, **fields)))  # type: ignore[arg-type]
-
-    async def _on_presence(self, event: PresenceChanged) -> None:
-        device = self._devices.get(event.device_id)
-        if device is None:
-            return
-        last_seen = event.state.last_seen or device.last_seen
-        updated = replace(device, status=event.presence, last_seen=max(last_seen, device.last_seen))
-        self._devices[device.id] = updated
-        self._dirty.discard(device.id)
-        await self._store.save_device(updated)
-        if self._history_days > 0:
-            await self._store.add_presence_change(device.id, event.at, event.presence, event.reason)
-
-    def _on_metrics(self, event: MetricsReady) -> None:
-        """Record the window and the monitor's last reply (written at the next flush)."""
-        if self._history_days > 0:
-            self._pending_samples.append(event.state)
-        when = event.state.last_seen
-        device = self._devices.get(event.state.device_id)
-        if device and when and when > device.last_seen:
-            device_id = device.id
-            self._devices[device_id] = replace(device, last_seen=when)
-            self._dirty.add(device_id)
-
-    async def flush(self) -> None:
-        """Write devices whose last_seen changed, and the pending history; forget devices
-        unseen for too long; hourly, drop old history and IPv6 addresses not seen for a day."""
-        dirty = [self._devices[i] for i in self._dirty if i in self._devices]
-        self._dirty.clear()
-        await self._store.save_devices(dirty)
-        await self._write_samples()
-        now = self._clock.now()
-        await self.forget(now)
-        if self._clock.monotonic() - self._pruned_at > PRUNE_INTERVAL:
-            self._pruned_at = self._clock.monotonic()
-            await self.expire_ipv6(now)
-            await self._store.prune_history(now - timedelta(days=self._history_days))
-
-    async def _write_samples(self) -> None:
-        samples, self._pending_samples = self._pending_samples, []
-        await self._store.add_samples(samples, self._clock.now())
-
-    async def history(
-        self,
-        device_id: str,
-        limit: int,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-        """Metrics windows and presence changes of a device (``Store.history``), the
-        windows not yet written included."""
-        await self._write_samples()
-        return await self._store.history(device_id, limit, since, until)
-
-    async def forget(self, now: datetime) -> None:
-        """Remove devices not seen for ``forget_after_days`` (private MACs never linked to
-        another and never named by the user: ``forget_random_after_days``); 0 keeps them."""
-        for device in list(self._devices.values()):
-            days = self._forget_after(device)
-            if days > 0 and now - device.last_seen > timedelta(days=days):
-                await self.remove(device.id, f"not seen for {_span(days)}")
-
-    def _forget_after(self, device: Device) -> float:
-        every, random = self._forget_days
-        passing = device.mac and is_randomized(device.mac) and not device.links
-        if passing and not device.name and random > 0:
-            return random  # a guest, or a MAC that rotated away; not one the user named
-        return every
-
-    async def expire_ipv6(self, now: datetime) -> None:
-        """Forget IPv6 addresses not seen for ``IPV6_MAX_AGE``; emits ``DeviceUpdated``."""
-        for device in list(self._devices.values()):
-            recent = expire_ipv6(device, now)
-            if recent is not device:
-                self._devices[device.id] = recent
-                await self._store.save_device(recent)
-                await self._bus.emit(DeviceUpdated(recent, frozenset({"ipv6"})))
-
-    async def _flush_round(self) -> None:
-        try:
-            await self.flush()
-        except Exception:
-            if self.db_ok:
-                _LOGGER.exception("Could not write to the database")
-            self.db_ok = False
-        else:
-            if not self.db_ok:
-                _LOGGER.info("Database writes work again")
-            self.db_ok = True
-
-
-def _span(days: float) -> str:
-    """``30 days``, ``2.5 days``; spans under a day in seconds (as tests shrink them)."""
-    return f"{days:g} days" if days >= 1 else f"{days * 86400:.0f} s"
+        return await self.put(classified(replace(device, **fields)))  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ import aiosqlite
 from ..errors import DatabaseError
 from ..models import Device, DeviceState, Presence
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .rows import COLUMNS, device_from_row, device_to_row
 
 SAMPLE_COLUMNS = (
     "at",
@@ -30,27 +31,6 @@ SAMPLE_COLUMNS = (
 )
 CHANGE_COLUMNS = ("at", "presence", "reason")
 _LOGGER = logging.getLogger(__name__)
-_COLUMNS = (
-    "id",
-    "mac",
-    "ip",
-    "hostname",
-    "vendor",
-    "name",
-    "first_seen",
-    "last_seen",
-    "status",
-    "tracked",
-    "ha_discovery",
-    "names",
-    "details",
-    "ipv6",
-    "device_type",
-    "type_evidence",
-    "gaps",
-    "links",
-    "unlinked",
-)
 CACHE_KIB = 512  # SQLite page cache per connection
 MAX_BLOCKED = 1000  # devices removed with "block" that are remembered (the oldest go first)
 
@@ -148,12 +128,12 @@ class Store:
         """Every device of the inventory."""
         try:
             async with self._conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM devices ORDER BY first_seen"
+                f"SELECT {', '.join(COLUMNS)} FROM devices ORDER BY first_seen"
             ) as cursor:
                 rows = await cursor.fetchall()
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot read devices: {err}") from err
-        return [_row_to_device(tuple(row)) for row in rows]
+        return [device_from_row(tuple(row)) for row in rows]
 
     async def save_device(self, device: Device) -> None:
         """Insert or replace one device."""
@@ -286,76 +266,16 @@ class Store:
         """Insert or replace several devices in one transaction."""
         if not devices:
             return
-        placeholders = ", ".join("?" for _ in _COLUMNS)
+        placeholders = ", ".join("?" for _ in COLUMNS)
         try:
             await self._conn.executemany(
-                f"INSERT OR REPLACE INTO devices ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
-                [_device_to_row(device) for device in devices],
+                f"INSERT OR REPLACE INTO devices ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+                [device_to_row(device) for device in devices],
             )
             await self._conn.commit()
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot save devices: {err}") from err
 
 
-def _device_to_row(d: Device) -> tuple[object, ...]:
-    return (
-        d.id,
-        d.mac,
-        d.ip,
-        d.hostname,
-        d.vendor,
-        d.name,
-        d.first_seen.isoformat(),
-        d.last_seen.isoformat(),
-        d.status.value,
-        int(d.tracked),
-        int(d.ha_discovery),
-        json.dumps(dict(d.names)),
-        json.dumps({k: dict(v) for k, v in d.details.items()}),
-        json.dumps({address: at.isoformat() for address, at in d.ipv6.items()}),
-        d.device_type,
-        json.dumps(list(d.type_evidence)),
-        json.dumps(list(d.gaps)),
-        json.dumps(dict(d.links)),
-        json.dumps(list(d.unlinked)),
-    )
-
-
-def _row_to_device(row: tuple[object, ...]) -> Device:
-    values = dict(zip(_COLUMNS, row, strict=True))
-    last_seen = datetime.fromisoformat(str(values["last_seen"]))
-    return Device(
-        id=str(values["id"]),
-        mac=_opt(values["mac"]),
-        ip=_opt(values["ip"]),
-        vendor=_opt(values["vendor"]),
-        name=_opt(values["name"]),
-        first_seen=datetime.fromisoformat(str(values["first_seen"])),
-        last_seen=last_seen,
-        status=Presence(str(values["status"])),
-        tracked=bool(values["tracked"]),
-        ha_discovery=bool(values["ha_discovery"]),
-        names=json.loads(str(values["names"])),
-        details=json.loads(str(values["details"])),
-        ipv6=_ipv6(json.loads(str(values["ipv6"])), last_seen),
-        device_type=_opt(values["device_type"]),
-        type_evidence=tuple(json.loads(str(values["type_evidence"]))),
-        gaps=tuple(float(g) for g in json.loads(str(values["gaps"]))),
-        links={str(k): str(v) for k, v in json.loads(str(values["links"])).items()},
-        unlinked=tuple(str(m) for m in json.loads(str(values["unlinked"]))),
-    )
-
-
-def _ipv6(stored: object, last_seen: datetime) -> dict[str, datetime]:
-    """Addresses with when they were last seen; schema 5 and older kept a bare list."""
-    if isinstance(stored, dict):
-        return {str(a): datetime.fromisoformat(str(t)) for a, t in stored.items()}
-    return dict.fromkeys((str(a) for a in stored or ()), last_seen)  # type: ignore[attr-defined]
-
-
 def _rows(columns: tuple[str, ...], rows: Iterable[Sequence[object]]) -> list[dict[str, object]]:
     return [dict(zip(columns, row, strict=True)) for row in rows]
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None else str(value)

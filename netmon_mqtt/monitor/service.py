@@ -7,19 +7,18 @@ that drop ICMP still answer ARP); sightings from discovery that are the device's
 When the next probe may be the verdict, an optional wake probe (a UDP packet to port 5353)
 gives a dozing phone the chance to answer it.
 
-Each device's verdict, last sighting and rhythm of silent gaps come back from the inventory
-after a restart, so a restart announces nothing that did not change.
+The inventory is the one owner of ``last_seen``: an answered probe is reported to it
+(``heard``, a cheap call, not an event: thousands of devices answer every few seconds) and
+states read it back. Each device's verdict, last sighting and rhythm of silent gaps come back
+from the inventory after a restart, so a restart announces nothing that did not change.
 """
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from ..background import Loop, Supervisor, TaskSet
 from ..errors import NetmonError
@@ -34,16 +33,16 @@ from ..events import (
     PresenceChanged,
     RhythmLearned,
 )
-from ..models import Device, DeviceSource, DeviceState, Grace, Presence
+from ..models import Device, DeviceState, Presence
 from . import presence as machine
 from . import rhythm
 from .alarm import Alarm
 from .icmp import Pinger
-from .metrics import summarise
 from .settings import MonitorSettings, ProbeSettings
 
 __all__ = ["MAX_SLEEP", "Monitor", "MonitorSettings", "ProbeSettings"]
 from .wake import send_wake
+from .watched import Devices, Watched
 
 _LOGGER = logging.getLogger(__name__)
 # Probes falling due this close together leave in one wake-up: a tenth of the probe
@@ -54,21 +53,6 @@ MAX_SLEEP = 5.0
 ArpProbe = Callable[[str, str | None, float], Awaitable[bool]]
 
 
-@dataclass
-class _Watched:
-    ip: str
-    mac: str | None
-    settings: ProbeSettings
-    state: machine.PresenceState
-    gaps: tuple[float, ...] = ()
-    samples: list[float | None] = field(default_factory=list)
-    last_seen: datetime | None = None
-    busy: bool = False
-    failing: bool = False
-    arp: asyncio.Task[bool] | None = None
-    measured: bool = False  # a state with a round trip went out
-
-
 class Monitor:
     """ICMP probes plus sightings feeding one presence machine per device."""
 
@@ -77,7 +61,7 @@ class Monitor:
         bus: EventBus,
         pinger: Pinger,
         settings: MonitorSettings,
-        inventory: DeviceSource | None = None,
+        inventory: Devices | None = None,
         arp_probe: ArpProbe | None = None,
         *,
         loops: Supervisor | None = None,
@@ -89,7 +73,7 @@ class Monitor:
         self._pinger = pinger
         self._settings = settings
         self._arp_probe = arp_probe
-        self._watched: dict[str, _Watched] = {}
+        self._watched: dict[str, Watched] = {}
         self._schedule: list[tuple[float, str]] = []
         self._alarm = Alarm(self._clock)
         self._loops: list[Loop] = [
@@ -123,10 +107,7 @@ class Monitor:
         now = self._clock.monotonic()
         quiet_for = (self._clock.now() - device.last_seen).total_seconds()
         state = machine.restored(device.status, quiet_for, now)
-        last_seen = None if device.status is Presence.UNKNOWN else device.last_seen
-        self._watched[device.id] = _Watched(
-            device.ip, device.mac, settings, state, device.gaps, last_seen=last_seen
-        )
+        self._watched[device.id] = Watched(device.ip, device.mac, settings, state, device.gaps)
         # Spread first probes over the interval, deterministically per device.
         offset = (zlib.crc32(device.id.encode()) % 10_000) / 10_000 * settings.monitor_interval
         heapq.heappush(self._schedule, (now + offset, device.id))
@@ -208,7 +189,7 @@ class Monitor:
             if not watched.busy:
                 self._send_probe(device_id, watched)
 
-    def _send_probe(self, device_id: str, watched: _Watched) -> None:
+    def _send_probe(self, device_id: str, watched: Watched) -> None:
         watched.busy = True
         if watched.failing and self._arp_probe is not None:
             # ICMP went unanswered last time: ask ARP at the same time, so a device that
@@ -224,11 +205,12 @@ class Monitor:
             urgent=urgent,
         )
 
-    def _on_reply(self, device_id: str, watched: _Watched, rtt: float | None) -> None:
+    def _on_reply(self, device_id: str, watched: Watched, rtt: float | None) -> None:
         watched.samples.append(rtt)
         if rtt is not None and not watched.failing:
             # The common case, kept free of tasks: an answer from a device that answers.
             watched.busy = False
+            self._answered(device_id, watched)
             if self._hear(device_id, watched, "icmp"):
                 watched.measured = True  # the change carries this round trip
                 self._probes.spawn(self._changed(device_id, watched))
@@ -239,7 +221,7 @@ class Monitor:
             return
         self._probes.spawn(self._after_probe(device_id, watched, rtt))
 
-    async def _after_probe(self, device_id: str, watched: _Watched, rtt: float | None) -> None:
+    async def _after_probe(self, device_id: str, watched: Watched, rtt: float | None) -> None:
         """Unanswered (or recovering) probes: ARP evidence, the wake probe, the verdict."""
         try:
             arp, watched.arp = watched.arp, None
@@ -251,6 +233,7 @@ class Monitor:
                 arp_ok = await self._arp(watched)
             watched.failing = rtt is None
             if rtt is not None or arp_ok:
+                self._answered(device_id, watched)
                 await self._evidence(device_id, "icmp" if rtt is not None else "arp")
                 return
             if watched.settings.wake_probe and self._near_deadline(watched):
@@ -260,24 +243,25 @@ class Monitor:
         finally:
             watched.busy = False
 
-    async def _arp(self, watched: _Watched) -> bool:
+    async def _arp(self, watched: Watched) -> bool:
         if self._arp_probe is None:
             return False
         return await self._arp_probe(watched.ip, watched.mac, watched.settings.ping_timeout)
 
-    def _near_deadline(self, watched: _Watched) -> bool:
+    def _near_deadline(self, watched: Watched) -> bool:
         """True when the device is home but will be away unless the next probe answers."""
         state = watched.state
         if state.presence is Presence.NOT_HOME:
             return False
         silent_for = self._clock.monotonic() - machine.quiet_since(state)
-        return silent_for + watched.settings.monitor_interval >= self._grace(watched).seconds
-
-    @staticmethod
-    def _grace(watched: _Watched) -> Grace:
-        return rhythm.grace(watched.settings, watched.gaps)
+        return silent_for + watched.settings.monitor_interval >= watched.grace.seconds
 
     # -- verdicts --------------------------------------------------------------------
+    def _answered(self, device_id: str, watched: Watched) -> None:
+        """Tell the inventory a watched device answered a probe (now)."""
+        if self._inventory is not None and self._watched.get(device_id) is watched:
+            self._inventory.heard(device_id, self._clock.now())
+
     async def _on_seen(self, event: DeviceSeen) -> None:
         """A sighting, dated when it happened (a neighbour entry may be seconds old)."""
         age = (self._clock.now() - event.observation.seen_at).total_seconds()
@@ -288,13 +272,11 @@ class Monitor:
         if watched is not None and self._hear(device_id, watched, method, age):
             await self._changed(device_id, watched)
 
-    def _hear(self, device_id: str, watched: _Watched, method: str, age: float = 0.0) -> bool:
+    def _hear(self, device_id: str, watched: Watched, method: str, age: float = 0.0) -> bool:
         """Evidence ``age`` seconds old: learn the silence it ends, update the verdict; True
-        when the verdict changed."""
+        when the verdict changed (``last_seen`` is the inventory's: it saw the sighting, or
+        was told of the answer)."""
         now = self._clock.monotonic() - age
-        seen = self._clock.now() - timedelta(seconds=age)
-        if watched.last_seen is None or seen > watched.last_seen:
-            watched.last_seen = seen
         silence = machine.gap(watched.state, now)
         if silence is not None:
             gaps = rhythm.with_gap(watched.gaps, silence, watched.settings)
@@ -305,13 +287,13 @@ class Monitor:
         watched.state = machine.heard(watched.state, method, now)
         return watched.state.presence is not before
 
-    async def _silence(self, device_id: str, watched: _Watched) -> None:
+    async def _silence(self, device_id: str, watched: Watched) -> None:
         before = watched.state.presence
-        watched.state = machine.silent(watched.state, self._clock.monotonic(), self._grace(watched))
+        watched.state = machine.silent(watched.state, self._clock.monotonic(), watched.grace)
         if watched.state.presence is not before:
             await self._changed(device_id, watched)
 
-    async def _changed(self, device_id: str, watched: _Watched) -> None:
+    async def _changed(self, device_id: str, watched: Watched) -> None:
         if self._watched.get(device_id) is not watched:
             return  # removed (or re-added) while its probe ran: that verdict is moot
         presence = watched.state.presence
@@ -331,22 +313,9 @@ class Monitor:
         watched = self._watched.get(device_id)
         return self._state(device_id, watched) if watched else None
 
-    def _state(self, device_id: str, watched: _Watched) -> DeviceState:
-        grace = self._grace(watched)
-        state = watched.state
-        quiet_for = self._clock.monotonic() - machine.quiet_since(state)
-        return DeviceState(
-            device_id=device_id,
-            presence=state.presence,
-            metrics=summarise(watched.samples),
-            last_seen=watched.last_seen,
-            method=state.method,
-            reason=state.reason,
-            sleeping=state.presence is Presence.HOME
-            and grace.seconds > watched.settings.consider_home
-            and quiet_for > watched.settings.consider_home,
-            grace=grace,
-        )
+    def _state(self, device_id: str, watched: Watched) -> DeviceState:
+        last_seen = self._inventory.last_seen(device_id) if self._inventory else None
+        return watched.device_state(device_id, self._clock.monotonic(), last_seen)
 
     def _metrics_every(self) -> float:
         return self._settings.metrics_interval or self._settings.monitor_interval

@@ -76,7 +76,7 @@ class HomeAssistantDiscovery:
         self._settled = not settings.wait_for_probes
         bus.subscribe(MeshChanged, self._on_mesh)
         bus.subscribe(DeviceDiscovered, lambda e: self._set_config(e.device))
-        bus.subscribe(DeviceUpdated, lambda e: self._set_config(e.device))
+        bus.subscribe(DeviceUpdated, self._on_updated)
         bus.subscribe(DeviceRemoved, lambda e: self._on_removed(e.device))
         link.subscribe(settings.status_topic, self._on_status)
         link.subscribe(topics.config_wildcard, self._on_config)
@@ -159,6 +159,12 @@ class HomeAssistantDiscovery:
             self._retained.set(topic, payloads.dumps(self._config(device)))
         else:
             self._withdraw_device(device)
+
+    def _on_updated(self, event: DeviceUpdated) -> None:
+        """A changed device's config; a new presence verdict (``status`` alone) changes
+        nothing in it, and a network-wide outage must not rebuild every config."""
+        if event.changed != {"status"}:
+            self._set_config(event.device)
 
     def _on_removed(self, device: Device) -> None:
         """A device this probe forgot: out of Home Assistant, unless another probe sees it

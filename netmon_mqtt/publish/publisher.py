@@ -25,7 +25,6 @@ from ..events import (
     PresenceChanged,
     ScanFinished,
     ScanStarted,
-    TopologyChanged,
 )
 from ..mesh.view import MeshView, Sighting, merged, owned_here
 from ..models import Device, DeviceSource, DeviceState, Presence
@@ -74,7 +73,6 @@ class Publisher:
         bus.subscribe(ScanFinished, self._on_scan)
         bus.subscribe(HealthReported, self._on_health)
         bus.subscribe(OptionsChanged, lambda _e: self._refresh_bridge())
-        bus.subscribe(TopologyChanged, lambda _e: self._refresh_topology())
         bus.subscribe(MeshChanged, self._on_mesh)
         self._view = MeshView()
         self._windows: dict[str, tuple[dict[str, Any], float]] = {}  # id -> (state, when)
@@ -193,8 +191,8 @@ class Publisher:
         self._retained.set_later(self._topics.bridge_devices, self._devices_payload)
 
     def _refresh_topology(self) -> None:
-        """``bridge/topology``: the picture the inventory holds, built at the flush (after
-        the inventory stored what changed)."""
+        """``bridge/topology``: the picture the inventory holds (each device's port and each
+        switch's uplinks in its details), built at the flush."""
         self._retained.set_later(self._topics.bridge_topology, self._topology_payload)
 
     def _topology_payload(self) -> str:
@@ -225,9 +223,14 @@ class Publisher:
         self._event("device_joined", self._info(event.device))
 
     def _on_updated(self, event: DeviceUpdated) -> None:
+        """Slow facts, or the presence the inventory stored (``status``: availability and
+        the summaries follow it). The topology is redrawn when details changed: the
+        inventory keeps the picture there, and says so with this event once it has."""
         device = event.device
         self._set_device(device)
         self._refresh_bridge()
+        if "details" in event.changed:
+            self._refresh_topology()
         for field, kind in (("ip", "ip_changed"), ("hostname", "hostname_changed")):
             if field in event.changed:
                 self._event(kind, {"id": device.id, field: getattr(device, field)})
@@ -241,11 +244,10 @@ class Publisher:
         self._event("device_removed", {"id": device_id, "reason": event.reason})
 
     def _on_presence(self, event: PresenceChanged) -> None:
+        """The state and the event; availability and the summaries follow the inventory's
+        ``DeviceUpdated`` (it stores the verdict), so nothing here reads the inventory
+        while it may not have handled this event yet."""
         self._set_state(event.state, urgent=True)  # ahead of any window states waiting
-        device = self._inventory.get(event.device_id)
-        if device is not None:
-            self._set_device(device)  # its availability follows a known presence
-        self._refresh_bridge()
         kind = "device_online" if event.presence is Presence.HOME else "device_offline"
         data = {"id": event.device_id, "at": iso(event.at), "reason": event.reason}
         self._event(kind, data, event.at)
