@@ -21,7 +21,7 @@ from netmon_mqtt.pipeline import Boundary
 from netmon_mqtt.privileges import Privileges
 
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
-from .mqtt_tools import Subscriber, connect_subscriber
+from .mqtt_tools import Subscriber, open_subscriber
 from .observe import Observer, Requester
 from .virtual_time import VirtualClock
 from .waiting import until
@@ -148,7 +148,7 @@ async def running(
     """An ``InProcess`` world (the printer alone by default) with a subscriber to ``topic``
     on its broker, started unless ``start`` is false; stopped and closed afterwards."""
     world = InProcess(port, database, dict([PRINTER]) if macs is None else macs, **options)
-    sub = connect_subscriber(port, topic=topic)
+    sub = await open_subscriber(port, topic=topic)
     world.watch(sub)
     try:
         if start:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import socket
 import subprocess
@@ -58,13 +60,23 @@ class LocalMosquitto:
             or f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
             "set_tcp_nodelay true\n"  # no Nagle delay before a PUBACK: a test waits less
         )
-        self._proc = subprocess.Popen(
-            [*self._prefix, "mosquitto", "-c", str(conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        time.sleep(0.3)
+        log = self.folder / "mosquitto.log"
+        with log.open("w") as out:
+            self._proc = subprocess.Popen(
+                [*self._prefix, "mosquitto", "-c", str(conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=out,
+                text=True,
+            )
+        # Up once its log says it listens (its namespace's loopback may be out of reach from
+        # here, so the log tells, not a connection); a configuration that logs elsewhere
+        # gets the 0.3 s that always sufficed.
+        started = time.monotonic()
+        while self._proc.poll() is None and time.monotonic() - started < 10:
+            waited = time.monotonic() - started
+            if "listen socket" in log.read_text(errors="replace") or waited > 0.3:
+                return
+            time.sleep(0.01)
         if self._proc.poll() is not None:
             raise RuntimeError("mosquitto did not start")
 
@@ -90,11 +102,18 @@ class Received:
         return json.loads(self.payload)
 
 
+READY = "_subscriber-ready"  # a topic part no test uses: the subscriber's own probe
+
+
 class Subscriber:
     """mosquitto_sub on ``#`` recording every message with its retain flag."""
 
     def __init__(self, port: int, prefix: Sequence[str] = (), topic: str = "#") -> None:
         self.messages: list[Received] = []
+        self.port = port
+        self.prefix = list(prefix)
+        self.topic = topic
+        self.subscribed = threading.Event()  # its own probe came back
         self._lock = threading.Lock()
         args = [
             *prefix,
@@ -120,6 +139,9 @@ class Subscriber:
         assert self._proc.stdout is not None
         for line in self._proc.stdout:
             retained, topic, payload = [*line.rstrip("\n").split("\t", 2), "", ""][:3]
+            if READY in topic:
+                self.subscribed.set()
+                continue
             with self._lock:
                 self.messages.append(Received(time.monotonic(), retained == "1", topic, payload))
 
@@ -144,6 +166,45 @@ class Subscriber:
         """Every message on ``topic``."""
         return [m for m in self.snapshot() if m.topic == topic]
 
+    def wait_subscribed(self, timeout: float = 1.0) -> bool:
+        """Publish a probe under the subscription (when it ends in ``#``) until it comes
+        back: then the broker has the subscription. False when it cannot tell (a broker in
+        this thread's event loop cannot answer while this blocks it: not tried)."""
+        if not (self.topic == "#" or self.topic.endswith("/#")) or _in_event_loop():
+            return False
+        probe = f"{self.topic[:-1]}{READY}"
+        args = [*self.prefix, "mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port)]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                command = [*args, "-t", probe, "-n"]
+                subprocess.run(command, capture_output=True, check=False, timeout=0.5)
+            if self.subscribed.wait(0.05):
+                return True
+        return False
+
+    async def subscribed_soon(self, timeout: float = 1.0) -> bool:
+        """``wait_subscribed`` for a test in an event loop (which keeps running)."""
+        if not (self.topic == "#" or self.topic.endswith("/#")):
+            return False
+        probe = f"{self.topic[:-1]}{READY}"
+        args = [*self.prefix, "mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port)]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive:
+            process = await asyncio.create_subprocess_exec(
+                *args, "-t", probe, "-n", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), 0.5)
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            for _ in range(10):
+                if self.subscribed.is_set():
+                    return True
+                await asyncio.sleep(0.005)
+        return False
+
     def close(self) -> None:
         """Stop mosquitto_sub."""
         self._proc.terminate()
@@ -153,6 +214,29 @@ class Subscriber:
             self._proc.kill()
 
 
+async def open_subscriber(port: int, prefix: Sequence[str] = (), topic: str = "#") -> Subscriber:
+    """``connect_subscriber`` for a test in an event loop: ready once the broker has the
+    subscription (a broker in the loop itself goes on answering meanwhile)."""
+    for _ in range(30):
+        sub = Subscriber(port, prefix, topic)
+        if await sub.subscribed_soon():
+            return sub
+        await asyncio.sleep(0.3)  # no way to tell: what always sufficed
+        if sub.alive:
+            return sub
+        sub.close()
+        await asyncio.sleep(0.3)
+    raise RuntimeError(f"no broker accepted a subscriber on port {port}")
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def connect_subscriber(
     port: int, prefix: Sequence[str] = (), timeout: float = 15.0, topic: str = "#"
 ) -> Subscriber:
@@ -160,7 +244,9 @@ def connect_subscriber(
     deadline = time.monotonic() + timeout
     while True:
         sub = Subscriber(port, prefix, topic)
-        time.sleep(0.3)
+        if sub.wait_subscribed():
+            return sub
+        time.sleep(0.3)  # no way to tell: what always sufficed
         if sub.alive:
             return sub
         sub.close()

@@ -26,7 +26,14 @@ from netmon_mqtt.inventory.store import Store
 
 from .conftest import require
 from .inprocess import InProcess
-from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber, wait_until
+from .mqtt_tools import (
+    LocalMosquitto,
+    Received,
+    Subscriber,
+    connect_subscriber,
+    open_subscriber,
+    wait_until,
+)
 from .tools.fake_service import hosts
 
 ROOT = Path(__file__).parent.parent
@@ -165,7 +172,7 @@ async def _settled_retained(port: int, wanted: int = 1, timeout: float = 15) -> 
     once there are at least ``wanted``."""
     deadline = time.monotonic() + timeout
     while True:
-        sub = await asyncio.to_thread(connect_subscriber, port)
+        sub = await open_subscriber(port)
         try:
             await asyncio.sleep(1.0)
             found = _retained(sub)

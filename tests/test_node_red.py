@@ -38,7 +38,7 @@ from netmon_mqtt.publish.topics import Topics
 
 from .conftest import require
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
-from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, free_port
+from .mqtt_tools import LocalMosquitto, Subscriber, free_port, open_subscriber
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = ROOT / "examples" / "node-red-flow.json"
@@ -88,7 +88,7 @@ async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[Worl
     boundary = Boundary(Privileges(raw=True, icmp=True), link, pinger, pinger)
     target = Target(ipaddress.IPv4Network(NETWORK), INTERFACE, "127.77.0.1")
     service = Service(config, [target], boundary)
-    sub = connect_subscriber(mosquitto.port, topic="netmon/#")
+    sub = await open_subscriber(mosquitto.port, topic="netmon/#")
     await service.start()
     try:
         assert await _until(lambda: _home(sub, PRINTER) and _home(sub, PHONE)), [

@@ -25,7 +25,7 @@ from netmon_mqtt.pipeline import Boundary
 from netmon_mqtt.privileges import Privileges
 
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
-from .mqtt_tools import LocalMosquitto, Subscriber, bridged_brokers, connect_subscriber
+from .mqtt_tools import LocalMosquitto, Subscriber, bridged_brokers, open_subscriber
 
 ROUTER_MAC = "00:1b:a9:00:00:01"  # on both LANs (a router with a leg in each VLAN)
 ALPHA_ONLY = "00:1b:a9:00:00:0a"
@@ -121,14 +121,14 @@ async def world(
     ACLs included; the subscriber is on the broker Home Assistant would use."""
     if request.param == "one broker":
         world = World(dict.fromkeys(LANS, mosquitto.port), tmp_path, None, {})  # type: ignore[arg-type]
-        world.sub = connect_subscriber(mosquitto.port)
+        world.sub = await open_subscriber(mosquitto.port)
         async for ready in _running(world):
             yield ready
         return
     brokers = bridged_brokers(mosquitto, list(LANS))
     try:
         world = World({n: b.port for n, b in brokers.items()}, tmp_path, None, {}, "netmon/{}")  # type: ignore[arg-type]
-        world.sub = connect_subscriber(mosquitto.port)
+        world.sub = await open_subscriber(mosquitto.port)
         async for ready in _running(world):
             yield ready
     finally:

@@ -36,7 +36,7 @@ from netmon_mqtt.publish.publisher import Publisher
 from netmon_mqtt.publish.topics import Topics
 from netmon_mqtt.topology.infer import FDB, Placement, Topology
 
-from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber, free_port
+from .mqtt_tools import LocalMosquitto, Received, Subscriber, free_port, open_subscriber
 from .virtual_time import VirtualClock
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -136,7 +136,7 @@ async def _until(predicate: Callable[[], object], timeout: float = 10.0) -> bool
 
 @pytest.fixture
 async def subscriber(mosquitto: LocalMosquitto) -> AsyncIterator[Subscriber]:
-    sub = connect_subscriber(mosquitto.port)
+    sub = await open_subscriber(mosquitto.port)
     yield sub
     sub.close()
 
@@ -214,13 +214,13 @@ async def test_broker_that_lost_retained_messages_gets_everything_back(
     publisher = _publisher(mosquitto.port, [KNOWN])
     await publisher.start()
     try:
-        first = connect_subscriber(mosquitto.port)
+        first = await open_subscriber(mosquitto.port)
         assert await _until(lambda: first.latest(TOPICS.device_config(KNOWN.id)) is not None)
         first.close()
         mosquitto.stop()  # persistence is off: every retained message is gone
         await asyncio.sleep(0.5)
         mosquitto.start()
-        after = connect_subscriber(mosquitto.port)
+        after = await open_subscriber(mosquitto.port)
         try:
             # The link reconnects with backoff (1-2 s), reads nothing back and republishes.
             assert await _until(lambda: after.latest(TOPICS.device_config(KNOWN.id)), 15)
@@ -293,10 +293,10 @@ async def test_embedded_broker_serves_retained_state_once_per_client() -> None:
     await broker.start()
     publisher = _publisher(port, [KNOWN])
     await publisher.start()
-    watcher = connect_subscriber(port)  # a '#' subscriber that used to leak into new clients
+    watcher = await open_subscriber(port)  # a '#' subscriber that used to leak into new clients
     try:
         assert await _until(lambda: watcher.latest(TOPICS.device_config(KNOWN.id)))
-        fresh = connect_subscriber(port, topic=f"{TOPICS.base}/bridge/#")
+        fresh = await open_subscriber(port, topic=f"{TOPICS.base}/bridge/#")
         await asyncio.sleep(1.0)
         fresh.close()
         topics = [m.topic for m in fresh.snapshot() if m.retained]  # live updates may follow
@@ -356,7 +356,7 @@ async def test_events_that_waited_too_long_for_the_broker_are_not_replayed_as_ne
     publisher = _publisher(mosquitto.port, [KNOWN], bus)
     await publisher.start()
     try:
-        first = connect_subscriber(mosquitto.port)
+        first = await open_subscriber(mosquitto.port)
         assert await _until(lambda: first.latest(TOPICS.bridge_state) is not None)
         first.close()
         mosquitto.stop()
@@ -369,7 +369,7 @@ async def test_events_that_waited_too_long_for_the_broker_are_not_replayed_as_ne
             state = DeviceState(KNOWN.id, Presence.HOME, EMPTY_METRICS, back, "icmp")
             await bus.emit(PresenceChanged(KNOWN.id, Presence.HOME, back, "icmp answered", state))
             mosquitto.start()
-            after = connect_subscriber(mosquitto.port)
+            after = await open_subscriber(mosquitto.port)
             try:
                 assert await _until(lambda: after.on(TOPICS.bridge_event), 15)
                 await asyncio.sleep(0.5)

@@ -30,7 +30,7 @@ from netmon_mqtt.privileges import Privileges
 
 from .conftest import require
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
-from .mqtt_tools import LocalMosquitto, connect_subscriber, free_port, request, wait_until
+from .mqtt_tools import LocalMosquitto, free_port, open_subscriber, request, wait_until
 
 NETWORK = "127.79.0.0/24"
 PRINTER = ("127.79.0.20", "00:1b:a9:00:00:21")
@@ -100,7 +100,7 @@ async def test_no_secret_in_logs_mqtt_or_responses(
     boundary = Boundary(Privileges(raw=True, icmp=True), FakeLink(hosts), pinger, pinger)
     target = Target(ipaddress.IPv4Network(NETWORK), "fake0", "127.79.0.1")
     service = Service(config, [target], boundary)
-    sub = connect_subscriber(port)
+    sub = await open_subscriber(port)
     await service.start()
     try:
         answers = await asyncio.to_thread(_requests, sub, port)

@@ -32,7 +32,7 @@ from netmon_mqtt.publish import ha_discovery
 from netmon_mqtt.publish.topics import Topics
 
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
-from .mqtt_tools import LocalMosquitto, Received, Subscriber, connect_subscriber
+from .mqtt_tools import LocalMosquitto, Received, Subscriber, open_subscriber
 
 NETWORK = "127.77.0.0/24"
 INTERFACE = "fake0"
@@ -84,7 +84,7 @@ async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[Worl
     boundary = Boundary(Privileges(raw=True, icmp=True), link, pinger, pinger)
     target = Target(ipaddress.IPv4Network(NETWORK), INTERFACE, "127.77.0.1")
     service = Service(config, [target], boundary)
-    sub = connect_subscriber(mosquitto.port)
+    sub = await open_subscriber(mosquitto.port)
     await service.start()
     world = World(service, hosts, link, sub, mosquitto.port, tmp_path / "netmon.db")
     try:
