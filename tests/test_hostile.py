@@ -10,14 +10,16 @@ import json
 import logging
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from netmon_mqtt.bridge import REQUEST_BURST, REQUEST_RATE
 
-from .inprocess import NETWORK, PRINTER, InProcess
-from .mqtt_tools import Subscriber
+from .inprocess import NETWORK, PRINTER, RESPONSES, InProcess, answered, running
+from .mqtt_tools import LocalMosquitto, Subscriber
+from .virtual_time import VirtualClock
 from .waiting import until
 
 # Reading 20,000 messages through paho and aiomqtt takes 1.5 to 2 s on a busy 2-CPU machine
@@ -166,22 +168,42 @@ def _fuzz_payloads(seed: int) -> list[bytes]:
 
 
 async def test_fuzzed_requests_on_every_command_get_clear_errors_and_the_service_stays_up(
-    running: InProcess, caplog: pytest.LogCaptureFixture
+    mosquitto: LocalMosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Every command, and one that does not exist, gets each fuzzed payload once, paced at
+    the rate limit on a virtual clock (time moves a twentieth of a second a request)."""
     caplog.set_level(logging.INFO, logger="netmon_mqtt")
-    commands = [*running.service.bridge.names, "no/such/command"]
+    async with running(
+        mosquitto.port, tmp_path / "netmon.db", topic=RESPONSES, virtual=True
+    ) as world:
+        await answered(world)
+        assert world.requests is not None and world.virtual is not None
+        async with world.requests.connected():
+            unclear = await _fuzz_every_command(world, world.virtual)
+            assert unclear == [], unclear[:5]
+            await _fuzz_home_assistant_status(world)
+            assert (await world.ask("info", {}))["status"] == "ok"
+            printer = PRINTER[1].replace(":", "")
+            assert (await world.ask("device/get", {"id": printer}))["status"] == "ok"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+async def _fuzz_every_command(
+    world: InProcess, clock: VirtualClock
+) -> list[tuple[str, bytes, Any]]:
+    assert world.service is not None
+    commands = [*world.service.bridge.names, "no/such/command"]
     payloads = _fuzz_payloads(seed=16)
     unclear: list[tuple[str, bytes, Any]] = []
     for command in commands:
         topic = f"netmon/bridge/response/{command}"
         for payload in payloads:
-            before = len(_sub(running).on(topic))
-            await _publish(running, f"netmon/bridge/request/{command}", payload)
-            for _ in range(250):  # one answer each, within 5 s
-                if len(_sub(running).on(topic)) > before:
-                    break
-                await asyncio.sleep(0.02)
-            answers = [m.json() for m in _sub(running).on(topic)[before:]]
+            before = len(_sub(world).on(topic))
+            await _publish(world, f"netmon/bridge/request/{command}", payload)
+            # In virtual time: a scan by request sweeps (and waits for ARP replies) first.
+            await world.until(lambda t=topic, b=before: len(_sub(world).on(t)) > b, 30)  # type: ignore[misc]
+            answers = [m.json() for m in _sub(world).on(topic)[before:]]
             empty = not payload.strip()
             fine = len(answers) == 1 and (
                 (answers[0]["status"] == "error" and _clear(answers[0]["error"]))
@@ -190,21 +212,17 @@ async def test_fuzzed_requests_on_every_command_get_clear_errors_and_the_service
             if not fine:
                 unclear.append((command, payload[:60], answers))
                 assert len(unclear) < 5, unclear  # stop early: the service may be gone
-            await asyncio.sleep(1 / REQUEST_RATE)  # stay under the rate limit
-    assert unclear == [], unclear[:5]
+            clock.tick(1 / REQUEST_RATE)  # stay under the rate limit
+    return unclear
 
+
+async def _fuzz_home_assistant_status(world: InProcess) -> None:
     rng = random.Random(17)
     for payload in [b"", b"online", b"offline", b"ONLINE", b"x" * 1_000_000]:
-        await _publish(running, "homeassistant/status", payload)
+        await _publish(world, "homeassistant/status", payload)
     for _ in range(20):
-        await _publish(
-            running, "homeassistant/status", bytes(rng.randrange(256) for _ in range(40))
-        )
-
-    assert (await running.ask("info", {}))["status"] == "ok"
-    assert (await running.ask("device/get", {"id": PRINTER[1].replace(":", "")}))["status"] == "ok"
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors == [], [r.getMessage() for r in errors]
+        noise = bytes(rng.randrange(256) for _ in range(40))
+        await _publish(world, "homeassistant/status", noise)
 
 
 def _clear(error: str) -> bool:
