@@ -17,6 +17,19 @@ from .mqtt_tools import LocalMosquitto
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+# The real-LAN tier: real packets between namespaces (root), real daemons, containers. The
+# rest (unit and in-process tests, many in virtual time) runs anywhere, in parallel.
+REAL_LAN_MODULES = ("test_container", "test_soak_smoke")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of a real-LAN module is marked ``netns``: ``-m netns`` selects the tier."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module.endswith("_lan") or module in REAL_LAN_MODULES:
+            item.add_marker(pytest.mark.netns)
+
+
 def require(condition: bool, reason: str) -> None:
     """Skip with ``reason`` when ``condition`` is false; in CI a missing part is a failure."""
     if condition:
