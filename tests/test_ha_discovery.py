@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from netmon_mqtt.models import Device, DeviceState, Metrics, Presence
-from netmon_mqtt.publish import ha_discovery, payloads
+from netmon_mqtt.publish import ha_bridge, ha_discovery, payloads
 from netmon_mqtt.publish.topics import Topics
 from netmon_mqtt.vendors import short_vendor
 
@@ -171,7 +171,7 @@ def test_device_without_mac_or_vendor() -> None:
 
 
 def test_bridge_config_and_ownership() -> None:
-    config = ha_discovery.bridge_config(Topics(instance_id="attic"), "1")
+    config = ha_bridge.bridge_config(Topics(instance_id="attic"), "1")
     assert config["device"]["identifiers"] == ["netmon_bridge_attic"]
     state = config["components"]["connection_state"]
     assert state["state_topic"] == "netmon/bridge/state" and "availability" not in state
@@ -293,7 +293,7 @@ def test_buttons_and_event_entity() -> None:
     assert ping["platform"] == "button"
     assert ping["command_topic"] == "netmon/bridge/request/device/ping"
     assert json.loads(ping["payload_press"]) == {"id": "b827eb000001"}
-    bridge = ha_discovery.bridge_config(TOPICS, "1")["components"]
+    bridge = ha_bridge.bridge_config(TOPICS, "1")["components"]
     assert bridge["scan"]["command_topic"] == "netmon/bridge/request/scan"
     event = bridge["device_events"]
     assert event["platform"] == "event" and event["state_topic"] == "netmon/bridge/event"

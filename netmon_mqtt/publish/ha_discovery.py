@@ -15,7 +15,7 @@ from .payloads import model_of
 from .topics import BRIDGE_IDENTIFIER_PREFIX, Topics, device_identifier
 
 ORIGIN_URL = "https://github.com/netmon-mqtt/netmon-mqtt"
-_DIAGNOSTIC = "diagnostic"
+DIAGNOSTIC = "diagnostic"
 BRIDGE_EVENT_TYPES = ("device_joined", "device_removed")
 
 
@@ -25,7 +25,7 @@ def availability(topic: str) -> dict[str, str]:
     return {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}
 
 
-def _origin(version: str) -> dict[str, str]:
+def origin(version: str) -> dict[str, str]:
     return {"name": "netmon-mqtt", "sw_version": version, "support_url": ORIGIN_URL}
 
 
@@ -34,7 +34,7 @@ def _value(key: str) -> str:
     return f"{{{{ value_json.{key} }}}}"
 
 
-def _sensor(uid: str, name: str, key: str, **extra: Any) -> dict[str, Any]:
+def sensor(uid: str, name: str, key: str, **extra: Any) -> dict[str, Any]:
     return {
         "platform": "sensor",
         "unique_id": uid,
@@ -81,7 +81,7 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
     """
     uid = device_identifier(device_id)
     info = topics.device_info(device_id)
-    hidden = {"entity_category": _DIAGNOSTIC, "enabled_by_default": False}
+    hidden = {"entity_category": DIAGNOSTIC, "enabled_by_default": False}
     components: dict[str, dict[str, Any]] = {
         "presence": {
             "platform": "device_tracker",
@@ -93,7 +93,7 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             "value_template": _value("presence"),
             "json_attributes_topic": info,
         },
-        "latency": _sensor(
+        "latency": sensor(
             f"{uid}_latency",
             "Latency",
             "latency_ms",
@@ -102,7 +102,7 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             state_class="measurement",
             suggested_display_precision=1,
         ),
-        "packet_loss": _sensor(
+        "packet_loss": sensor(
             f"{uid}_packet_loss",
             "Packet loss",
             "packet_loss_pct",
@@ -111,7 +111,7 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             icon="mdi:lan-disconnect",
             **hidden,
         ),
-        "jitter": _sensor(
+        "jitter": sensor(
             f"{uid}_jitter",
             "Jitter",
             "jitter_ms",
@@ -120,16 +120,16 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             state_class="measurement",
             **hidden,
         ),
-        "last_seen": _sensor(
+        "last_seen": sensor(
             f"{uid}_last_seen", "Last seen", "last_seen", device_class="timestamp", **hidden
         ),
-        "ip": _sensor(
+        "ip": sensor(
             f"{uid}_ip", "IP address", "ip", state_topic=info, icon="mdi:ip-network", **hidden
         ),
-        "hostname": _sensor(
+        "hostname": sensor(
             f"{uid}_hostname", "Hostname", "hostname", state_topic=info, icon="mdi:dns", **hidden
         ),
-        "vendor": _sensor(
+        "vendor": sensor(
             f"{uid}_vendor", "Vendor", "vendor", state_topic=info, icon="mdi:factory", **hidden
         ),
         "ping": {
@@ -220,7 +220,7 @@ def device_config(
         }
     return {
         "device": device_block(device, topics),
-        "origin": _origin(version),
+        "origin": origin(version),
         "availability": [
             availability(topics.bridge_state),
             availability(topics.device_availability(device.id)),
@@ -251,17 +251,17 @@ def interface_components(device: Device, topics: Topics) -> dict[str, dict[str, 
             **enabled,
         }
         components[f"{key}_in"] = {
-            **_sensor(f"{uid}_{key}_in", f"{label} in", "", **rate),
+            **sensor(f"{uid}_{key}_in", f"{label} in", "", **rate),
             "value_template": _interface_value(key, "in_bps"),
             "json_attributes_topic": topic,
             "json_attributes_template": _interface_value(key, None),
         }
         components[f"{key}_out"] = {
-            **_sensor(f"{uid}_{key}_out", f"{label} out", "", **rate),
+            **sensor(f"{uid}_{key}_out", f"{label} out", "", **rate),
             "value_template": _interface_value(key, "out_bps"),
         }
         components[f"{key}_errors"] = {
-            **_sensor(
+            **sensor(
                 f"{uid}_{key}_errors",
                 f"{label} errors",
                 "",
@@ -269,7 +269,7 @@ def interface_components(device: Device, topics: Topics) -> dict[str, dict[str, 
                 unit_of_measurement="1/s",
                 state_class="measurement",
                 icon="mdi:alert-circle-outline",
-                entity_category=_DIAGNOSTIC,
+                entity_category=DIAGNOSTIC,
                 enabled_by_default=False,
             ),
             "value_template": _interface_value(key, "errors_per_s"),
@@ -287,98 +287,6 @@ def _interface_value(key: str, field: str | None) -> str:
     while it has none or is gone."""
     facts = f"value_json.interfaces.get('{key}', {{}})"
     return f"{{{{ {facts} | tojson }}}}" if field is None else f"{{{{ {facts}.get('{field}') }}}}"
-
-
-def bridge_config(topics: Topics, version: str) -> dict[str, Any]:
-    """The retained discovery config of the bridge's own device."""
-    uid = topics.bridge_id
-    available = [availability(topics.bridge_state)]
-    info = topics.bridge_info
-    config: dict[str, Any] = {
-        "device": {
-            "identifiers": [uid],
-            "name": "netmon" if topics.instance_id == "main" else f"netmon {topics.instance_id}",
-            "manufacturer": "netmon-mqtt",
-            "model": "LAN monitor bridge",
-            "sw_version": version,
-        },
-        "origin": _origin(version),
-        "qos": 1,
-        "components": {
-            "connection_state": {
-                "platform": "binary_sensor",
-                "unique_id": f"{uid}_connection_state",
-                "name": "Connection state",
-                "device_class": "connectivity",
-                "state_topic": topics.bridge_state,
-                "payload_on": "online",
-                "payload_off": "offline",
-                "entity_category": _DIAGNOSTIC,
-            },
-            "devices_online": _sensor(
-                f"{uid}_devices_online",
-                "Devices online",
-                "devices.online",
-                state_topic=info,
-                availability=available,
-                state_class="measurement",
-                icon="mdi:lan-connect",
-            ),
-            "devices_total": _sensor(
-                f"{uid}_devices_total",
-                "Devices total",
-                "devices.total",
-                state_topic=info,
-                availability=available,
-                state_class="measurement",
-                icon="mdi:lan",
-            ),
-            "last_scan_duration": _sensor(
-                f"{uid}_last_scan_duration",
-                "Last scan duration",
-                "last_scan_duration_s",
-                state_topic=info,
-                availability=available,
-                device_class="duration",
-                unit_of_measurement="s",
-                entity_category=_DIAGNOSTIC,
-            ),
-            "version": _sensor(
-                f"{uid}_version",
-                "Version",
-                "version",
-                state_topic=info,
-                availability=available,
-                entity_category=_DIAGNOSTIC,
-            ),
-            "scan": {
-                "platform": "button",
-                "unique_id": f"{uid}_scan",
-                "name": "Scan now",
-                "command_topic": f"{topics.request_prefix}scan",
-                "payload_press": "{}",
-                "availability": available,
-                "icon": "mdi:radar",
-            },
-            "device_events": {
-                "platform": "event",
-                "unique_id": f"{uid}_device_events",
-                "name": "Device events",
-                "state_topic": topics.bridge_event,
-                "event_types": list(BRIDGE_EVENT_TYPES),
-                "availability": available,
-                # Other event types render empty, which Home Assistant ignores.
-                "value_template": (
-                    "{% if value_json.type in " + repr(list(BRIDGE_EVENT_TYPES)) + " %}"
-                    "{{ {'event_type': value_json.type, 'device': value_json.data.id}"
-                    " | to_json }}{% endif %}"
-                ),
-            },
-        },
-    }
-    for component in config["components"].values():
-        component.setdefault("qos", 1)
-    return config
 
 
 def owned_by(payload: dict[str, Any], topics: Topics) -> bool:

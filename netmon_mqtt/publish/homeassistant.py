@@ -27,7 +27,7 @@ from ..events import (
 )
 from ..mesh.view import MeshView, owned_here
 from ..models import Device, DeviceSource
-from . import ha_discovery, payloads
+from . import ha_bridge, ha_discovery, payloads
 from .link import MqttLink
 from .router import Message
 from .topics import Topics
@@ -84,7 +84,7 @@ class HomeAssistantDiscovery:
 
     async def start(self) -> None:
         """Publish the bridge's config and every device's."""
-        bridge = ha_discovery.bridge_config(self._topics, self._settings.version)
+        bridge = ha_bridge.bridge_config(self._topics, self._settings.version)
         self._retained.set(self._topics.bridge_config, payloads.dumps(bridge))
         for device in self._inventory.devices():
             self._set_config(device)
