@@ -90,6 +90,28 @@ async def test_ip_and_hostname_changes_are_updates(tmp_path: Path) -> None:
     await store.close()
 
 
+async def test_an_older_sighting_moves_neither_mac_nor_address(tmp_path: Path) -> None:
+    """A sweep's replies recorded after a newer DHCP request (the phone moved to a new
+    private MAC and address meanwhile) do not move the device back."""
+    store, inventory, _ = await _open(tmp_path / "inv.db")
+    first, private = "3c:22:fb:00:00:07", "da:a1:19:4c:22:9e"
+    fingerprint = (("vendor_class", "android-dhcp-14"), ("parameter_list", "1,3,6"))
+    dhcp = {"source": "dhcp", "hostname": "pixel-7", "attributes": fingerprint}
+    await inventory.observe(_obs("10.0.0.50", first, T0, **dhcp))  # type: ignore[arg-type]
+    later = T0 + timedelta(seconds=5)
+    await inventory.observe(_obs("10.0.0.51", private, later, **dhcp))  # type: ignore[arg-type]
+    phone = inventory.get("3c22fb000007")
+    assert phone is not None and (phone.mac, phone.ip) == (private, "10.0.0.51"), phone
+    await inventory.observe(_obs("10.0.0.50", first, T0 + timedelta(seconds=1)))  # the sweep's
+    phone = inventory.get("3c22fb000007")
+    assert phone is not None and (phone.mac, phone.ip) == (private, "10.0.0.51"), phone
+    await inventory.observe(_obs("10.0.0.50", first, later + timedelta(seconds=1)))  # back, now
+    phone = inventory.get("3c22fb000007")
+    assert phone is not None and (phone.mac, phone.ip) == (first, "10.0.0.50"), phone
+    await inventory.stop()
+    await store.close()
+
+
 async def test_macless_sighting_of_known_address_belongs_to_the_mac_device(tmp_path: Path) -> None:
     store, inventory, recorder = await _open(tmp_path / "inv.db")
     await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01"))

@@ -168,11 +168,14 @@ class Inventory:
         if found is None:
             return
         device, seen = found
+        # A sighting older than the device's last one (a sweep's replies recorded after a
+        # newer DHCP request) adds names and facts, but moves neither its MAC nor its address.
+        current = obs.seen_at >= device.last_seen
         if obs.is_evidence:
             seen = replace(seen, last_seen=max(device.last_seen, obs.seen_at))
-            if obs.mac and obs.mac != seen.mac:
+            if current and obs.mac and obs.mac != seen.mac:
                 seen = replace(seen, mac=obs.mac)  # back on an earlier MAC of this device
-        updated = merge(seen, obs)
+        updated = merge(seen, obs if current else replace(obs, ip=None))
         changed = changed_fields(device, updated)
         self._devices[device.id] = updated
         if changed:
