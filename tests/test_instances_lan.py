@@ -64,7 +64,8 @@ def test_two_instances_share_a_broker_without_colliding(
 
         def all_published() -> bool:
             topics = set(configs())
-            return all(
+            infos = all(sub.latest(f"{base}/bridge/info") for base, _ in instances.values())  # type: ignore[union-attr]
+            return infos and all(
                 f"homeassistant/device/netmon_{d}/config" in topics
                 for devices in owners.values()
                 for d in devices
