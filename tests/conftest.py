@@ -6,9 +6,12 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from .ha_shared import SharedHomeAssistant
+from .ha_tools import available
 from .inprocess import RESPONSES, InProcess, answered
 from .inprocess import running as inprocess_running
 from .lan import NetnsLan, have_root
@@ -22,12 +25,56 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REAL_LAN_MODULES = ("test_container", "test_soak_smoke")
 
 
+# Real-LAN modules that use the run's one Home Assistant: under ``--dist loadfile`` they share
+# one worker (``pytest_xdist_make_scheduler``); collection checks the list is complete.
+HASS_MODULES = frozenset(
+    {
+        "test_home_assistant_lan",
+        "test_dashboard_lan",
+        "test_probes_lan",
+        "test_topology_lan",
+        "test_bandwidth_lan",
+    }
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of a real-LAN module is marked ``netns``: ``-m netns`` selects the tier."""
+    """Every test of a real-LAN module is marked ``netns`` (``-m netns`` selects the tier)."""
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        module = _module(item)
         if module.endswith("_lan") or module in REAL_LAN_MODULES:
             item.add_marker(pytest.mark.netns)
+        uses_hass = _HASS_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses_hass and module not in HASS_MODULES:
+            raise pytest.UsageError(f"{module} uses Home Assistant: add it to HASS_MODULES")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, with the Home Assistant modules as one file: a module's tests
+    stay together and in order on one worker (with its module-scoped LAN), and one worker,
+    with one Home Assistant, serves every module that uses it. (xdist's own ``loadgroup``
+    cannot do this with pytest 9.2: it renames node ids the way pytest 9.2 no longer
+    reads them.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class _LanScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            module = path.rsplit("/", 1)[-1].removesuffix(".py")
+            return "home_assistant" if module in HASS_MODULES else path
+
+    return _LanScheduling(config, log)
+
+
+_HASS_FIXTURES = {"home_assistant", "maybe_home_assistant"}
+
+
+def _module(item: pytest.Item) -> str:
+    module = getattr(item, "module", None)
+    return module.__name__.rsplit(".", 1)[-1] if module is not None else ""
 
 
 def require(condition: bool, reason: str) -> None:
@@ -54,6 +101,30 @@ def make_lan() -> Iterator[type[NetnsLan]]:
     yield _Lan
     for lan in built:
         lan.destroy()
+
+
+@pytest.fixture(scope="session")
+def home_assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedHomeAssistant]:
+    """The run's one Home Assistant (the current release), started on first use; modules
+    attach it to their broker (``SharedHomeAssistant.attached``)."""
+    require(have_root(), "needs root for Home Assistant's network namespace")
+    require(available(), "needs the current Home Assistant (scripts/ha-current builds it)")
+    shared = SharedHomeAssistant(tmp_path_factory.mktemp("home-assistant"))
+    try:
+        shared.start()
+        yield shared
+    finally:
+        shared.close()
+
+
+@pytest.fixture(scope="session")
+def maybe_home_assistant(request: pytest.FixtureRequest) -> SharedHomeAssistant | None:
+    """The run's Home Assistant where it can run (always in CI), else None: modules that
+    check Home Assistant's side only when it is there."""
+    if not IN_CI and not (have_root() and available()):
+        return None
+    shared: SharedHomeAssistant = request.getfixturevalue("home_assistant")
+    return shared
 
 
 @pytest.fixture

@@ -1,6 +1,11 @@
 """A real Home Assistant, the current release (2026.10.4 on Python 3.14, from the Debian sid
-root scripts/ha-current builds), inside a namespace of the test LAN, driven over its REST and
-websocket APIs the way a user's browser would."""
+root scripts/ha-current builds), in a network namespace of its own, driven over its REST and
+websocket APIs the way a user's browser would.
+
+One runs per test run (``SharedHomeAssistant``, the session's ``home_assistant`` fixture):
+each LAN module attaches it to its broker for its tests (a veth pair from Home Assistant's
+namespace to the broker's, a fresh MQTT entry) and detaches it afterwards (the MQTT and netmon
+entries removed, and with them every device they brought)."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .lan import NetnsLan
+from .waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CURRENT = ROOT / ".ha-current"
@@ -29,6 +34,11 @@ CLIENT = ROOT / ".venv-ha" / "bin" / "python"  # a Python with aiohttp, for the 
 def available() -> bool:
     """True when the current release is built (scripts/ha-current) and the client exists."""
     return (CURRENT / "root" / "opt" / "ha" / "bin" / "hass").exists() and CLIENT.exists()
+
+
+def _in(namespace: str, *command: str) -> list[str]:
+    """argv running ``command`` inside ``namespace``."""
+    return ["ip", "netns", "exec", namespace, *command]
 
 
 _CLONE_NEWNET = 0x40000000
@@ -64,15 +74,17 @@ class InNamespace:
 class HomeAssistant:
     """``hass`` with a fresh configuration, onboarded, an MQTT entry on ``broker_port``."""
 
-    def __init__(self, lan: NetnsLan, folder: Path, port: int, broker_port: int) -> None:
-        self.lan = lan
+    def __init__(self, namespace: str, folder: Path, port: int, broker_port: int = 0) -> None:
+        self.namespace = namespace
         self.config = folder
         self.port = port
+        self.broker_host = "127.0.0.1"
         self.broker_port = broker_port
+        self.log_mark = 0  # where the log of the current attachment starts
         self.proc: subprocess.Popen[str] | None = None
         self.token = ""
         self.refresh_token = ""  # of the last login, for a browser's hassTokens
-        self._http = InNamespace(lan.service_ns)
+        self._http = InNamespace(namespace)
         self._log = folder / "hass.log"
         self.recorder_db = folder / "home-assistant_v2.db"
 
@@ -102,9 +114,9 @@ class HomeAssistant:
 
     def start(self) -> None:
         with self._log.open("a") as log:
-            self.proc = self.lan.popen(
-                self.lan.service_ns,
-                [*HASS, "-c", str(self.config), "--skip-pip"],
+            self.proc = subprocess.Popen(
+                _in(self.namespace, *HASS, "-c", str(self.config), "--skip-pip"),
+                text=True,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -136,7 +148,11 @@ class HomeAssistant:
         self._http.close()
 
     def log(self) -> str:
-        return self._log.read_text() if self._log.exists() else ""
+        """The log since the current attachment began."""
+        return self.full_log()[self.log_mark :]
+
+    def full_log(self) -> str:
+        return self._log.read_text(errors="replace") if self._log.exists() else ""
 
     def wait_running(self, timeout: float = 120) -> None:
         assert wait_for(lambda: self.get("/api/config").get("state") == "RUNNING", timeout)
@@ -184,6 +200,10 @@ class HomeAssistant:
         status, body = self._raw("GET", path)
         assert status == 200, (path, status, body)
         return body
+
+    def delete(self, path: str) -> None:
+        status, body = self._raw("DELETE", path)
+        assert status == 200, (path, status, body)
 
     def post(self, path: str, body: Any = None) -> Any:
         status, body = self._raw("POST", path, body if body is not None else {})
@@ -250,7 +270,7 @@ class HomeAssistant:
     def add_mqtt(self) -> None:
         # Current releases fold the certificate choices into a collapsed section of the form.
         other = {"set_client_cert": False, "set_ca_cert": "off"}
-        broker = {"broker": "127.0.0.1", "port": self.broker_port, "other_settings": other}
+        broker = {"broker": self.broker_host, "port": self.broker_port, "other_settings": other}
         result = self.flow("mqtt", broker)
         assert result["type"] == "create_entry", result
 
@@ -315,7 +335,7 @@ class HomeAssistant:
             "EVENT": "1" if event else "",
         }
         out = subprocess.run(
-            self.lan.exec_args(self.lan.service_ns, str(CLIENT), "-c", script),
+            _in(self.namespace, str(CLIENT), "-c", script),
             capture_output=True, text=True, env=env, timeout=60, check=True,
         ).stdout  # fmt: skip
         reply = json.loads(out)
@@ -330,14 +350,8 @@ class HomeAssistant:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.5) -> bool:
-    """Poll ``predicate`` until truthy (exceptions count as not yet) or the timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return True
-        except (AssertionError, OSError, KeyError, ValueError):
-            pass
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+    """``wait_until``, with a server that does not answer yet counting as not yet."""
+    return bool(wait_until(predicate, timeout, interval, ignoring=_NOT_YET))
+
+
+_NOT_YET = (AssertionError, OSError, KeyError, ValueError)

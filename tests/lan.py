@@ -175,7 +175,10 @@ class NetnsLan:
 
     def _host(self, index: int) -> Host:
         oui, vendor = VENDORS[(index - 1) % len(VENDORS)]
-        mac = f"{oui}:{(index >> 16) & 0xFF:02x}:{(index >> 8) & 0xFF:02x}:{index & 0xFF:02x}"
+        # The subnet's second octet tells LANs apart (several run at once, and one Home
+        # Assistant sees them in turn: a MAC seen before would get its old entity ids back).
+        lan = self.network.network_address.packed[1]
+        mac = f"{oui}:{lan:02x}:{(index >> 8) & 0xFF:02x}:{index & 0xFF:02x}"
         ip = str(self.network.network_address + 1 + index)
         return Host(index, f"{self.tag}-h{index}", ip, mac, vendor, f"h{index}")
 
@@ -183,8 +186,14 @@ class NetnsLan:
         net = network or self.network
         route = f"blackhole {net.supernet(new_prefix=min(16, net.prefixlen))}"
         if route not in run("ip", "route", "show", "type", "blackhole", check=False):
-            run("ip", "route", "add", *route.split())
-            self._blackholes.append(route)
+            # Another LAN of this run (on another worker) may add the same route meanwhile:
+            # then it is there, and that LAN removes it.
+            command = ["ip", "route", "add", *route.split()]
+            added = subprocess.run(command, check=False, capture_output=True)
+            if added.returncode == 0:
+                self._blackholes.append(route)
+            elif "File exists" not in added.stderr.decode(errors="replace"):
+                raise RuntimeError(f"ip route add {route} failed: {added.stderr!r}")
 
     def _raise_neighbour_limits(self) -> None:
         """Room for a big LAN: neighbour tables, and the per-CPU backlog into which a bridge

@@ -10,10 +10,12 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .waiting import wait_until
 
 
 def free_port() -> int:
@@ -21,18 +23,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
-    """Poll ``predicate`` until it is truthy (returned) or ``timeout`` passes (None)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(step)
 
 
 class LocalMosquitto:
@@ -46,6 +36,9 @@ class LocalMosquitto:
         self._dir = tempfile.TemporaryDirectory(prefix="netmon-mosq-")
         self._proc: subprocess.Popen[str] | None = None
         self._config = config  # the whole configuration (default: anonymous, on port)
+        # On loopback; inside a namespace a test made (no route out of it) on every address,
+        # so that the run's Home Assistant can reach it over the veth it attaches with.
+        self._address = "" if self._prefix else "127.0.0.1"
 
     @property
     def folder(self) -> Path:
@@ -57,7 +50,7 @@ class LocalMosquitto:
         conf = Path(self._dir.name) / "mosquitto.conf"
         conf.write_text(
             self._config
-            or f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            or f"listener {self.port} {self._address}\nallow_anonymous true\npersistence false\n"
             "set_tcp_nodelay true\n"  # no Nagle delay before a PUBACK: a test waits less
         )
         log = self.folder / "mosquitto.log"
@@ -330,6 +323,8 @@ def bridged_brokers(
     listeners = f"listener {central.port} 127.0.0.1\n"
     if central_address:
         listeners += f"listener {central.port} {central_address}\n"
+    if central._prefix:  # in a namespace (no route out): on every address, as LocalMosquitto
+        listeners = f"listener {central.port}\n"
     conf = conf.replace("listener 1883\n", listeners)
     conf = conf.replace("/mosquitto/config/passwd", str(passwd))
     conf = conf.replace("/mosquitto/config/central.acl", str(acl))

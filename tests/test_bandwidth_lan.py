@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,13 @@ from typing import Any
 import pytest
 
 from .conftest import require
-from .ha_tools import HomeAssistant, available, wait_for
+from .ha_shared import SharedHomeAssistant
+from .ha_tools import HomeAssistant, wait_for
 from .lan import NetnsLan, have_root, run
-from .mqtt_tools import Subscriber, wait_until
+from .mqtt_tools import Subscriber
 from .service_tools import RunningService, no_traceback, start_with_broker
 from .tools.snmpd import remove_folders, start_snmpd
+from .waiting import wait_until
 
 PORT = 1883
 TOOLS = Path(__file__).parent / "tools"
@@ -34,9 +37,6 @@ POLL = 10.0  # snmp.interfaces_interval
 NS_CACHE_TIMEOUT = "1.3.6.1.4.1.8072.1.5.3.1.2"  # NET-SNMP-AGENT-MIB::nsCacheTimeout
 PPS, PAYLOAD = 600, 1000  # 600 datagrams/s of 1000 bytes: about 5 Mbit/s on the wire
 FRAME = PAYLOAD + 8 + 20 + 14  # UDP, IPv4 and Ethernet headers, as the port counts octets
-
-
-HASS_PORT = 8124
 
 
 @dataclass
@@ -55,11 +55,14 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, maybe_home_assistant: SharedHomeAssistant | None
+) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
     tmp = tmp_path_factory.mktemp("bandwidth")
     lan = NetnsLan(len(ROLES), roles=ROLES, subnet="10.84.0.0/24")
     running = agent = hass = None
+    attached = ExitStack()
     try:
         lan.build()
         # The bridge becomes a managed switch: a management address and an SNMP agent.
@@ -92,21 +95,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             discovery={"use_ssdp": False, "ipv6": False, "use_mdns": False},
         )
         service, sub = running.service, running.sub
-        if available():
-            hass = HomeAssistant(lan, tmp / "ha", HASS_PORT, PORT)
-            hass.prepare()
-            hass.start()
-            hass.onboard()
-            hass.wait_running()
-            hass.add_mqtt()
+        if maybe_home_assistant is not None:
+            hass = attached.enter_context(maybe_home_assistant.attached(lan.service_ns, PORT))
         world = World(lan, service, sub, hass)
         # Two polls make the first rates.
         ready = wait_until(lambda: world.port(lan.host("sender").bridge_port), 3 * POLL + 30)
         assert ready, (world.interfaces(), service.log()[-3000:])
         yield world
     finally:
-        if hass:
-            hass.close()
+        attached.close()
         if running:
             running.close()
         if agent:

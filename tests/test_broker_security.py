@@ -17,7 +17,8 @@ from netmon_mqtt.publish.link import MqttLink
 from netmon_mqtt.publish.topics import Topics
 
 from .conftest import require
-from .mqtt_tools import free_port, wait_until
+from .mqtt_tools import free_port
+from .waiting import wait_until
 
 TOPICS = Topics()
 

@@ -37,7 +37,7 @@ import yaml
 
 from .conftest import require
 from .lan import NetnsLan, have_root
-from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, wait_until
+from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber
 from .tools.dockerd import (
     Docker,
     apt_mirror,
@@ -47,6 +47,7 @@ from .tools.dockerd import (
     dockerfile_sources,
     make_folder,
 )
+from .waiting import wait_until
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(900)]
 

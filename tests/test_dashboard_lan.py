@@ -27,7 +27,8 @@ import pytest
 import yaml
 
 from .conftest import require
-from .ha_tools import HomeAssistant, available, wait_for
+from .ha_shared import DASHBOARD_URL, SharedHomeAssistant
+from .ha_tools import HomeAssistant, wait_for
 from .lan import NetnsLan, have_root
 from .mqtt_tools import LocalMosquitto
 from .service_tools import RunningService, write_config
@@ -39,46 +40,10 @@ BROWSER_TOOLS = ROOT / ".browser-tools" / "node_modules"
 CHROMIUM = "/usr/bin/chromium"
 HOSTS = 3
 BROKER_PORT = 1883
-HASS_PORT = 8123
-URL_PATH = "netmon-network"
 LOSSY, AWAY = 1, 2  # host indexes: drops a third of what it sends; cut off the LAN
 LOSS_SHARE = 0.34
 # The example's placeholders in the statistics graphs end with the role they stand for.
 ROLES = ("_latency", "_packet_loss")
-
-# Test hooks loaded into Home Assistant as an integration of the test's configuration:
-# - a service compiling the 5-minute statistics of the current window now, as the recorder
-#   itself does at the next 5-minute boundary (the graphs would otherwise stay empty so long);
-# - stand-ins for the voice assistant's audio libraries, pymicro-vad and pyspeex-noise, which
-#   have no Python 3.14 wheels (scripts/ha-current-install leaves them out): the frontend's
-#   list of services imports every base integration, assist_satellite among them, and the
-#   frontend waits forever when that fails. The stand-ins are never called here.
-HOOKS = """
-import sys
-import types
-
-from homeassistant.components.recorder import get_instance
-from homeassistant.components.recorder.tasks import StatisticsTask
-from homeassistant.util import dt as dt_util
-
-for module, name in (("pymicro_vad", "MicroVad"), ("pyspeex_noise", "AudioProcessor")):
-    try:
-        __import__(module)
-    except ImportError:
-        stand_in = types.ModuleType(module)
-        setattr(stand_in, name, type(name, (), {}))
-        sys.modules[module] = stand_in
-
-
-async def async_setup(hass, config):
-    async def compile_now(call):
-        now = dt_util.utcnow()
-        start = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-        get_instance(hass).queue_task(StatisticsTask(start, True))
-
-    hass.services.async_register("netmon_test_hooks", "compile_statistics", compile_now)
-    return True
-"""
 
 
 @dataclass
@@ -147,11 +112,12 @@ def markdown_cards(dashboard: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, home_assistant: SharedHomeAssistant
+) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
     require(shutil.which("tc") is not None, "needs tc (iproute2) for packet loss")
     require(shutil.which("mosquitto") is not None, "needs the mosquitto broker")
-    require(available(), "needs the current Home Assistant (scripts/ha-current builds it)")
     tmp = tmp_path_factory.mktemp("dashboard")
     with ExitStack() as cleanup:  # undone in reverse, each step even when another fails
         lan = NetnsLan(HOSTS, tag=f"nmd{os.getpid() % 100000}", subnet="10.93.0.0/24")
@@ -173,33 +139,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         service = RunningService(lan, config, tmp / "service.log")
         cleanup.callback(service.kill)
-        hass = HomeAssistant(lan, tmp / "ha", HASS_PORT, BROKER_PORT)
-        cleanup.callback(hass.close)
         service.start()
-        dashboard = hass.config / "netmon-dashboard.yaml"
-        hass.prepare(
-            "frontend:\nhistory:\nnetmon_test_hooks:\nlovelace:\n  dashboards:\n"
-            f"    {URL_PATH}:\n      mode: yaml\n      filename: {dashboard.name}\n"
-            "      title: Network\n      icon: mdi:lan\n      show_in_sidebar: true\n"
-        )
-        hook = hass.config / "custom_components" / "netmon_test_hooks"
-        hook.mkdir()
-        manifest = {
-            "domain": "netmon_test_hooks",
-            "name": "netmon test hooks",
-            "version": "0",
-            "dependencies": ["recorder"],
-            "codeowners": [],
-            "documentation": "https://example.invalid",
-        }
-        (hook / "manifest.json").write_text(json.dumps(manifest))
-        (hook / "__init__.py").write_text(HOOKS)
-        (hook / "services.yaml").write_text("compile_statistics:\n  fields: {}\n")
+        dashboard = home_assistant.dashboard
         shutil.copy(EXAMPLE, dashboard)  # as shipped until the LAN's entities are known
-        hass.start()
-        hass.onboard()
-        hass.wait_running()
-        hass.add_mqtt()
+        hass = cleanup.enter_context(home_assistant.attached(lan.service_ns, BROKER_PORT))
         entities = _entities(hass, lan, 60)
         for roles in entities.values():
             hass.enable_entity(roles["_packet_loss"])
@@ -280,7 +223,7 @@ def filled(world: World) -> dict[str, Any]:
 
 
 def _lovelace(world: World) -> dict[str, Any]:
-    command = {"type": "lovelace/config", "url_path": URL_PATH, "force": True}
+    command = {"type": "lovelace/config", "url_path": DASHBOARD_URL, "force": True}
     return dict(world.hass.websocket(command))
 
 
@@ -290,8 +233,8 @@ def test_home_assistant_loads_the_example_as_a_yaml_dashboard(world: World) -> N
     copy replaces only the statistics graphs' placeholders."""
     example = yaml.safe_load(EXAMPLE.read_text())
     dashboards = world.hass.websocket({"type": "lovelace/dashboards/list"})
-    assert {"url_path": URL_PATH, "mode": "yaml"}.items() <= {
-        k: v for d in dashboards if d["url_path"] == URL_PATH for k, v in d.items()
+    assert {"url_path": DASHBOARD_URL, "mode": "yaml"}.items() <= {
+        k: v for d in dashboards if d["url_path"] == DASHBOARD_URL for k, v in d.items()
     }.items(), dashboards
     assert _lovelace(world) == example
     dashboard = fill(example, world.entities)
@@ -371,7 +314,7 @@ def test_the_browser_renders_the_dashboard(world: World, filled: dict[str, Any])
     )
     hass = world.hass
     _settled(world)
-    hass.call("netmon_test_hooks", "compile_statistics", {})
+    hass.call("lan_test_hooks", "compile_statistics", {})
     latency = sorted(r["_latency"] for r in world.entities.values())
 
     def compiled() -> bool:
@@ -497,8 +440,8 @@ const [origin, tokensJson, page_path, out, profile] = process.argv.slice(2);
 
 
 def _browse(world: World, screenshot: Path) -> dict[str, Any]:
-    """Open the dashboard in headless Chromium inside the service namespace (where Home
-    Assistant listens on loopback): the cards found, with their text; a screenshot."""
+    """Open the dashboard in headless Chromium inside Home Assistant's namespace (where it
+    listens on loopback): the cards found, with their text; a screenshot."""
     hass = world.hass
     origin = f"http://127.0.0.1:{hass.port}"
     tokens = {
@@ -517,12 +460,12 @@ def _browse(world: World, screenshot: Path) -> dict[str, Any]:
     started = time.monotonic()
     proc = subprocess.run(
         world.lan.exec_args(
-            world.lan.service_ns,
+            hass.namespace,
             "node",
             str(script),
             origin,
             json.dumps(tokens),
-            f"/{URL_PATH}/network",
+            f"/{DASHBOARD_URL}/network",
             str(screenshot),
             str(profile),
         ),

@@ -24,10 +24,11 @@ import pytest
 
 from .conftest import require
 from .lan import Host, NetnsLan, have_root, run
-from .mqtt_tools import Received, Subscriber, connect_subscriber, request, wait_until
+from .mqtt_tools import Received, Subscriber, connect_subscriber, request
 from .responders import mdns_responder
 from .service_tools import RunningService, no_traceback, write_config
 from .tools.snmpd import SYSTEM, V3_USER, remove_folders, start_snmpd
+from .waiting import wait_until
 
 PORT = 1883
 ROUTED = "10.78.0.0/24"

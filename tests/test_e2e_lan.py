@@ -19,8 +19,9 @@ import pytest
 from netmon_mqtt.vendors import short_vendor
 
 from .lan import Host, NetnsLan
-from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request, wait_until
+from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request
 from .service_tools import RunningService, no_traceback, write_config
+from .waiting import wait_until
 
 HOSTS = 20
 MONITOR_INTERVAL = 1.0

@@ -23,14 +23,14 @@ from typing import Any
 import pytest
 
 from .conftest import require
-from .ha_tools import HomeAssistant, available, wait_for
+from .ha_shared import SharedHomeAssistant
+from .ha_tools import HomeAssistant, wait_for
 from .lan import Host, NetnsLan, have_root
 from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request
 from .service_tools import RunningService, no_traceback, write_config
 
 HOSTS = 4
 BROKER_PORT = 1883
-HASS_PORT = 8123
 CONSIDER_HOME = 4.0
 # The recorder phase in a fifth of the time users' default (30 s windows over five minutes)
 # takes: ten windows either way (bench/recorder.py measures rows per day at full length).
@@ -87,6 +87,7 @@ class World:
     service: RunningService
     sub: Subscriber
     hass: HomeAssistant
+    shared: SharedHomeAssistant
     entities: dict[str, list[str]]  # device id -> entity ids once all were there ({} if never)
 
     def state(self, entity: str) -> dict[str, Any]:
@@ -102,19 +103,15 @@ class World:
 
     def revive(self) -> None:
         """Start Home Assistant again if an earlier phase left it stopped or dead."""
-        proc = self.hass.proc
-        if proc is None or proc.poll() is not None:
-            self.hass.stop()
-            self.hass.start()
-            self.hass.login()
-            self.hass.wait_running()
+        self.shared.revive()
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, home_assistant: SharedHomeAssistant
+) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
     require(shutil.which("tc") is not None, "needs tc (iproute2) for packet loss")
-    require(available(), "needs the current Home Assistant (scripts/ha-current builds it)")
     tmp = tmp_path_factory.mktemp("home_assistant")
     with ExitStack() as cleanup:  # undone in reverse, each step even when another fails
         lan = NetnsLan(HOSTS, tag=f"nmh{os.getpid() % 100000}", subnet="10.79.0.0/24")
@@ -137,17 +134,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         service = RunningService(lan, config, tmp / "service.log")
         cleanup.callback(service.kill)
-        hass = HomeAssistant(lan, tmp / "ha", HASS_PORT, BROKER_PORT)
-        cleanup.callback(hass.close)
         service.start()
         sub = connect_subscriber(BROKER_PORT, ns)
         cleanup.callback(sub.close)
-        hass.prepare()
-        hass.start()
-        hass.onboard()
-        hass.wait_running()
-        hass.add_mqtt()
-        yield World(lan, service, sub, hass, _complete_entities(hass, lan.hosts, 60))
+        hass = cleanup.enter_context(home_assistant.attached(lan.service_ns, BROKER_PORT))
+        world = World(lan, service, sub, hass, home_assistant, {})
+        world.entities.update(_complete_entities(hass, lan.hosts, 60))
+        yield world
 
 
 def _complete_entities(

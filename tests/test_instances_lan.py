@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from .lan import NetnsLan
-from .mqtt_tools import LocalMosquitto, connect_subscriber, wait_until
+from .mqtt_tools import LocalMosquitto, connect_subscriber
 from .service_tools import RunningService, no_traceback, write_config
+from .waiting import wait_until
 
 PORT = 1883
 METRICS_INTERVAL = 4

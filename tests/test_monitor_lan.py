@@ -21,14 +21,16 @@ import pytest
 
 from .conftest import require
 from .lan import Host, NetnsLan, have_root
-from .mqtt_tools import Subscriber, connect_subscriber, request, wait_until
+from .mqtt_tools import Subscriber, connect_subscriber, request
 from .service_tools import RunningService, write_config
+from .waiting import wait_until
 
 PORT = 1883
 INTERVAL = 1.0
 TIMEOUT = 0.5
 CONSIDER_HOME = 5.0
 DELAY_MS = 40.0
+DELAYS = Path(f"/tmp/netmon-icmp-delays-{os.getpid()}.txt")  # what the responder really added
 TOOLS = Path(__file__).parent / "tools"
 
 
@@ -69,6 +71,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
     tmp = tmp_path_factory.mktemp("monitor")
+    DELAYS.unlink(missing_ok=True)
     lan = NetnsLan(6, tag=f"nmm{os.getpid() % 100000}")
     service = sub = responder = None
     try:
@@ -78,7 +81,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         lan.sysctl(slow, "net.ipv4.icmp_echo_ignore_all", "1")
         responder = lan.popen(
             slow.namespace,
-            [sys.executable, str(TOOLS / "icmp_delay.py"), str(DELAY_MS)],
+            [sys.executable, str(TOOLS / "icmp_delay.py"), str(DELAY_MS), "0", str(DELAYS)],
             stdout=subprocess.PIPE,
         )
         assert responder.stdout is not None and responder.stdout.readline().strip() == "ready"
@@ -118,6 +121,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         if sub:
             sub.close()
         lan.destroy()
+        DELAYS.unlink(missing_ok=True)
 
 
 @pytest.mark.netns
@@ -157,8 +161,12 @@ def test_added_delay_is_measured_within_ten_percent(world: World) -> None:
         10,
     )
     assert windows
+    # Against the delay the replies really had: a loaded machine sends them late, and the
+    # monitor is right to say so.
+    added = [float(line) for line in DELAYS.read_text().split()][-20:]
+    actual = sum(added) / len(added)
     for window in windows:
-        assert abs(window["latency_ms"] - DELAY_MS) <= DELAY_MS * 0.10, window
+        assert abs(window["latency_ms"] - actual) <= DELAY_MS * 0.10, (window, actual)
 
 
 @pytest.mark.netns

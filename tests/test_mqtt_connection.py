@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 
 import pytest
 
@@ -18,6 +18,7 @@ from netmon_mqtt.publish.router import Message, Router
 
 from .mqtt_tools import LocalMosquitto, free_port
 from .virtual_time import VirtualClock
+from .waiting import until
 
 TOPIC = "netmon-test/adapter"
 
@@ -75,15 +76,6 @@ async def test_aiomqtt_errors_are_translated_at_the_boundary(mosquitto: LocalMos
             await conn.publish(TOPIC, "x", retain=False)
 
 
-async def _until(clock: VirtualClock, predicate: Callable[[], object], limit: float = 10.0) -> bool:
-    """Move the virtual clock half a second at a time (real I/O settles in between)."""
-    for _ in range(int(limit / 0.5)):
-        if predicate():
-            return True
-        await clock.advance(0.5)
-    return bool(predicate())
-
-
 async def test_the_link_logs_a_lost_broker_once_and_its_return_once(
     mosquitto: LocalMosquitto, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -94,12 +86,12 @@ async def test_the_link_logs_a_lost_broker_once_and_its_return_once(
     link = MqttLink(_settings(mosquitto.port), "127.0.0.1", "link-test", "netmon-test/state", clock)
     await link.start()
     try:
-        assert await _until(clock, link.connected.is_set)
+        assert await until(link.connected.is_set, 10.0, clock=clock)
         mosquitto.stop()
-        assert await _until(clock, lambda: not link.connected.is_set())
+        assert await until(lambda: not link.connected.is_set(), 10.0, clock=clock)
         await clock.advance(4 * BACKOFF_MAX)  # several attempts, every one refused
         mosquitto.start()
-        assert await _until(clock, link.connected.is_set, BACKOFF_MAX * 1.5)
+        assert await until(link.connected.is_set, BACKOFF_MAX * 1.5, clock=clock)
     finally:
         await link.stop()
     lines = [r.getMessage() for r in caplog.records]

@@ -39,6 +39,7 @@ from netmon_mqtt.publish.topics import Topics
 from .conftest import require
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
 from .mqtt_tools import LocalMosquitto, Subscriber, free_port, open_subscriber
+from .waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = ROOT / "examples" / "node-red-flow.json"
@@ -91,7 +92,7 @@ async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[Worl
     sub = await open_subscriber(mosquitto.port, topic="netmon/#")
     await service.start()
     try:
-        assert await _until(lambda: _home(sub, PRINTER) and _home(sub, PHONE)), [
+        assert await until(lambda: _home(sub, PRINTER) and _home(sub, PHONE)), [
             m.topic for m in sub.snapshot()
         ]
         yield World(service, hosts, link, sub, mosquitto.port)
@@ -104,15 +105,6 @@ def _home(sub: Subscriber, device: tuple[str, str]) -> bool:
     state = sub.latest(TOPICS.device_state(_id(device)))
     info = sub.latest(TOPICS.device_info(_id(device)))
     return info is not None and state is not None and state.json()["presence"] == "home"
-
-
-async def _until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        await asyncio.sleep(0.1)
-    return predicate()
 
 
 class NodeRed:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from .lan import NetnsLan
-from .mqtt_tools import connect_subscriber, request, wait_until
+from .mqtt_tools import connect_subscriber, request
 from .responders import mdns_responder, ready
 from .service_tools import RunningService, no_traceback, write_config
+from .waiting import wait_until
 
 PORT = 1883
 ELSEWHERE = "10.75.0.0/24"  # routed, not on-link: nothing to browse mDNS on

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from .lan import NetnsLan, run
-from .mqtt_tools import connect_subscriber, wait_until
+from .mqtt_tools import connect_subscriber
 from .responders import mdns_responder
 from .service_tools import write_config
+from .waiting import wait_until
 
 PORT = 1883
 

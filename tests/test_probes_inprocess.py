@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from netmon_mqtt.privileges import Privileges
 
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
 from .mqtt_tools import LocalMosquitto, Subscriber, bridged_brokers, open_subscriber
+from .waiting import until
 
 ROUTER_MAC = "00:1b:a9:00:00:01"  # on both LANs (a router with a leg in each VLAN)
 ALPHA_ONLY = "00:1b:a9:00:00:0a"
@@ -104,14 +105,6 @@ class World:
         await self.probes.pop(name).service.stop()
 
 
-async def _until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    for _ in range(int(timeout / 0.05)):
-        if value := predicate():
-            return value
-        await asyncio.sleep(0.05)
-    return predicate()
-
-
 @pytest.fixture(params=["one broker", "bridged brokers"])
 async def world(
     request: pytest.FixtureRequest, mosquitto: LocalMosquitto, tmp_path: Path
@@ -141,7 +134,7 @@ async def _running(world: World) -> AsyncIterator[World]:
     try:
         await world.start("alpha")
         await world.start("beta")
-        settled = await _until(
+        settled = await until(
             lambda: (
                 {world.config_owner(d) for d in (ROUTER, ONLY_A)} == {"alpha"}
                 and world.config_owner(ONLY_B) == "beta"
@@ -164,16 +157,16 @@ async def test_one_device_per_mac_owned_by_the_lowest_live_probe(world: World) -
     # Shared: the tracker follows the merged presence alpha publishes for it.
     tracker = router["components"]["presence"]
     assert tracker["state_topic"] == f"{world.base('alpha')}/device/{ROUTER}/probes"
-    probes = await _until(lambda: world.retained(f"{world.base('alpha')}/device/{ROUTER}/probes"))
+    probes = await until(lambda: world.retained(f"{world.base('alpha')}/device/{ROUTER}/probes"))
     assert probes["owner"] == "alpha" and probes["presence"] == "home"
     assert set(probes["probes"]) == {"alpha", "beta"}
     # Each probe measures its own latency, on its own state topic.
     for name in ("alpha", "beta"):
         topic = f"{world.base(name)}/device/{ROUTER}"
-        assert await _until(lambda t=topic: (world.retained(t) or {}).get("latency_ms"))
+        assert await until(lambda t=topic: (world.retained(t) or {}).get("latency_ms"))
         assert world.retained(topic)["presence"] == "home"
     # The info lists the probes that see it; a device one probe sees lists that one.
-    info = await _until(lambda: world.retained(f"{world.base('alpha')}/device/{ROUTER}/info"))
+    info = await until(lambda: world.retained(f"{world.base('alpha')}/device/{ROUTER}/info"))
     assert info["probes"] == ["alpha", "beta"]
     assert world.retained(f"{world.base('beta')}/device/{ONLY_B}/info")["probes"] == ["beta"]
     # Devices one probe sees are not shared: their tracker reads the probe's state topic.
@@ -190,7 +183,7 @@ async def test_presence_is_home_while_any_probe_sees_the_device(world: World) ->
         state = world.retained(topic)
         return bool(state) and state["presence"] == "not_home"
 
-    assert await _until(alpha_says_away, 15)
+    assert await until(alpha_says_away, 15)
     probes = world.retained(f"{world.base('alpha')}/device/{ROUTER}/probes")
     assert probes["probes"]["alpha"]["presence"] == "not_home"
     assert probes["probes"]["beta"]["presence"] == "home"
@@ -208,9 +201,9 @@ async def test_a_probe_that_stops_hands_over_and_its_own_devices_become_unavaila
         state = world.sub.latest(state_topic)
         return state is not None and state.payload == "offline"
 
-    assert await _until(offline)  # through the bridge, when bridged
+    assert await until(offline)  # through the bridge, when bridged
     # beta takes the router over: its config now, read from beta's own state topic.
-    assert await _until(lambda: world.config_owner(ROUTER) == "beta")
+    assert await until(lambda: world.config_owner(ROUTER) == "beta")
     router = world.retained(_config_topic(ROUTER))
     assert router["components"]["presence"].get("state_topic") is None
     assert router["state_topic"] == f"{world.base('beta')}/device/{ROUTER}"
@@ -220,7 +213,7 @@ async def test_a_probe_that_stops_hands_over_and_its_own_devices_become_unavaila
     assert world.retained(f"{world.base('alpha')}/device/{ONLY_A}")["presence"] == "home"
     # alpha comes back: it owns the router again, no device joins anew, one config each.
     await world.start("alpha")
-    assert await _until(lambda: world.config_owner(ROUTER) == "alpha")
+    assert await until(lambda: world.config_owner(ROUTER) == "alpha")
     await asyncio.sleep(1.0)
     later = world.sub.snapshot()[mark:]
     joined = [

@@ -14,6 +14,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,13 @@ from typing import Any
 import pytest
 
 from .conftest import require
-from .ha_tools import HomeAssistant, available, wait_for
+from .ha_shared import SharedHomeAssistant
+from .ha_tools import HomeAssistant, wait_for
 from .lan import NS_PREFIX, NetnsLan, have_root, run
 from .mqtt_tools import LocalMosquitto, Subscriber, bridged_brokers, connect_subscriber
 from .service_tools import RunningService, no_traceback, write_config
 
-CENTRAL_PORT, HASS_PORT = 1883, 8126
+CENTRAL_PORT = 1883
 WAN = ("10.200.0.1", "10.200.0.2")  # the link between the two sites' service namespaces
 NAMES = ("alpha", "beta")
 
@@ -81,9 +83,10 @@ def _service(lan: NetnsLan, name: str, folder: Path, port: int) -> RunningServic
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, home_assistant: SharedHomeAssistant
+) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build LANs of network namespaces")
-    require(available(), "needs the current Home Assistant (scripts/ha-current)")
     tmp = tmp_path_factory.mktemp("probes")
     tag = f"{NS_PREFIX}{os.getpid() % 100000}"
     lans = {
@@ -92,7 +95,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }
     services: dict[str, RunningService] = {}
     brokers: dict[str, LocalMosquitto] = {}
-    central = sub = hass = None
+    central = sub = None
+    attached = ExitStack()
     try:
         for lan in lans.values():
             lan.build()
@@ -113,19 +117,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         sub = connect_subscriber(CENTRAL_PORT, lans["alpha"].exec_args(a))
         for name in NAMES:
             services[name] = _service(lans[name], name, tmp, brokers[name].port)
-        hass = HomeAssistant(lans["alpha"], tmp / "ha", HASS_PORT, CENTRAL_PORT)
-        hass.prepare()
-        hass.start()
-        hass.onboard()
-        hass.wait_running()
-        hass.add_mqtt()
+        hass = attached.enter_context(home_assistant.attached(a, CENTRAL_PORT))
         world = World(lans, services, sub, hass)
         ready = wait_for(lambda: set(world.devices()) <= set(hass.netmon_entities()), 90)
         assert ready, (hass.netmon_entities(), [m.topic for m in sub.snapshot()][-40:])
         yield world
     finally:
-        if hass:
-            hass.close()
+        attached.close()
         for service in services.values():
             service.kill()
         if sub:

@@ -7,7 +7,7 @@ import gc
 import json
 import subprocess
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
@@ -38,6 +38,7 @@ from netmon_mqtt.topology.infer import FDB, Placement, Topology
 
 from .mqtt_tools import LocalMosquitto, Received, Subscriber, free_port, open_subscriber
 from .virtual_time import VirtualClock
+from .waiting import until
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 TOPICS = Topics()
@@ -125,15 +126,6 @@ def _pub(port: int, topic: str, payload: str, retain: bool = True) -> None:
     subprocess.run(args, check=True, timeout=10)
 
 
-async def _until(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.05)
-    return bool(predicate())
-
-
 @pytest.fixture
 async def subscriber(mosquitto: LocalMosquitto) -> AsyncIterator[Subscriber]:
     sub = await open_subscriber(mosquitto.port)
@@ -171,13 +163,13 @@ async def test_start_clears_stale_configs_keeps_foreign_and_skips_unchanged(
     publisher = _publisher(port, [KNOWN])
     await publisher.start()
     try:
-        assert await _until(
+        assert await until(
             lambda: (
                 subscriber.latest(TOPICS.device_config("deadbeef0001"))
                 and subscriber.latest(TOPICS.device_config("deadbeef0001")).payload == ""
             )
         )
-        assert await _until(lambda: subscriber.latest(TOPICS.bridge_devices) is not None)
+        assert await until(lambda: subscriber.latest(TOPICS.bridge_devices) is not None)
         await asyncio.sleep(0.5)
         live = subscriber.snapshot()[mark:]
         topics = [m.topic for m in live]
@@ -191,7 +183,7 @@ async def test_start_clears_stale_configs_keeps_foreign_and_skips_unchanged(
         assert info["version"] == VERSION
     finally:
         await publisher.stop()
-    assert await _until(lambda: subscriber.latest(TOPICS.bridge_state).payload == "offline")
+    assert await until(lambda: subscriber.latest(TOPICS.bridge_state).payload == "offline")
 
 
 async def test_restart_publishes_no_duplicate_discovery(
@@ -200,7 +192,7 @@ async def test_restart_publishes_no_duplicate_discovery(
     for _ in range(2):
         publisher = _publisher(mosquitto.port, [KNOWN])
         await publisher.start()
-        assert await _until(lambda: subscriber.latest(TOPICS.bridge_devices) is not None)
+        assert await until(lambda: subscriber.latest(TOPICS.bridge_devices) is not None)
         await asyncio.sleep(0.8)
         await publisher.stop()
     configs = subscriber.on(TOPICS.device_config(KNOWN.id))
@@ -215,7 +207,7 @@ async def test_broker_that_lost_retained_messages_gets_everything_back(
     await publisher.start()
     try:
         first = await open_subscriber(mosquitto.port)
-        assert await _until(lambda: first.latest(TOPICS.device_config(KNOWN.id)) is not None)
+        assert await until(lambda: first.latest(TOPICS.device_config(KNOWN.id)) is not None)
         first.close()
         mosquitto.stop()  # persistence is off: every retained message is gone
         await asyncio.sleep(0.5)
@@ -223,8 +215,8 @@ async def test_broker_that_lost_retained_messages_gets_everything_back(
         after = await open_subscriber(mosquitto.port)
         try:
             # The link reconnects with backoff (1-2 s), reads nothing back and republishes.
-            assert await _until(lambda: after.latest(TOPICS.device_config(KNOWN.id)), 15)
-            assert await _until(
+            assert await until(lambda: after.latest(TOPICS.device_config(KNOWN.id)), 15)
+            assert await until(
                 lambda: (
                     after.latest(TOPICS.bridge_state)
                     and after.latest(TOPICS.bridge_state).payload == "online"
@@ -249,15 +241,15 @@ async def test_home_assistant_birth_triggers_a_republish(
         )
         await bus.emit(PresenceChanged(KNOWN.id, Presence.HOME, T0, "icmp answered", state))
         topic = TOPICS.device_state(KNOWN.id)
-        assert await _until(lambda: subscriber.on(topic))
+        assert await until(lambda: subscriber.on(topic))
         assert subscriber.latest(topic).json()["latency_ms"] == 0.4
-        assert await _until(lambda: subscriber.on(TOPICS.bridge_event))  # after the state
+        assert await until(lambda: subscriber.on(TOPICS.bridge_event))  # after the state
         events = [m.json() for m in subscriber.on(TOPICS.bridge_event)]
         assert events[-1]["type"] == "device_online"
         before = len(subscriber.on(topic))
         _pub(mosquitto.port, "homeassistant/status", "online", retain=False)
-        assert await _until(lambda: len(subscriber.on(topic)) == before + 1, 5)
-        assert await _until(lambda: len(subscriber.on(TOPICS.bridge_config)) == 2, 5)
+        assert await until(lambda: len(subscriber.on(topic)) == before + 1, 5)
+        assert await until(lambda: len(subscriber.on(TOPICS.bridge_config)) == 2, 5)
         # Garbage on the status topic is ignored.
         _pub(mosquitto.port, "homeassistant/status", "\xff not a status", retain=False)
         await asyncio.sleep(0.6)
@@ -274,11 +266,11 @@ async def test_new_device_is_announced_once(
     publisher = _publisher(mosquitto.port, devices, bus)
     await publisher.start()
     try:
-        assert await _until(lambda: subscriber.latest(TOPICS.bridge_state))
+        assert await until(lambda: subscriber.latest(TOPICS.bridge_state))
         devices.append(KNOWN)
         await bus.emit(DeviceDiscovered(KNOWN))
         await bus.emit(DeviceDiscovered(KNOWN))  # a repeat changes nothing on the broker
-        assert await _until(lambda: subscriber.on(TOPICS.device_config(KNOWN.id)))
+        assert await until(lambda: subscriber.on(TOPICS.device_config(KNOWN.id)))
         await asyncio.sleep(0.5)
         assert len(subscriber.on(TOPICS.device_config(KNOWN.id))) == 1
         joined = [m.json() for m in subscriber.on(TOPICS.bridge_event)]
@@ -295,7 +287,7 @@ async def test_embedded_broker_serves_retained_state_once_per_client() -> None:
     await publisher.start()
     watcher = await open_subscriber(port)  # a '#' subscriber that used to leak into new clients
     try:
-        assert await _until(lambda: watcher.latest(TOPICS.device_config(KNOWN.id)))
+        assert await until(lambda: watcher.latest(TOPICS.device_config(KNOWN.id)))
         fresh = await open_subscriber(port, topic=f"{TOPICS.base}/bridge/#")
         await asyncio.sleep(1.0)
         fresh.close()
@@ -335,16 +327,16 @@ async def test_a_window_that_changes_nothing_is_not_republished(
                 MetricsReady(DeviceState(KNOWN.id, Presence.HOME, metrics, seen, "icmp"))
             )
             await asyncio.sleep(0.3)
-        assert await _until(lambda: subscriber.on(topic))
+        assert await until(lambda: subscriber.on(topic))
         await asyncio.sleep(0.5)
         assert len(subscriber.on(topic)) == 1
         changed = Metrics(0.9, 0.3, 1.4, 0.2, 0.0, 6)  # the average moved more than the jitter
         await bus.emit(MetricsReady(DeviceState(KNOWN.id, Presence.HOME, changed, T0, "icmp")))
-        assert await _until(lambda: len(subscriber.on(topic)) == 2)
+        assert await until(lambda: len(subscriber.on(topic)) == 2)
         clock.tick(301)  # a steady device still refreshes its last_seen every 5 minutes
         later = T0 + timedelta(minutes=6)
         await bus.emit(MetricsReady(DeviceState(KNOWN.id, Presence.HOME, changed, later, "icmp")))
-        assert await _until(lambda: len(subscriber.on(topic)) == 3)
+        assert await until(lambda: len(subscriber.on(topic)) == 3)
     finally:
         await publishing.stop()
 
@@ -357,7 +349,7 @@ async def test_events_that_waited_too_long_for_the_broker_are_not_replayed_as_ne
     await publisher.start()
     try:
         first = await open_subscriber(mosquitto.port)
-        assert await _until(lambda: first.latest(TOPICS.bridge_state) is not None)
+        assert await until(lambda: first.latest(TOPICS.bridge_state) is not None)
         first.close()
         mosquitto.stop()
         with mock.patch.object(publisher_module, "EVENT_MAX_AGE", 4.0):
@@ -371,7 +363,7 @@ async def test_events_that_waited_too_long_for_the_broker_are_not_replayed_as_ne
             mosquitto.start()
             after = await open_subscriber(mosquitto.port)
             try:
-                assert await _until(lambda: after.on(TOPICS.bridge_event), 15)
+                assert await until(lambda: after.on(TOPICS.bridge_event), 15)
                 await asyncio.sleep(0.5)
                 events = [m.json() for m in after.on(TOPICS.bridge_event)]
                 assert [e["type"] for e in events] == ["device_online"]
@@ -394,7 +386,7 @@ async def test_a_stop_that_times_out_leaves_no_task_behind(
     before = asyncio.all_tasks()
     await publisher.start()
     link = publisher.link
-    assert await _until(link.connected.is_set)
+    assert await until(link.connected.is_set)
     session = [weakref.ref(t) for t in asyncio.all_tasks() - before]
     assert len(session) >= 3  # the link, its reader and its writer
     await link.stop(timeout=0.0)
@@ -443,17 +435,17 @@ async def test_what_follows_the_inventory_does_not_depend_on_who_subscribed_firs
         await part.start()
     try:
         availability = TOPICS.device_availability(KNOWN.id)
-        assert await _until(lambda: getattr(subscriber.latest(availability), "payload", 0))
+        assert await until(lambda: getattr(subscriber.latest(availability), "payload", 0))
         assert subscriber.latest(availability).payload == "offline"  # type: ignore[union-attr]
         state = DeviceState(KNOWN.id, Presence.HOME, EMPTY_METRICS, T0, "arp")
         await bus.emit(PresenceChanged(KNOWN.id, Presence.HOME, T0, "arp answered", state))
-        assert await _until(lambda: subscriber.latest(availability).payload == "online")  # type: ignore[union-attr]
+        assert await until(lambda: subscriber.latest(availability).payload == "online")  # type: ignore[union-attr]
 
         def online() -> object:
             summaries = getattr(subscriber.latest(TOPICS.bridge_devices), "payload", "[]")
             return {d["id"]: d["online"] for d in json.loads(summaries or "[]")}
 
-        assert await _until(lambda: online() == {KNOWN.id: True, switch: False})
+        assert await until(lambda: online() == {KNOWN.id: True, switch: False})
         port = Placement(KNOWN.id, switch, 7, "7", FDB, 1)
         topology = Topology((port,), ((switch, ()),), switch)
         await bus.emit(TopologyChanged(topology, T0))
@@ -462,7 +454,7 @@ async def test_what_follows_the_inventory_does_not_depend_on_who_subscribed_firs
             drawn = getattr(subscriber.latest(TOPICS.bridge_topology), "payload", "{}")
             return [(d["id"], d["port"]) for d in json.loads(drawn or "{}").get("devices", [])]
 
-        assert await _until(lambda: placed() == [(KNOWN.id, "7")])
+        assert await until(lambda: placed() == [(KNOWN.id, "7")])
     finally:
         await link.stop()
         await store.close()

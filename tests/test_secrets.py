@@ -30,7 +30,8 @@ from netmon_mqtt.privileges import Privileges
 
 from .conftest import require
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
-from .mqtt_tools import LocalMosquitto, free_port, open_subscriber, request, wait_until
+from .mqtt_tools import LocalMosquitto, free_port, open_subscriber, request
+from .waiting import wait_until
 
 NETWORK = "127.79.0.0/24"
 PRINTER = ("127.79.0.20", "00:1b:a9:00:00:21")

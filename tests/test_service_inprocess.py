@@ -33,6 +33,7 @@ from netmon_mqtt.publish.topics import Topics
 
 from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
 from .mqtt_tools import LocalMosquitto, Received, Subscriber, open_subscriber
+from .waiting import until
 
 NETWORK = "127.77.0.0/24"
 INTERFACE = "fake0"
@@ -88,20 +89,12 @@ async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[Worl
     await service.start()
     world = World(service, hosts, link, sub, mosquitto.port, tmp_path / "netmon.db")
     try:
-        assert await _until(lambda: _scanned(sub)), [m.topic for m in sub.snapshot()]
+        assert await until(lambda: _scanned(sub)), [m.topic for m in sub.snapshot()]
         await world.since(0)
         yield world
     finally:
         await service.stop()
         sub.close()
-
-
-async def _until(predicate: Any, timeout: float = 5.0) -> Any:
-    for _ in range(int(timeout / 0.05)):
-        if value := predicate():
-            return value
-        await asyncio.sleep(0.05)
-    return predicate()
 
 
 def _scanned(sub: Subscriber) -> bool:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,16 @@ from typing import Any
 import pytest
 
 from .conftest import require
-from .ha_tools import HomeAssistant, available, wait_for
+from .ha_shared import SharedHomeAssistant
+from .ha_tools import HomeAssistant, wait_for
 from .lan import Host, NetnsLan, have_root, run
-from .mqtt_tools import Subscriber, wait_until
+from .mqtt_tools import Subscriber
 from .service_tools import RunningService, no_traceback, start_with_broker
 from .tools.lldpd import start_lldpd
 from .tools.snmpd import remove_folders, start_snmpd
+from .waiting import wait_until
 
 PORT = 1883
-HASS_PORT = 8125
 TOOLS = Path(__file__).parent / "tools"
 SUBNET = "10.86.0.0/24"
 SWITCHES = {  # name -> (namespace suffix, address, MAC, forwarding table served)
@@ -118,7 +120,9 @@ def _stop(processes: list[subprocess.Popen[str]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, maybe_home_assistant: SharedHomeAssistant | None
+) -> Iterator[World]:
     require(have_root(), "needs root and iproute2 to build a LAN of network namespaces")
     require(_have("lldpd"), "needs lldpd (Debian package lldpd) for LLDP neighbours")
     tmp = tmp_path_factory.mktemp("topology")
@@ -126,6 +130,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     lan = NetnsLan(7, subnet=SUBNET)
     processes: list[subprocess.Popen[str]] = []
     running = hass = None
+    attached = ExitStack()
     try:
         lan.build()
         second = lan.add_switch("sw2", lan.hosts[-ON_B:])
@@ -149,20 +154,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             },
             discovery={"use_ssdp": False, "ipv6": False, "use_mdns": False},
         )
-        if available():
-            hass = HomeAssistant(lan, tmp / "ha", HASS_PORT, PORT)
-            hass.prepare()
-            hass.start()
-            hass.onboard()
-            hass.wait_running()
-            hass.add_mqtt()
+        if maybe_home_assistant is not None:
+            hass = attached.enter_context(maybe_home_assistant.attached(lan.service_ns, PORT))
         world = World(lan, running.service, running.sub, hass, tmp / "netmon.db")
         placed = wait_until(world.settled, 12 * POLL + 60)
         assert placed, (world.topology(), running.service.log()[-4000:])
         yield world
     finally:
-        if hass:
-            hass.close()
+        attached.close()
         if running:
             running.close()
         _stop(processes)

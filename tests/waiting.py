@@ -12,11 +12,21 @@ from typing import Any
 from .virtual_time import VirtualClock
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
-    """Poll ``predicate`` (blocking) until it is truthy or ``timeout`` real seconds pass."""
+def wait_until(
+    predicate: Callable[[], Any],
+    timeout: float,
+    step: float = 0.1,
+    *,
+    ignoring: tuple[type[Exception], ...] = (),
+) -> Any:
+    """Poll ``predicate`` (blocking) until it is truthy or ``timeout`` real seconds pass;
+    the exceptions in ``ignoring`` count as not yet (a server still starting)."""
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
+        try:
+            value = predicate()
+        except ignoring:
+            value = None
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(step)
