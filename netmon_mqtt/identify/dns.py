@@ -9,9 +9,9 @@ from typing import Protocol
 
 from ..clock import SYSTEM, Clock
 from ..models import Device, Observation
+from .answers import Answers
 
 _LOGGER = logging.getLogger(__name__)
-_CACHE_SECONDS = 3600.0
 
 
 class Identifier(Protocol):
@@ -28,7 +28,7 @@ class ReverseResolver:
         self._clock = clock
         self._timeout = timeout
         self._limit = asyncio.Semaphore(concurrency)
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._answers: Answers[str | None] = Answers(clock)
 
     async def identify(self, device: Device) -> Observation | None:
         """The device's PTR name as a ``dns`` observation."""
@@ -43,13 +43,11 @@ class ReverseResolver:
 
     async def lookup(self, ip: str) -> str | None:
         """The host name of ``ip``, or None when it has none or the lookup is slow."""
-        cached = self._cache.get(ip)
-        if cached and self._clock.monotonic() - cached[0] < _CACHE_SECONDS:
-            return cached[1]
+        return await self._answers.get(ip, lambda: self._limited(ip))
+
+    async def _limited(self, ip: str) -> str | None:
         async with self._limit:
-            name = await self._resolve(ip)
-        self._cache[ip] = (self._clock.monotonic(), name)
-        return name
+            return await self._resolve(ip)
 
     async def _resolve(self, ip: str) -> str | None:
         loop = asyncio.get_running_loop()

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 from ..clock import SYSTEM, Clock
 from ..models import Device, Observation
+from .answers import Answers
 
 _LOGGER = logging.getLogger(__name__)
 NETBIOS_PORT = 137
 NETBIOS_TIMEOUT = 1.0  # seconds: a host on the LAN answers in milliseconds or not at all
-_CACHE_SECONDS = 3600.0
 _NBSTAT = 0x21
 _IN = 0x0001
 _GROUP = 0x8000
@@ -135,7 +135,7 @@ class NetbiosIdentifier:
         self._timeout = timeout
         self._port = port
         self._limit = asyncio.Semaphore(concurrency)
-        self._cache: dict[str, tuple[float, NodeStatus | None]] = {}
+        self._answers: Answers[NodeStatus | None] = Answers(clock)
 
     async def identify(self, device: Device) -> Observation | None:
         """The device's NetBIOS name (and workgroup) as a ``netbios`` observation."""
@@ -156,13 +156,11 @@ class NetbiosIdentifier:
 
     async def query(self, ip: str) -> NodeStatus | None:
         """The node status of ``ip``; None when it does not answer in time."""
-        cached = self._cache.get(ip)
-        if cached and self._clock.monotonic() - cached[0] < _CACHE_SECONDS:
-            return cached[1]
+        return await self._answers.get(ip, lambda: self._limited(ip))
+
+    async def _limited(self, ip: str) -> NodeStatus | None:
         async with self._limit:
-            status = await self._ask(ip)
-        self._cache[ip] = (self._clock.monotonic(), status)
-        return status
+            return await self._ask(ip)
 
     async def _ask(self, ip: str) -> NodeStatus | None:
         loop = asyncio.get_running_loop()

@@ -10,7 +10,8 @@ nothing of pysnmp's escapes this module but the values it read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,40 +117,32 @@ class SnmpClient:
 
     async def get(self, ip: str, credential: SnmpCredential, oids: Sequence[str]) -> dict[str, Any]:
         """One GET of ``oids`` (OID -> value as pysnmp gives it); raises ``SnmpError``."""
-        hlapi = _hlapi()
-        engine = self._acquire(hlapi, ip)
-        try:
-            session = await self._session(hlapi, engine, ip, credential)
+        async with self._session(ip, credential) as session:
             return await session.get(oids)
-        except SnmpError:
-            raise
-        except Exception as err:
-            raise _failed(err) from err
-        finally:
-            self._release(engine)
 
     async def walk(self, ip: str, credential: SnmpCredential, walk: Walk) -> Walked | None:
         """The columns of ``walk`` (``snmp_walk.walk_columns``); None when the agent's first
         answer was an error. Raises ``SnmpError`` when pysnmp fails."""
+        async with self._session(ip, credential) as session:
+            return await walk_columns(session.bulk, walk)
+
+    @asynccontextmanager
+    async def _session(self, ip: str, credential: SnmpCredential) -> AsyncIterator[_Session]:
+        """A session with ``ip``'s agent on a pooled engine; pysnmp's failures inside it
+        come out as ``SnmpError``."""
         hlapi = _hlapi()
         engine = self._acquire(hlapi, ip)
         try:
-            session = await self._session(hlapi, engine, ip, credential)
-            return await walk_columns(session.bulk, walk)
+            target = await hlapi.UdpTransportTarget.create(
+                (ip, SNMP_PORT), timeout=self._timeout, retries=self._retries
+            )
+            yield _Session(hlapi, engine.engine, _auth_data(hlapi, credential), target)
         except SnmpError:
             raise
         except Exception as err:
             raise _failed(err) from err
         finally:
             self._release(engine)
-
-    async def _session(
-        self, hlapi: Any, engine: _Engine, ip: str, credential: SnmpCredential
-    ) -> _Session:
-        target = await hlapi.UdpTransportTarget.create(
-            (ip, SNMP_PORT), timeout=self._timeout, retries=self._retries
-        )
-        return _Session(hlapi, engine.engine, _auth_data(hlapi, credential), target)
 
     def _acquire(self, hlapi: Any, ip: str) -> _Engine:
         """The engine for a query of ``ip``. An engine keeps the configuration of every

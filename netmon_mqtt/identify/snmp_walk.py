@@ -104,8 +104,8 @@ def advance(
         for oid, value in answered:
             text, plain = str(oid), plain_value(value)
             index = text[len(prefix) :] if text.startswith(prefix) else ""
-            if not _INDEX.fullmatch(index) or text == cursor[name] or plain is None:
-                more = False  # left the column, or went nowhere (a broken agent)
+            if not _INDEX.fullmatch(index) or plain is None or not _after(text, cursor[name]):
+                more = False  # left the column, or went nowhere or back (a broken agent)
                 break
             if index not in column and len(column) >= walk.max_rows:
                 more = False
@@ -115,6 +115,12 @@ def advance(
         if more and answered:
             still.append(name)
     return still
+
+
+def _after(oid: str, cursor: str) -> bool:
+    """True when ``oid`` comes after ``cursor`` (an agent's next OID always does: one that
+    goes back, or stays, would keep a walk going round, so its column ends there)."""
+    return tuple(map(int, oid.split("."))) > tuple(map(int, cursor.split(".")))
 
 
 async def walk_columns(bulk: Bulk, walk: Walk) -> Walked | None:
