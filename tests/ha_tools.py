@@ -151,6 +151,17 @@ class HomeAssistant:
         """The log since the current attachment began."""
         return self.full_log()[self.log_mark :]
 
+    def warnings_naming(self, *words: str) -> list[str]:
+        """Warning and error lines of this attachment's log that name any of ``words``
+        (the notice Home Assistant gives every custom integration at start aside)."""
+        return [
+            line
+            for line in self.log().splitlines()
+            if re.search(r" (WARNING|ERROR|CRITICAL) ", line)
+            and any(word in line for word in words)
+            and "custom integration" not in line
+        ]
+
     def full_log(self) -> str:
         return self._log.read_text(errors="replace") if self._log.exists() else ""
 

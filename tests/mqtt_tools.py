@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .waiting import wait_until
-
 
 def free_port() -> int:
     """A free TCP port on loopback."""
@@ -257,33 +255,12 @@ def request(
     timeout: float = 30.0,
 ) -> dict[str, Any] | None:
     """Send ``netmon/bridge/request/<command>`` and wait for its response on ``sub``."""
-    transaction = f"t{time.monotonic_ns()}"
-    subprocess.run(
-        [
-            *prefix,
-            "mosquitto_pub",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-q",
-            "1",
-            "-t",
-            f"netmon/bridge/request/{command}",
-            "-m",
-            json.dumps({**payload, "transaction": transaction}),
-        ],
-        check=True,
-        timeout=10,
+    from .observe import Observer, Requester  # (observe reads this module's Subscriber)
+
+    answer: dict[str, Any] | None = Requester(Observer(sub), port, prefix).request(
+        command, payload, timeout
     )
-
-    def answered() -> dict[str, Any] | None:
-        for message in sub.on(f"netmon/bridge/response/{command}"):
-            if message.json().get("transaction") == transaction:
-                return message.json()  # type: ignore[no-any-return]
-        return None
-
-    return wait_until(answered, timeout)  # type: ignore[no-any-return]
+    return answer
 
 
 EXAMPLES = Path(__file__).parent.parent / "config" / "mosquitto"

@@ -201,11 +201,5 @@ def test_the_switch_gets_bandwidth_sensors_enabled_where_there_is_traffic(world:
     if world.hass:
         # Zero warnings naming netmon's entities (a template that failed on a missing
         # interface, a unit Home Assistant refused, ...).
-        noisy = [
-            line
-            for line in world.hass.log().splitlines()
-            if ("WARNING" in line or "ERROR" in line)
-            and ("netmon" in line or "interfaces" in line)
-            and "custom integration" not in line
-        ]
+        noisy = world.hass.warnings_naming("netmon", "interfaces")
         assert noisy == [], noisy

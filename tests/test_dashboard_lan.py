@@ -30,8 +30,7 @@ from .conftest import require
 from .ha_shared import DASHBOARD_URL, SharedHomeAssistant
 from .ha_tools import HomeAssistant, wait_for
 from .lan import NetnsLan, have_root
-from .mqtt_tools import LocalMosquitto
-from .service_tools import RunningService, write_config
+from .service_tools import start_with_broker
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "dashboard.yaml"
@@ -123,23 +122,15 @@ def world(
         lan = NetnsLan(HOSTS, tag=f"nmd{os.getpid() % 100000}", subnet="10.93.0.0/24")
         cleanup.callback(lan.destroy)
         lan.build()
-        broker = LocalMosquitto(BROKER_PORT, prefix=lan.exec_args(lan.service_ns))
-        cleanup.callback(broker.stop)
-        broker.start()
-        config = tmp / "netmon.yaml"
-        write_config(
-            config,
-            [lan.subnet],
-            tmp / "netmon.db",
-            broker_port=BROKER_PORT,
-            embedded=False,
+        running = start_with_broker(
+            lan,
+            tmp,
+            BROKER_PORT,
             consider_home=4.0,
             metrics_interval=3,
             mqtt_options={"birth_delay": 1},
         )
-        service = RunningService(lan, config, tmp / "service.log")
-        cleanup.callback(service.kill)
-        service.start()
+        cleanup.callback(running.close)
         dashboard = home_assistant.dashboard
         shutil.copy(EXAMPLE, dashboard)  # as shipped until the LAN's entities are known
         hass = cleanup.enter_context(home_assistant.attached(lan.service_ns, BROKER_PORT))

@@ -26,8 +26,9 @@ from .conftest import require
 from .ha_shared import SharedHomeAssistant
 from .ha_tools import HomeAssistant, wait_for
 from .lan import Host, NetnsLan, have_root
-from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request
-from .service_tools import RunningService, no_traceback, write_config
+from .mqtt_tools import Subscriber
+from .observe import Observer, Requester
+from .service_tools import RunningService, no_traceback, start_with_broker
 
 HOSTS = 4
 BROKER_PORT = 1883
@@ -99,7 +100,10 @@ class World:
 
     def request(self, command: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         prefix = self.lan.exec_args(self.lan.service_ns)
-        return request(self.sub, prefix, BROKER_PORT, command, payload)
+        answer: dict[str, Any] | None = Requester(Observer(self.sub), BROKER_PORT, prefix).request(
+            command, payload
+        )
+        return answer
 
     def revive(self) -> None:
         """Start Home Assistant again if an earlier phase left it stopped or dead."""
@@ -117,26 +121,16 @@ def world(
         lan = NetnsLan(HOSTS, tag=f"nmh{os.getpid() % 100000}", subnet="10.79.0.0/24")
         cleanup.callback(lan.destroy)
         lan.build()
-        ns = lan.exec_args(lan.service_ns)
-        broker = LocalMosquitto(BROKER_PORT, prefix=ns)
-        cleanup.callback(broker.stop)
-        broker.start()
-        config = tmp / "netmon.yaml"
-        write_config(
-            config,
-            [lan.subnet],
-            tmp / "netmon.db",
-            broker_port=BROKER_PORT,
-            embedded=False,
+        running = start_with_broker(
+            lan,
+            tmp,
+            BROKER_PORT,
             consider_home=CONSIDER_HOME,
             metrics_interval=METRICS_INTERVAL,
             mqtt_options={"birth_delay": 1},
         )
-        service = RunningService(lan, config, tmp / "service.log")
-        cleanup.callback(service.kill)
-        service.start()
-        sub = connect_subscriber(BROKER_PORT, ns)
-        cleanup.callback(sub.close)
+        cleanup.callback(running.close)
+        service, sub = running.service, running.sub
         hass = cleanup.enter_context(home_assistant.attached(lan.service_ns, BROKER_PORT))
         world = World(lan, service, sub, hass, home_assistant, {})
         world.entities.update(_complete_entities(hass, lan.hosts, 60))

@@ -14,7 +14,6 @@ It listens on loopback only; the fake LAN (127.77.0.0/24) sends nothing anywhere
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import re
 import shutil
@@ -23,22 +22,16 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from netmon_mqtt.app import Service
-from netmon_mqtt.config import validate
-from netmon_mqtt.discovery.networks import Target
-from netmon_mqtt.pipeline import Boundary
-from netmon_mqtt.privileges import Privileges
 from netmon_mqtt.publish.topics import Topics
 
 from .conftest import require
-from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
-from .mqtt_tools import LocalMosquitto, Subscriber, free_port, open_subscriber
+from .inprocess import InProcess, running
+from .mqtt_tools import LocalMosquitto, Subscriber, free_port
 from .waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,35 +63,19 @@ def node_red_installed() -> None:
     require(done.returncode == 0, f"scripts/node-red install failed: {done.stderr[-2000:]}")
 
 
-@dataclass
-class World:
-    service: Service
-    hosts: FakeHosts
-    link: FakeLink
-    sub: Subscriber
-    port: int
-
-
 @pytest.fixture
-async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[World]:
+async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[InProcess]:
     """The service with a printer and a phone at home, its start-up sweep published."""
-    config = validate(inprocess_config(NETWORK, tmp_path / "netmon.db", mosquitto.port))
-    hosts = FakeHosts({PRINTER[0]: PRINTER[1], PHONE[0]: PHONE[1]})
-    link = FakeLink(hosts)
-    pinger = FakePinger(hosts)
-    boundary = Boundary(Privileges(raw=True, icmp=True), link, pinger, pinger)
-    target = Target(ipaddress.IPv4Network(NETWORK), INTERFACE, "127.77.0.1")
-    service = Service(config, [target], boundary)
-    sub = await open_subscriber(mosquitto.port, topic="netmon/#")
-    await service.start()
-    try:
+    macs = dict([PRINTER, PHONE])
+    async with running(
+        mosquitto.port, tmp_path / "netmon.db", macs, network=NETWORK, topic="netmon/#"
+    ) as world:
+        assert world.observe is not None
+        sub = world.observe.sub
         assert await until(lambda: _home(sub, PRINTER) and _home(sub, PHONE)), [
             m.topic for m in sub.snapshot()
         ]
-        yield World(service, hosts, link, sub, mosquitto.port)
-    finally:
-        await service.stop()
-        sub.close()
+        yield world
 
 
 def _home(sub: Subscriber, device: tuple[str, str]) -> bool:
@@ -236,9 +213,10 @@ def _logged(table: dict[str, Any]) -> list[str]:
 
 
 async def test_the_example_flow_keeps_who_is_home_follows_events_and_scans(
-    world: World, node_red: Callable[..., NodeRed]
+    world: InProcess, node_red: Callable[..., NodeRed]
 ) -> None:
-    sub = world.sub
+    assert world.observe is not None
+    sub = world.observe.sub
     ids = (_id(PRINTER), _id(PHONE))
     device_topics = {t(i) for i in ids for t in (TOPICS.device_state, TOPICS.device_info)}
     # 1. Node-RED starts after the service published: the table comes from retained messages.

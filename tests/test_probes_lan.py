@@ -204,11 +204,5 @@ def test_no_traceback_and_no_warning_naming_netmon(world: World) -> None:
     for service in world.services.values():
         ok, context = no_traceback(service.log())
         assert ok, context
-    noisy = [
-        line
-        for line in world.hass.log().splitlines()
-        if (" WARNING " in line or " ERROR " in line)
-        and "netmon" in line
-        and "custom integration" not in line
-    ]
+    noisy = world.hass.warnings_naming("netmon")
     assert noisy == [], noisy

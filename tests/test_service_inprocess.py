@@ -9,29 +9,22 @@ The fake LAN lies in 127.77.0.0/24: even a packet sent by mistake would stay on 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import re
 import sqlite3
 import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from netmon_mqtt import __version__
-from netmon_mqtt.app import Service
-from netmon_mqtt.config import validate
-from netmon_mqtt.discovery.networks import Target
 from netmon_mqtt.models import Device
-from netmon_mqtt.pipeline import Boundary
-from netmon_mqtt.privileges import Privileges
 from netmon_mqtt.publish import ha_discovery
 from netmon_mqtt.publish.topics import Topics
 
-from .fakes import FakeHosts, FakeLink, FakePinger, inprocess_config
+from .inprocess import InProcess
 from .mqtt_tools import LocalMosquitto, Received, Subscriber, open_subscriber
 from .waiting import until
 
@@ -44,14 +37,13 @@ TOPICS = Topics()
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00")
 
 
-@dataclass
-class World:
-    service: Service
-    hosts: FakeHosts
-    link: FakeLink
-    sub: Subscriber
-    port: int
-    database: Path
+class World(InProcess):
+    """The in-process service with a printer, read message by message."""
+
+    @property
+    def sub(self) -> Subscriber:
+        assert self.observe is not None
+        return self.observe.sub
 
     def mark(self) -> int:
         return len(self.sub.snapshot())
@@ -71,30 +63,24 @@ class World:
         return [m for m in self.sub.snapshot()[mark:] if "/bridge/request/" not in m.topic]
 
     def request(self, command: str, payload: dict[str, Any]) -> None:
-        args = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", "1"]
-        body = json.dumps(payload)
-        subprocess.run([*args, "-t", f"netmon/bridge/request/{command}", "-m", body], check=True)
+        """A request as given (its transaction, if any, included); not waited for."""
+        assert self.requests is not None
+        args = self.requests.publish_args(f"netmon/bridge/request/{command}")
+        subprocess.run([*args, "-m", json.dumps(payload)], check=True)
 
 
 @pytest.fixture
 async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[World]:
-    config = validate(inprocess_config(NETWORK, tmp_path / "netmon.db", mosquitto.port))
-    hosts = FakeHosts({PRINTER[0]: PRINTER[1]})
-    link = FakeLink(hosts)
-    pinger = FakePinger(hosts)
-    boundary = Boundary(Privileges(raw=True, icmp=True), link, pinger, pinger)
-    target = Target(ipaddress.IPv4Network(NETWORK), INTERFACE, "127.77.0.1")
-    service = Service(config, [target], boundary)
-    sub = await open_subscriber(mosquitto.port)
-    await service.start()
-    world = World(service, hosts, link, sub, mosquitto.port, tmp_path / "netmon.db")
+    world = World(mosquitto.port, tmp_path / "netmon.db", dict([PRINTER]), network=NETWORK)
+    world.watch(await open_subscriber(mosquitto.port))
     try:
-        assert await until(lambda: _scanned(sub)), [m.topic for m in sub.snapshot()]
+        await world.start()
+        assert await until(lambda: _scanned(world.sub)), [m.topic for m in world.sub.snapshot()]
         await world.since(0)
         yield world
     finally:
-        await service.stop()
-        sub.close()
+        await world.stop()
+        world.sub.close()
 
 
 def _scanned(sub: Subscriber) -> bool:

@@ -254,11 +254,5 @@ def test_no_traceback_and_no_warning(world: World) -> None:
     ok, context = no_traceback(world.service.log())
     assert ok, context
     if world.hass:
-        noisy = [
-            line
-            for line in world.hass.log().splitlines()
-            if ("WARNING" in line or "ERROR" in line)
-            and "netmon" in line
-            and "custom integration" not in line
-        ]
+        noisy = world.hass.warnings_naming("netmon")
         assert noisy == [], noisy
