@@ -25,6 +25,7 @@ import pytest
 from .conftest import require
 from .lan import Host, NetnsLan, have_root, run
 from .mqtt_tools import Received, Subscriber, connect_subscriber, request
+from .observe import Observer
 from .responders import mdns_responder
 from .service_tools import RunningService, no_traceback, write_config
 from .tools.snmpd import SYSTEM, V3_USER, remove_folders, start_snmpd
@@ -69,12 +70,17 @@ class World:
     def ordinary(self) -> list[Host]:
         return [self.lan.host(role) for role in ORDINARY]
 
+    @property
+    def observe(self) -> Observer:
+        return Observer(self.sub)
+
     def info(self, device_id: str) -> dict[str, Any] | None:
-        message = self.sub.latest(f"netmon/device/{device_id}/info")
-        return message.json() if message and message.payload else None
+        """A device's retained info; None before the first, or once cleared."""
+        info: dict[str, Any] | None = self.observe.retained(f"netmon/device/{device_id}/info")
+        return info
 
     def events(self, kind: str) -> list[dict[str, Any]]:
-        return [m.json() for m in self.sub.on("netmon/bridge/event") if m.json()["type"] == kind]
+        return self.observe.events(kind)
 
 
 @pytest.fixture(scope="module")

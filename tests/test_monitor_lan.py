@@ -22,6 +22,7 @@ import pytest
 from .conftest import require
 from .lan import Host, NetnsLan, have_root
 from .mqtt_tools import Subscriber, connect_subscriber, request
+from .observe import Observer
 from .service_tools import RunningService, write_config
 from .waiting import wait_until
 
@@ -45,8 +46,7 @@ class World:
         return [m.json() for m in self.sub.on(f"netmon/device/{host.device_id}") if m.payload]
 
     def state(self, host: Host) -> dict[str, Any]:
-        states = self.states(host)
-        return states[-1] if states else {}
+        return Observer(self.sub).state(host)
 
     def stored_losses(self, host: Host, since: datetime) -> list[float]:
         """The packet loss of every window stored for ``host`` since ``since``, as
@@ -60,11 +60,7 @@ class World:
         return [float(s["packet_loss_pct"]) for s in samples if s["packet_loss_pct"] is not None]
 
     def events(self, kind: str, host: Host) -> list[dict[str, Any]]:
-        return [
-            m.json()["data"]
-            for m in self.sub.on("netmon/bridge/event")
-            if m.json()["type"] == kind and m.json()["data"].get("id") == host.device_id
-        ]
+        return [e["data"] for e in Observer(self.sub).events(kind, device=host)]
 
 
 @pytest.fixture(scope="module")
