@@ -32,9 +32,9 @@ from .mqtt_tools import (
     Subscriber,
     connect_subscriber,
     open_subscriber,
-    wait_until,
 )
 from .tools.fake_service import hosts
+from .waiting import wait_until
 
 ROOT = Path(__file__).parent.parent
 NETWORK = "10.94.0.0/24"  # routed: no such network inside the empty namespace

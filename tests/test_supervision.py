@@ -167,6 +167,19 @@ async def test_a_fault_in_health_reports_is_reported(
     assert _logged_once(caplog, "health")
 
 
+async def test_a_fault_in_the_periodic_flush_is_reported_and_flushing_goes_on(
+    world: InProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug (not a database that refuses writes: that is ``db_ok``) in the flush."""
+    assert world.service is not None
+    inventory = world.service.inventory
+    inventory.flush = Faulty("inventory-flush", inventory.flush)  # type: ignore[method-assign]
+    await world.advance(60)  # the next flush meets it
+    await _down_then_up(world, "inventory-flush")
+    assert world.service.status.health()["db_ok"] is True
+    assert _logged_once(caplog, "inventory-flush")
+
+
 class _Raising:
     """An SNMP reader whose agent breaks the poller once."""
 

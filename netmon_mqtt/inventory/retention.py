@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from ..background import Supervisor
 from ..config import RuntimeOptions
+from ..errors import DatabaseError
 from ..events import EventBus, OptionsChanged
 from ..macs import is_randomized
 from ..models import Device
@@ -98,9 +99,11 @@ class Retention:
                 await self._inventory.put(recent)
 
     async def _round(self) -> None:
+        """A flush; a database that refuses it is reported once (``db_ok``), anything else
+        is a bug, which the supervisor logs and reports."""
         try:
             await self.flush()
-        except Exception:
+        except DatabaseError:
             if self.db_ok:
                 _LOGGER.exception("Could not write to the database")
             self.db_ok = False
