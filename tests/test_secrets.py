@@ -175,13 +175,23 @@ def test_check_config_shows_no_secret(tmp_path: Path) -> None:
     assert json.dumps(outputs)  # printable
 
 
-def test_a_broker_url_with_a_password_is_refused_without_showing_it(tmp_path: Path) -> None:
+def _empty_network_namespace() -> list[str]:
+    """argv prefix running a command in a new, empty network namespace (a user namespace
+    first when not root); skips when neither can be made here."""
     require(shutil.which("unshare") is not None, "needs unshare (a network namespace)")
+    prefix = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--user", "-r", "--net"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    require(probe.returncode == 0, f"cannot make a network namespace: {probe.stderr!r}")
+    return prefix
+
+
+def test_a_broker_url_with_a_password_is_refused_without_showing_it(tmp_path: Path) -> None:
+    namespace = _empty_network_namespace()
     db = tmp_path / "never.db"
     for url in (f"mqtt://netmon:{PASSWORD}@host:99999", f"http://netmon:{PASSWORD}@host"):
         args = ["run", "--broker", url, "--network", "10.94.0.0/24", "--database", str(db)]
         result = subprocess.run(  # in an empty network namespace: nothing could leave
-            ["unshare", "--net", sys.executable, "-m", "netmon_mqtt", *args],
+            [*namespace, sys.executable, "-m", "netmon_mqtt", *args],
             capture_output=True,
             text=True,
             timeout=60,
