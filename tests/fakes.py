@@ -20,14 +20,30 @@ LINK_MAC = "02:00:00:00:00:01"
 
 @dataclass
 class FakeHosts:
-    """Which addresses answer, with which MAC, after how long."""
+    """Which addresses answer, with which MAC, after how long; ``deaf`` ones answer ARP but
+    not ICMP, ``loss`` drops that share of a host's echo replies (evenly: every third of
+    three for 1/3, so a scenario is the same every run), ``delay_ms`` sets one's round trip."""
 
     macs: dict[str, str] = field(default_factory=dict)  # ip -> mac
     down: set[str] = field(default_factory=set)
     rtt_ms: float = 1.5
+    deaf: set[str] = field(default_factory=set)
+    loss: dict[str, float] = field(default_factory=dict)  # ip -> share of replies dropped
+    delay_ms: dict[str, float] = field(default_factory=dict)  # ip -> round trip
+    _echoes: dict[str, int] = field(default_factory=dict)
 
     def answers(self, ip: str) -> bool:
         return ip in self.macs and ip not in self.down
+
+    def echoes(self, ip: str) -> float | None:
+        """The round trip of an echo request to ``ip`` now, or None when none comes back."""
+        if not self.answers(ip) or ip in self.deaf:
+            return None
+        count = self._echoes[ip] = self._echoes.get(ip, 0) + 1
+        share = self.loss.get(ip, 0.0)
+        if int(count * share) > int((count - 1) * share):
+            return None  # this one is lost
+        return self.delay_ms.get(ip, self.rtt_ms)
 
 
 class FakeLink(Link):
@@ -95,8 +111,8 @@ class FakePinger(Pinger):
         *,
         urgent: bool = False,
     ) -> None:
-        if self.hosts.answers(ip):
-            rtt = self.hosts.rtt_ms
+        rtt = self.hosts.echoes(ip)
+        if rtt is not None and rtt / 1000 < timeout:
             self.clock.call_later(rtt / 1000, lambda: done(rtt))
         else:
             self.clock.call_later(timeout, lambda: done(None))
