@@ -6,11 +6,10 @@ import asyncio
 import ipaddress
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import DiscoveryError
-from ..models import Observation
 
 _LOGGER = logging.getLogger(__name__)
 AUTO_MIN_PREFIX = 22
@@ -154,15 +153,3 @@ def in_scope(ip: str | None, targets: Sequence[Target]) -> bool:
     if not ip or ":" in ip:
         return True
     return any(target.contains(ip) for target in targets)
-
-
-def scoped(
-    observe: Callable[[Observation], Awaitable[None]], targets: list[Target]
-) -> Callable[[Observation], Awaitable[None]]:
-    """``observe`` for the sightings ``in_scope`` of ``targets``; the others are dropped."""
-
-    async def observe_in_scope(obs: Observation) -> None:
-        if in_scope(obs.ip, targets):
-            await observe(obs)
-
-    return observe_in_scope

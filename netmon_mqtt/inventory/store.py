@@ -7,7 +7,7 @@ import errno
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -275,7 +275,3 @@ class Store:
             await self._conn.commit()
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot save devices: {err}") from err
-
-
-def _rows(columns: tuple[str, ...], rows: Iterable[Sequence[object]]) -> list[dict[str, object]]:
-    return [dict(zip(columns, row, strict=True)) for row in rows]
