@@ -23,6 +23,7 @@ from .publish.homeassistant import HomeAssistantDiscovery
 from .publish.payloads import device_summary, info_payload, state_payload
 from .schema import instant, mac_address
 from .status import Status
+from .text import plain
 
 _EMPTY: Final = vol.Schema({})
 _DEVICE_ID: Final = vol.All(str, vol.Length(min=1, max=64))
@@ -205,7 +206,7 @@ class Commands:
     async def rename(self, args: dict[str, Any]) -> dict[str, Any]:
         """Name a device; with ``update_entity_ids`` Home Assistant recreates its entities."""
         target = self._device(args)
-        name = (args["name"] or "").strip() or None
+        name = plain(args["name"])  # names are text: shown in terminals and Home Assistant
 
         async def change() -> object:
             return await self._inventory.update(target.id, name=name)

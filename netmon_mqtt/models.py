@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from .text import plain
 from .vendors import short_vendor
 
 
@@ -49,6 +50,15 @@ class Observation:
     services: tuple[str, ...] = ()
     ipv6: tuple[str, ...] = ()
     confirmed: bool = True  # False: a kernel neighbour entry not confirmed lately (STALE)
+
+    def __post_init__(self) -> None:
+        """Names and facts are text, whatever the source (``text.plain``)."""
+        hostname = plain(self.hostname)
+        attributes = tuple((key, value) for key, raw in self.attributes if (value := plain(raw)))
+        services = tuple(service for raw in self.services if (service := plain(raw)))
+        object.__setattr__(self, "hostname", hostname)
+        object.__setattr__(self, "attributes", attributes)
+        object.__setattr__(self, "services", services)
 
     @property
     def is_evidence(self) -> bool:
@@ -119,8 +129,8 @@ class Device:
         """The naming rule: the user's name, a name the device announces for people, a host
         name from the network (mDNS, DHCP, DNS, SNMP), then vendor plus address."""
         for name in (self.name, self.friendly_name, self.hostname):
-            if name:
-                return name
+            if shown := plain(name):  # a database written before names were cleaned
+                return shown
         address = self.ip or self.mac or self.id
         return f"{short_vendor(self.vendor)} {address}" if self.vendor else address
 

@@ -14,6 +14,7 @@ from .errors import NetmonError
 from .inventory.store import Store
 from .models import Device
 from .publish.payloads import info_payload, model_of
+from .text import shown
 from .topology import render
 
 
@@ -129,7 +130,7 @@ async def print_history(config: Config, wanted: str, limit: int, *, as_json: boo
         report = {"device": device.id, "samples": sample_rows, "changes": change_rows}
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{device.display_name} ({device.id}, {device.ip or 'no address'})\n")
+    print(f"{device.display_name} ({shown(device.id)}, {shown(device.ip) or 'no address'})\n")
     print_table(sample_rows, ["at", "presence", "latency_ms", "jitter_ms", "packet_loss_pct"])
     print()
     print_table(change_rows, ["at", "presence", "reason"])
@@ -138,7 +139,7 @@ async def print_history(config: Config, wanted: str, limit: int, *, as_json: boo
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     """Rows as aligned columns under upper-case headers."""
-    cells = [[("" if r[c] is None else str(r[c])) for c in columns] for r in rows]
+    cells = [[shown(r[c]) for c in columns] for r in rows]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
     for row in cells:

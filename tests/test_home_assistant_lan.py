@@ -33,8 +33,9 @@ from .service_tools import RunningService, no_traceback, start_with_broker
 HOSTS = 4
 BROKER_PORT = 1883
 CONSIDER_HOME = 4.0
-# The recorder phase in a fifth of the time users' default (30 s windows over five minutes)
-# takes: ten windows either way (bench/recorder.py measures rows per day at full length).
+# The recorder phase in a fifth of the time users' default (30 s windows of six probes over
+# five minutes) takes: ten windows of six probes (bench/recorder.py measures rows per day at
+# full length).
 METRICS_INTERVAL = 6
 STEADY_SECONDS = 60
 # Per host in STEADY_SECONDS; a row per metrics window would be 10. A loaded CI machine moves
@@ -382,7 +383,9 @@ def test_7_steady_state_writes_little_to_the_recorder(world: World) -> None:
     # every 2 s and a short grace period, which a loaded machine turns into flaps).
     defaults = {
         "metrics_interval": METRICS_INTERVAL,
-        "monitor_interval": 5,
+        # Six probes a window, as the defaults give (5 s probes, 30 s windows): a window's
+        # average is as steady as users' (one probe a window would move with every spike).
+        "monitor_interval": METRICS_INTERVAL / 6,
         "ping_timeout": 1,
         "consider_home": 180,
     }

@@ -20,6 +20,7 @@ from ..background import TaskSet
 from ..clock import SYSTEM, Clock
 from ..events import EventBus, OptionsChanged
 from ..models import Observation
+from ..text import plain
 from .networks import Target, WatchedNetworks
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,10 +44,7 @@ Observe = Callable[[Observation], Awaitable[None]]
 
 
 def _text(value: bytes | None) -> str | None:
-    if not value:
-        return None
-    text = value.decode("utf-8", errors="replace").strip()
-    return "".join(ch for ch in text if ch.isprintable())[:200] or None
+    return plain(value) if value else None
 
 
 def friendly_instance(instance: str, host: str) -> str | None:

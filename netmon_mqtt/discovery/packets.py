@@ -11,6 +11,8 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from ..text import plain
+
 ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
 _ETH_HEADER = struct.Struct("!6s6sH")
@@ -156,9 +158,7 @@ def _first_address(*candidates: bytes | None) -> str | None:
 def _text(raw: bytes | None) -> str | None:
     if not raw:
         return None
-    text = raw.rstrip(b"\0").decode("utf-8", errors="replace").strip()
-    printable = "".join(ch for ch in text if ch.isprintable())
-    return printable[:253] or None
+    return plain(raw.rstrip(b"\0"), 253)
 
 
 def not_outgoing_filter() -> list[tuple[int, int, int, int]]:

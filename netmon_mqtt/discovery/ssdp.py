@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..clock import SYSTEM, Clock
 from ..models import Observation
+from ..text import plain
 
 _LOGGER = logging.getLogger(__name__)
 GROUP = ("239.255.255.250", 1900)
@@ -72,8 +73,9 @@ def parse_description(body: bytes) -> dict[str, str]:
         node = device.find(f"{_UPNP}{tag}")
         if node is None:
             node = device.find(tag)
-        if node is not None and node.text and node.text.strip():
-            facts[tag] = "".join(ch for ch in node.text.strip() if ch.isprintable())[:200]
+        fact = plain(node.text) if node is not None else None
+        if fact:
+            facts[tag] = fact
     return facts
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..text import plain
+
 # Column numbers of ifEntry (1.3.6.1.2.1.2.2.1.N) and ifXEntry (1.3.6.1.2.1.31.1.1.1.N).
 IF_TABLE = "1.3.6.1.2.1.2.2.1"
 IFX_TABLE = "1.3.6.1.2.1.31.1.1.1"
@@ -190,6 +192,4 @@ def _int(value: object) -> int | None:
 def _text(value: object) -> str | None:
     if value is None:
         return None
-    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-    text = "".join(ch for ch in text if ch.isprintable()).strip()[:64]
-    return text or None
+    return plain(value, 64)

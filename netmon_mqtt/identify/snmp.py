@@ -15,6 +15,7 @@ from typing import Any
 from ..clock import SYSTEM, Clock
 from ..errors import SnmpError
 from ..models import Device, Observation
+from ..text import plain
 from .snmp_client import SnmpClient
 from .snmp_credentials import Keyring, SnmpCredential
 
@@ -49,8 +50,7 @@ def render(name: str, value: Any) -> str | None:
     if name == "sysObjectID":
         return str(value)
     raw = value.asOctets() if hasattr(value, "asOctets") else str(value).encode()
-    text = raw.decode("utf-8", errors="replace")
-    return "".join(ch if ch.isprintable() else " " for ch in text).strip()[:_MAX_TEXT] or None
+    return plain(bytes(raw), _MAX_TEXT)
 
 
 class SnmpIdentifier:

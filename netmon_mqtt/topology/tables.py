@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..macs import is_usable_mac, normalise_mac
+from ..text import plain
 
 _BRIDGE = "1.3.6.1.2.1.17"
 _LLDP_REMOTE = "1.0.8802.1.1.2.1.4.1.1"
@@ -104,9 +105,7 @@ def switch_tables(switch: str, found: Columns) -> SwitchTables:
 def _text(value: object) -> str | None:
     if not isinstance(value, bytes):
         return None
-    text = value.decode("utf-8", errors="replace")
-    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    return text[:_MAX_TEXT] or None
+    return plain(value, _MAX_TEXT)
 
 
 def _number(value: object) -> int | None:

@@ -23,6 +23,7 @@ from .. import __version__
 from ..clock import SYSTEM
 from ..config import MqttConfig
 from ..publish.reader import LinkState, Reader
+from ..text import shown
 from .model import HISTORY_POINTS, Device, SortKey, WatchModel, parse_time
 
 REFRESH_S = 0.5
@@ -165,27 +166,28 @@ class WatchApp(App[None]):
             table.move_cursor(row=index)
         self.query_one("#status", Static).update(self._status(len(rows)))
 
-    def _cells(self, device: Device, now: datetime) -> list[Text | str]:
+    def _cells(self, device: Device, now: datetime) -> list[Text]:
         mark, style = MARK.get(self.model.highlight(device), ("", ""))
         latency, loss = device.latency_ms, device.loss_pct
+        # Every cell is plain text (never markup) of what any broker client may have sent.
         return [
             Text(mark, style=style),
-            Text(device.name, style="bold" if mark else ""),
-            device.ip,
-            Text(device.presence, style=PRESENCE_STYLE.get(device.presence, "dim")),
+            Text(shown(device.name), style="bold" if mark else ""),
+            Text(shown(device.ip)),
+            Text(shown(device.presence), style=PRESENCE_STYLE.get(device.presence, "dim")),
             Text("-" if latency is None else f"{latency:.1f} ms", justify="right"),
             Text("-" if loss is None else f"{loss:.0f} %", justify="right"),
             Text(device.sparkline(), style="cyan"),
-            str(device.info.get("vendor") or ""),
-            _ago(device.last_seen, now),
+            Text(shown(device.info.get("vendor"))),
+            Text(_ago(device.last_seen, now)),
         ]
 
-    def _status(self, shown: int) -> Text:
+    def _status(self, count: int) -> Text:
         b = self.model.bridge
         home, total = self.model.counts()
         parts: list[tuple[str, str]] = [
             (f"● {b.link}" if b.connected else f"○ {b.link}", "green" if b.connected else "red"),
-            (f"bridge {b.state}", "green" if b.state == "online" else "red"),
+            (f"bridge {shown(b.state)}", "green" if b.state == "online" else "red"),
         ]
         if b.health:
             healthy = bool(b.health.get("healthy"))
@@ -200,7 +202,7 @@ class WatchApp(App[None]):
         arrow = "↓" if self.reverse else "↑"
         parts.append((f"sort {self.sort_key.value} {arrow}", "cyan"))
         if self.text_filter:
-            parts.append((f"filter '{self.text_filter}': {shown} shown", "yellow"))
+            parts.append((f"filter '{self.text_filter}': {count} shown", "yellow"))
         status = Text()
         for i, (text, style) in enumerate(parts):
             if i:

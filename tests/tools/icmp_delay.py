@@ -24,31 +24,46 @@ def checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
+_SO_TIMESTAMPNS = 35  # also the control message type
+
+
+def _kernel_ns(ancillary: list[tuple[int, int, bytes]]) -> int:
+    """When the kernel received the request (else now): the delay counts from there."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanos = struct.unpack("qq", data[:16])
+            return int(seconds * 1_000_000_000 + nanos)
+    return time.time_ns()
+
+
 def main() -> None:
     delay = float(sys.argv[1]) / 1000
     jitter = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
     log = open(sys.argv[3], "a", buffering=1) if len(sys.argv) > 3 else None  # noqa: SIM115
     lock = threading.Lock()
 
-    def send(reply: bytes, source: str, received: float) -> None:
+    def send(reply: bytes, source: str, received_ns: int) -> None:
         sock.sendto(reply, (source, 0))
         if log is not None:
             with lock:
-                log.write(f"{(time.monotonic() - received) * 1000:.3f}\n")
+                log.write(f"{(time.time_ns() - received_ns) / 1e6:.3f}\n")
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
     print("ready", flush=True)
     while True:
-        packet, (source, _port) = sock.recvfrom(2048)
-        received = time.monotonic()
+        packet, ancillary, _flags, (source, _port) = sock.recvmsg(2048, socket.CMSG_SPACE(16))
+        received_ns = _kernel_ns(ancillary)
         icmp = packet[(packet[0] & 0x0F) * 4 :]
         if len(icmp) < 8 or icmp[0] != 8:
             continue
         body = b"\0\0\0\0" + icmp[4:]
         reply = bytearray(body)
         reply[2:4] = struct.pack("!H", checksum(bytes(body)))
-        wait = max(0.0, delay + random.uniform(-jitter, jitter))
-        threading.Timer(wait, send, (bytes(reply), source, received)).start()
+        # From the kernel's receipt: a late wake-up here does not add to the delay.
+        late = (time.time_ns() - received_ns) / 1e9
+        wait = max(0.0, delay + random.uniform(-jitter, jitter) - late)
+        threading.Timer(wait, send, (bytes(reply), source, received_ns)).start()
 
 
 if __name__ == "__main__":
