@@ -2,7 +2,11 @@
 
 The bridge subscribes to the requests itself. Every request gets exactly one response
 echoing its ``transaction``. Requests are size limited and validated by schema before
-anything runs, so a bad request changes nothing; at most ``MAX_PENDING`` run at once.
+anything runs, so a bad request changes nothing. Slow commands (``device/ping``, ``scan``:
+they wait for the network) run in a pool of their own, at most ``MAX_SLOW`` at once, so they
+never hold the places of quick ones (``info``, ``device/get``, Home Assistant's); at most
+``MAX_PENDING`` quick ones run at once. A request that finds its pool full is answered
+``busy`` (an error response with ``"busy": true``), never left without an answer.
 
 Requests are rate limited (a token bucket: ``REQUEST_BURST`` at once, ``REQUEST_RATE`` a
 second after that). A request over the limit is refused without running; refusals are
@@ -33,6 +37,7 @@ from .validators import hide_secret
 _LOGGER = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_PENDING = 32
+MAX_SLOW = 4  # slow requests (they wait for the network) at once
 REQUEST_RATE = 20.0  # requests a second, sustained
 REQUEST_BURST = 100  # requests at once (a client catching up after a restart)
 REFUSALS_ANSWERED = 1.0  # refusal responses a second, at most
@@ -49,6 +54,7 @@ class Command:
 
     schema: vol.Schema
     run: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+    slow: bool = False  # waits for the network: runs in the slow pool
 
 
 def _format_invalid(err: vol.Invalid) -> str:
@@ -137,6 +143,7 @@ class Bridge:
         self._topics = topics
         self._commands = commands
         self._pending = TaskSet()
+        self._slow = TaskSet()
         self.limit = limit or RequestLimit()
         link.subscribe(f"{topics.request_prefix}#", self._on_request)
 
@@ -146,6 +153,7 @@ class Bridge:
     async def stop(self) -> None:
         """Cancel requests still running (their responses could no longer be sent)."""
         await self._pending.cancel()
+        await self._slow.cancel()
 
     def _on_request(self, message: Message) -> None:
         if message.retain:
@@ -155,16 +163,25 @@ class Bridge:
             if self.limit.answer_refusal():
                 self._refuse(command, message.payload)
             return
-        if len(self._pending) >= MAX_PENDING:
-            _LOGGER.warning("Dropping request %s: too many requests in progress", command)
+        known = self._commands.get(command)
+        pool, room = (
+            (self._slow, MAX_SLOW) if known and known.slow else (self._pending, MAX_PENDING)
+        )
+        if len(pool) >= room:
+            _LOGGER.debug("Request %s refused: %s like it in progress", command, len(pool))
+            self._busy(command, message.payload, len(pool))
             return
-        self._pending.spawn(self._answer(command, message.payload))
+        pool.spawn(self._answer(command, message.payload))
+
+    def _busy(self, command: str, payload: str, running: int) -> None:
+        error = f"busy: {running} such requests in progress; retry later"
+        self._link.send(
+            self._topics.response(command),
+            dumps(_response("error", {"busy": True}, _transaction(payload), error)),
+        )
 
     def _refuse(self, command: str, payload: str) -> None:
-        try:
-            transaction = _parse(payload).get("transaction")
-        except RequestError:
-            transaction = None
+        transaction = _transaction(payload)
         error = (
             f"too many requests: more than {self.limit.rate:g} a second; "
             f"{self.limit.refused} refused so far, retry later"
@@ -205,6 +222,14 @@ class Bridge:
             _LOGGER.exception("Request %s failed", name)
             return _response("error", {}, transaction, f"internal error: {err}")
         return _response("ok", result, transaction)
+
+
+def _transaction(payload: str) -> Any:
+    """A request's transaction, to echo in a refusal (None when it cannot be read)."""
+    try:
+        return _parse(payload).get("transaction")
+    except RequestError:
+        return None
 
 
 def _parse(payload: str) -> dict[str, Any]:

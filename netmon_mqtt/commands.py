@@ -113,13 +113,13 @@ class Commands:
     def table(self) -> dict[str, Command]:
         """Every command by name, with its request schema."""
         return {
-            "scan": Command(SCAN, self.scan),
+            "scan": Command(SCAN, self.scan, slow=True),
             "info": Command(_EMPTY, self.info),
             "health_check": Command(_EMPTY, self.health_check),
             "options": Command(OPTIONS, self.options),
             "device/get": Command(GET, self.get),
             "device/history": Command(HISTORY, self.history),
-            "device/ping": Command(PING, self.ping),
+            "device/ping": Command(PING, self.ping, slow=True),
             "device/rename": Command(RENAME, self.rename),
             "device/options": Command(DEVICE_OPTIONS, self.device_options),
             "device/remove": Command(REMOVE, self.remove),

@@ -228,3 +228,31 @@ async def _fuzz_home_assistant_status(world: InProcess) -> None:
 def _clear(error: str) -> bool:
     """An error that names the problem (not a crash report)."""
     return bool(error) and not error.startswith("internal error") and len(error) < 500
+
+
+async def test_slow_requests_never_hold_the_quick_ones_and_the_refused_hear_busy(
+    running: InProcess,
+) -> None:
+    """32 pings of a host that does not answer (each waits out ten timeouts): four run, the
+    others are answered busy at once, and ``info`` and ``device/get`` are answered meanwhile
+    within a second (before, they held every place and later requests went unanswered)."""
+    assert running.requests is not None and running.observe is not None
+    observe, printer = running.observe, PRINTER[1].replace(":", "")
+    running.hosts.down.add(PRINTER[0])
+    async with running.requests.connected():
+        for n in range(32):
+            body = json.dumps({"id": printer, "count": 10, "transaction": f"ping-{n}"})
+            await _publish(running, "netmon/bridge/request/device/ping", body)
+        started = time.monotonic()
+        assert (await running.ask("info", {}, timeout=1.0))["status"] == "ok"
+        got = await running.ask("device/get", {"id": printer}, timeout=1.0)
+        assert got["status"] == "ok" and time.monotonic() - started < 1.0
+
+        def answers() -> list[dict[str, Any]]:
+            return [m.json() for m in observe.sub.on("netmon/bridge/response/device/ping")]
+
+        busy = await until(lambda: len(answers()) >= 28 and answers(), 5)
+        refused = [a for a in busy if a["status"] == "error" and a["data"].get("busy")]
+        assert len(refused) == 28, busy
+        assert all(a["transaction"].startswith("ping-") for a in refused)
+        assert all("busy" in a["error"] for a in refused)
