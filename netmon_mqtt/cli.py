@@ -19,9 +19,11 @@ from . import __version__, reports
 from .config import Config, load, with_overrides
 from .discovery.networks import (
     InterfaceAddress,
+    Target,
     candidate_networks,
     local_addresses,
     resolve_targets,
+    too_many_addresses,
 )
 from .errors import ConfigError, NetmonError
 from .identify.oui import build_database
@@ -208,9 +210,7 @@ async def _run(args: argparse.Namespace) -> int:
     if not config.networks:
         _explain_networks(addresses, sys.stderr)
         return EXIT_ERROR
-    targets = resolve_targets(config.networks, addresses)
-    if not targets:
-        raise ConfigError("no IPv4 network to watch after resolving these entries", "networks")
+    targets = _watchable(resolve_targets(config.networks, addresses))
     await run_until_signalled(Service(config, targets))
     return 0
 
@@ -266,11 +266,21 @@ async def _oui_update(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watchable(targets: list[Target]) -> list[Target]:
+    """The resolved networks, if there is something to sweep and not too much."""
+    if not targets:
+        raise ConfigError("no IPv4 network to watch after resolving these entries", "networks")
+    too_many = too_many_addresses(t.network for t in targets)
+    if too_many:
+        raise ConfigError(too_many, "networks")
+    return targets
+
+
 async def _scan(args: argparse.Namespace) -> int:
     config = with_overrides(load(args.config), networks=[args.network])
     config = in_memory(config, args.database)
     _setup_logging(args.log_level or "warning")
-    targets = resolve_targets(config.networks, await local_addresses())
+    targets = _watchable(resolve_targets(config.networks, await local_addresses()))
     listen = max(0.0, args.listen)
     progress = reports.ProgressLine(sys.stderr)
     devices = await scan(config, targets, args.methods, listen=listen, progress=progress)

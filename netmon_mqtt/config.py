@@ -26,7 +26,6 @@ from .schema import (
     LOG_LEVEL,
     NETWORKS,
     PORT,
-    PRIVATE_NETWORKS,
     SNMP_CREDENTIAL_DATA,
     SNMP_CREDENTIALS,
     SOME_NETWORKS,
@@ -135,7 +134,7 @@ class Config(RuntimeOptions):
     """The validated configuration of one netmon-mqtt instance: the run-time options as
     the file sets them, and the settings only the file sets."""
 
-    allowed_networks: tuple[str, ...] = setting(CIDRS, PRIVATE_NETWORKS)
+    allowed_networks: tuple[str, ...] = setting(CIDRS, ())
     instance_id: str = setting(INSTANCE_ID, "main")
     database: str = setting(STR, "netmon.db")
     log_level: str = setting(LOG_LEVEL, "info")

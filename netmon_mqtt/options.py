@@ -17,7 +17,13 @@ from typing import Any, Final
 import voluptuous as vol
 
 from .config import Config, RuntimeOptions
-from .discovery.networks import Target, WatchedNetworks, local_addresses, resolve_targets
+from .discovery.networks import (
+    Target,
+    WatchedNetworks,
+    local_addresses,
+    resolve_targets,
+    too_many_addresses,
+)
 from .errors import DiscoveryError, NetmonError
 from .events import EventBus, OptionsChanged
 from .inventory.store import Store
@@ -47,16 +53,18 @@ async def resolve_networks(networks: tuple[str, ...]) -> list[Target]:
 
 class Confinement:
     """Which networks the ``options`` request may set (over MQTT, anyone on the broker):
-    none larger than ``/MIN_IPV4_PREFIX``, and each inside ``allowed_networks`` (private and
-    link-local by default) or inside a network of the configuration file."""
+    none larger than ``/MIN_IPV4_PREFIX``, and each inside a network of the configuration
+    file or inside ``allowed_networks`` (none by default: a request narrows what the file
+    watches, it does not reach VPN or container networks the file does not name)."""
 
     def __init__(self, allowed: tuple[str, ...], configured: list[Target]) -> None:
         self._allowed = [ipaddress.ip_network(a) for a in allowed]
         self._allowed += [t.network for t in configured]
-        self._shown = ", ".join(allowed) or "none"
+        self._shown = ", ".join([*(str(t.network) for t in configured), *allowed])
 
     def check(self, targets: list[Target]) -> None:
-        """``OptionsError`` naming the first target that is too large or not allowed."""
+        """``OptionsError`` naming the first target that is too large or not allowed, or
+        saying they are too many together."""
         for target in targets:
             network = target.network
             where = f"{network} (on {target.interface})" if target.interface else str(network)
@@ -70,6 +78,9 @@ class Confinement:
                     f"networks: {where} is outside the networks a request may watch "
                     f"({self._shown}); add it to allowed_networks in the configuration file"
                 )
+        too_many = too_many_addresses(t.network for t in targets)
+        if too_many:
+            raise OptionsError(f"networks: {too_many}")
 
 
 def _inside(

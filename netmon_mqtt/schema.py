@@ -28,17 +28,10 @@ _TOPIC_SEGMENT = re.compile(r"^[^#+\s]+$")
 _INSTANCE_ID = re.compile(r"^[a-z0-9_]{1,32}$")
 # Refuse sweeping more than a /16 (65 536 addresses): almost always a typo.
 MIN_IPV4_PREFIX = 16
+# And more than two /16 in all networks together (a request listing a thousand of them would
+# otherwise have every address of 10/8 pinged through the gateway).
+MAX_SWEEP_ADDRESSES = 2 * 2**16
 MIN_IPV6_PREFIX = 64
-# What networks set over MQTT (the ``options`` request) may lie in, unless the file's
-# ``allowed_networks`` says otherwise: private (RFC 1918, IPv6 unique local) and link-local.
-PRIVATE_NETWORKS: Final = (
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "169.254.0.0/16",
-    "fc00::/7",
-    "fe80::/10",
-)
 
 
 def parse_network(value: Any) -> str:

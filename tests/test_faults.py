@@ -83,12 +83,22 @@ def test_a_corrupt_database_is_one_clear_line(tmp_path: Path) -> None:
     assert "move the file away" in line
 
 
+def test_more_than_two_slash_16_to_sweep_is_one_clear_line(tmp_path: Path) -> None:
+    """Each network no larger than a /16, but three of them: refused before anything starts
+    (in an empty network namespace all the same)."""
+    networks = [arg for n in range(3) for arg in ("--network", f"10.{n}.0.0/16")]
+    database = str(tmp_path / "never.db")
+    args = ["run", "--broker", "mqtt://127.0.0.1:9", "--database", database, *networks]
+    line = _one_clear_line(_isolated(_netmon(*args)), "196608 addresses", "(two /16)")
+    assert line.startswith("netmon-mqtt: configuration error: networks:"), line
+
+
 def test_a_database_on_a_read_only_disk_is_one_clear_line(tmp_path: Path) -> None:
     disk = tmp_path / "ro"
     disk.mkdir()
     database = disk / "netmon.db"
     script = f"mount -t tmpfs -o ro,size=1m tmpfs {disk}\n{_run(database)}"
-    line = _one_clear_line(_isolated(script), str(database), "unable to open")
+    line = _one_clear_line(_isolated(script), str(database), "Read-only file system")
     assert "may write them (on a writable disk)" in line
 
 

@@ -308,3 +308,19 @@ async def test_ipv6_addresses_not_seen_for_a_day_expire(tmp_path: Path) -> None:
     assert inventory.get("3c22fb000008").ipv6 == {"fe80::8": old + timedelta(hours=23)}  # type: ignore[union-attr]
     await inventory.stop()
     await store.close()
+
+
+async def test_the_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """It holds saved options, SNMP credentials among them: created 0600 (its WAL and
+    shared-memory files too), and an older file left readable by others is closed up."""
+    older = tmp_path / "older.db"
+    older.touch(mode=0o644)
+    older.chmod(0o644)
+    for path in (tmp_path / "new.db", older):
+        store, inventory, _ = await _open(path)
+        await inventory.observe(_obs("10.0.0.2", "b8:27:eb:00:00:01"))
+        await store.save_settings({"snmp_credentials": [{"community": "secret"}]})
+        for file in (path, path.with_name(path.name + "-wal")):
+            assert file.stat().st_mode & 0o777 == 0o600, (file, oct(file.stat().st_mode))
+        await inventory.stop()
+        await store.close()

@@ -34,6 +34,7 @@ from .virtual_time import VirtualClock
 
 TARGET = Target(ipaddress.IPv4Network("10.9.0.0/24"), "eth9", "10.9.0.1")
 OTHER = Target(ipaddress.IPv4Network("10.8.0.0/24"), "eth8", "10.8.0.1")
+ALLOWED = "10.8.0.0/16"  # what a request may switch to, beside the file's own network
 
 
 @dataclass
@@ -57,7 +58,13 @@ async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
     bus = EventBus()
     store = Store(tmp_path / "netmon.db")
     await store.open()
-    config = validate({"networks": [str(TARGET.network)], "discovery_interval": 600})
+    config = validate(
+        {
+            "networks": [str(TARGET.network)],
+            "discovery_interval": 600,
+            "allowed_networks": [ALLOWED],
+        }
+    )
     options = Options(config, [TARGET], store, bus, resolve=_resolve)
     changes: list[OptionsChanged] = []
     bus.subscribe(OptionsChanged, changes.append)
@@ -109,7 +116,7 @@ async def test_changes_are_saved_restored_and_a_refusal_changes_nothing(parts: P
         "networks": [str(OTHER.network)],
     }
 
-    config = validate({"networks": [str(TARGET.network)]})
+    config = validate({"networks": [str(TARGET.network)], "allowed_networks": [ALLOWED]})
     restarted = Options(config, [TARGET], parts.store, parts.bus, resolve=_resolve)
     await restarted.start()
     assert restarted.current.consider_home == 240.0 and restarted.targets == (OTHER,)

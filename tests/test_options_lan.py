@@ -32,6 +32,7 @@ def test_mdns_browsing_follows_networks_changed_by_options(
     write_config(
         config, [ELSEWHERE], tmp_path / "netmon.db", broker_port=PORT, embedded=True,
         discovery={"icmp_sweep": False, "arp_timeout": 0.5, "arp_retries": 1},
+        allowed_networks=[lan.subnet],  # where a request may move it
     )  # fmt: skip
     ns = lan.exec_args(lan.service_ns)
     first = RunningService(lan, config, tmp_path / "first.log")

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import DiscoveryError
+from ..schema import MAX_SWEEP_ADDRESSES
 
 _LOGGER = logging.getLogger(__name__)
 AUTO_MIN_PREFIX = 22
@@ -121,6 +122,17 @@ def resolve_targets(specs: tuple[str, ...], addresses: list[InterfaceAddress]) -
         for target in _resolve_one(spec, addresses):
             targets.setdefault(target.network, target)
     return list(targets.values())
+
+
+def too_many_addresses(networks: Iterable[ipaddress.IPv4Network]) -> str | None:
+    """Why ``networks`` are too many to sweep (``MAX_SWEEP_ADDRESSES`` in all), or None."""
+    swept = sum(network.num_addresses for network in networks)
+    if swept <= MAX_SWEEP_ADDRESSES:
+        return None
+    return (
+        f"{swept} addresses in all these networks, more than {MAX_SWEEP_ADDRESSES} "
+        "(two /16): watch fewer or smaller networks"
+    )
 
 
 def _resolve_one(spec: str, addresses: list[InterfaceAddress]) -> list[Target]:

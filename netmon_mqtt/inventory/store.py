@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -36,6 +38,14 @@ MAX_BLOCKED = 1000  # devices removed with "block" that are remembered (the olde
 
 
 def _check_openable(path: Path) -> None:
+    """Open the file once (so that a bad one fails here), readable by its owner only: it
+    holds saved options, SNMP credentials among them (SQLite gives its WAL and shared-memory
+    files the database's own mode)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if file.stat().st_mode & 0o077 and file.stat().st_uid == os.geteuid():
+                file.chmod(0o600)
     sqlite3.connect(path).close()
 
 
