@@ -13,7 +13,6 @@ from .broker import EmbeddedBroker
 from .clock import Clock
 from .commands import Commands
 from .config import Config
-from .discovery.arp import ArpProber
 from .discovery.networks import Target
 from .events import EventBus
 from .inventory.store import Store
@@ -50,8 +49,7 @@ class Service:
         self.pipeline = p = Pipeline(config, networks, bus, store, edge, loops=loops)
         self.inventory = p.inventory
         self.retention = p.retention
-        raw = config.arp_probe and edge.privileges.raw
-        arp = ArpProber(edge.link, networks, clock) if raw else None
+        arp = p.arp if config.arp_probe else None
         self.monitor = Monitor(
             bus,
             edge.pinger,
@@ -96,6 +94,7 @@ class Service:
             database=p.retention,
             loops=loops,
             limit=limit,
+            crowding=p.inventory.admission.health,
         )
         publisher = Publisher(self.mqtt, topics, bus, p.inventory, self.status.info, clock=clock)
         self.home_assistant = HomeAssistantDiscovery(

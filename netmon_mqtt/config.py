@@ -39,6 +39,8 @@ from .validators import BOOL, OPT_STR, STR, Number, describe, translate
 DEFAULT_PASSWORD_ENV = "NETMON_MQTT_PASSWORD"
 # Home Assistant's SNMP integration tries this community by default; so does netmon.
 DEFAULT_SNMP_CREDENTIALS = (SnmpCredential(version="2c", community="public"),)
+MAX_DEVICES = 5000  # the default of ``max_devices``
+FLOOD_THRESHOLD = 30  # the default of ``flood_threshold``: strangers a minute
 _PASSWORD_IN_URL = re.compile(r"//([^:@/]*):[^@/]*@")
 _UNKNOWN_HINT = " (check the spelling; see config/netmon.example.yaml for every key)"
 
@@ -139,6 +141,8 @@ class Config(RuntimeOptions):
     database: str = setting(STR, "netmon.db")
     log_level: str = setting(LOG_LEVEL, "info")
     arp_probe: bool = setting(BOOL, True)
+    max_devices: int = setting(Number(10, 100000, integer=True), MAX_DEVICES)
+    flood_threshold: int = setting(Number(5, 100000, integer=True), FLOOD_THRESHOLD)
     # Device id -> its own values of the settings declared with ``device=True``.
     devices: Mapping[str, Mapping[str, Any]] = setting(
         device_overrides(device_schema(RuntimeOptions)), factory=dict

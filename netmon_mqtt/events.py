@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from .config import RuntimeOptions
 from .identify.interfaces import Rates
 from .mesh.view import MeshView
-from .models import Device, DeviceState, Observation, Presence
+from .models import Device, DeviceState, Flood, Observation, Presence
 from .topology.infer import Topology
 
 _LOGGER = logging.getLogger(__name__)
@@ -24,9 +24,19 @@ _LOGGER = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DeviceDiscovered:
-    """A device never seen before entered the inventory."""
+    """A device never seen before entered the inventory; a ``held`` one (a stranger of a
+    flood that answered later) is stored but neither announced, tracked nor identified."""
 
     device: Device
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class NewDeviceFlood:
+    """More unknown MACs than ``flood_threshold`` in a minute never proved themselves
+    (``inventory/admission.py``): one event when it begins."""
+
+    flood: Flood
 
 
 @dataclass(frozen=True)

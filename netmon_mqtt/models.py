@@ -136,6 +136,14 @@ class Device:
 
 
 @dataclass(frozen=True)
+class Flood:
+    """A flood of unknown MACs that never proved themselves (``inventory/admission.py``)."""
+
+    since: datetime
+    strangers: int  # in the last minute when it began
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """The outcome of one ICMP echo: ``rtt_ms`` None means no reply in time."""
 

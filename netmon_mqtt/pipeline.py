@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from .background import Supervisor
 from .clock import Clock, LoopClock
 from .config import Config, SnmpConfig
+from .discovery.arp import ArpProber
 from .discovery.link import Link
 from .discovery.networks import WatchedNetworks
 from .discovery.passive import PassiveListener
@@ -22,6 +23,7 @@ from .identify.snmp import SnmpIdentifier
 from .identify.snmp_client import SnmpClient
 from .identify.snmp_credentials import Keyring
 from .identify.snmp_reader import SnmpReader
+from .inventory.admission import Admission
 from .inventory.enrichment import Enrichment
 from .inventory.history import History
 from .inventory.retention import Retention
@@ -106,8 +108,23 @@ class Pipeline:
         identifiers += [self.snmp.identifier] if self.snmp else []
         options = from_config(config)
         oui = default_database() if d.use_oui else None
+        # Single ARP requests: the monitor's fallback, and the check of a new MAC.
+        self.arp = ArpProber(link, networks, clock) if privileges.raw else None
+        admission = Admission(
+            clock,
+            config.flood_threshold,
+            config.max_devices,
+            self.arp.who_has if self.arp else None,
+            self.arp.on_link if self.arp else None,
+        )
         self.inventory = inventory = Inventory(
-            store, bus, oui, scope=networks, options=options, clock=clock
+            store,
+            bus,
+            oui,
+            scope=networks,
+            options=options,
+            clock=clock,
+            admission=admission,
         )
         self.enrichment = Enrichment(inventory, bus, identifiers, clock=clock)
         self.history = History(store, bus, options, clock=clock)

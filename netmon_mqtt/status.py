@@ -4,6 +4,7 @@ components when asked (never stored), and a periodic health report on the bus.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from .background import Supervisor, TaskSet
@@ -41,7 +42,9 @@ class Status:
         database: DatabaseHealth,
         loops: Supervisor | None = None,
         limit: RequestLimit | None = None,
+        crowding: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        self._crowding = crowding or dict
         self._loops = loops = loops or Supervisor()
         clock = loops.clock
         self._version = version
@@ -78,8 +81,9 @@ class Status:
 
     def health(self) -> dict[str, Any]:
         """``healthy`` is false when the database failed its last write, sweeps are late
-        (judged by the discovery interval in force now) or a background loop is down
-        (``failed_loops``: its name and the error that stopped it)."""
+        (judged by the discovery interval in force now), a background loop is down
+        (``failed_loops``: its name and the error that stopped it) or a flood of new MACs
+        goes on (``new_device_flood``)."""
         now = self._clock.monotonic()
         interval = self._options.current.discovery_interval
         finished = self._discovery.last_finished
@@ -88,8 +92,10 @@ class Status:
         lag = max(0.0, since - interval - (self._discovery.last_duration or 0.0))
         db_ok = self._database.db_ok
         failed = self._loops.failed()
+        crowding = self._crowding()
+        flood = crowding.get("new_device_flood")
         return {
-            "healthy": db_ok and lag < interval and not failed,
+            "healthy": db_ok and lag < interval and not failed and not flood,
             "uptime_s": round(now - self._started, 1),
             "scan_lag_s": round(lag, 1),
             "db_ok": db_ok,
@@ -97,6 +103,7 @@ class Status:
             "last_scan_duration_s": _rounded(self._discovery.last_duration, 2),
             "requests_refused": self._limit.refused if self._limit else 0,
             "failed_loops": failed,
+            **crowding,
         }
 
 

@@ -297,7 +297,7 @@ def test_buttons_and_event_entity() -> None:
     assert bridge["scan"]["command_topic"] == "netmon/bridge/request/scan"
     event = bridge["device_events"]
     assert event["platform"] == "event" and event["state_topic"] == "netmon/bridge/event"
-    assert event["event_types"] == ["device_joined", "device_removed"]
+    assert event["event_types"] == ["device_joined", "device_removed", "new_device_flood"]
 
 
 def test_a_window_that_says_the_same_is_the_same_state() -> None:

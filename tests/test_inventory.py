@@ -98,8 +98,10 @@ async def test_an_older_sighting_moves_neither_mac_nor_address(tmp_path: Path) -
     fingerprint = (("vendor_class", "android-dhcp-14"), ("parameter_list", "1,3,6"))
     dhcp = {"source": "dhcp", "hostname": "pixel-7", "attributes": fingerprint}
     await inventory.observe(_obs("10.0.0.50", first, T0, **dhcp))  # type: ignore[arg-type]
+    await inventory.observe(_obs("10.0.0.50", first, T0))  # its ARP answer admits it
     later = T0 + timedelta(seconds=5)
     await inventory.observe(_obs("10.0.0.51", private, later, **dhcp))  # type: ignore[arg-type]
+    await inventory.observe(_obs("10.0.0.51", private, later))
     phone = inventory.get("3c22fb000007")
     assert phone is not None and (phone.mac, phone.ip) == (private, "10.0.0.51"), phone
     await inventory.observe(_obs("10.0.0.50", first, T0 + timedelta(seconds=1)))  # the sweep's
@@ -237,7 +239,9 @@ async def test_address_known_before_its_mac_is_merged_into_the_mac_device(tmp_pa
             services=("_googlecast._tcp.local.",),
         )
     )
-    assert [d.id for d in inventory.devices()] == ["ip_0a000006"]
+    assert inventory.devices() == []  # a candidate: nothing answered yet
+    await inventory.observe(_obs("10.0.0.6", None, T0 - timedelta(seconds=30), source="icmp_sweep"))
+    assert [d.id for d in inventory.devices()] == ["ip_0a000006"]  # it answered, MAC unknown
     await inventory.observe(_obs("10.0.0.6", "00:1a:11:00:00:06"))
     (device,) = inventory.devices()
     assert device.id == "001a11000006"

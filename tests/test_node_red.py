@@ -254,7 +254,7 @@ async def test_the_example_flow_keeps_who_is_home_follows_events_and_scans(
     vendor = labels["vendor"]
     assert _logged(table)[1:] == [
         f"New device: label-printer ({LABELS[0]}, {LABELS[1]}, {vendor})",
-        "label-printer is home (dhcp answered)",
+        "label-printer is home (arp answered)",
     ]
 
     world.hosts.down.discard(PHONE[0])

@@ -218,8 +218,9 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
     assert world.service.inventory.get(PRINTER[1].replace(":", "")) is not None
     printer_summary = _summary(*printer[:2], f"Brother {PRINTER[0]}", printer[2], "printer", True)
 
-    # 1. A phone joins: its DHCP request is all it takes. Its first answered probe's round
-    # trip goes out at once, not after a whole metrics window.
+    # 1. A phone joins: its DHCP request is all it takes (with its answer to the ARP check
+    # that sets off). Its first answered probe's round trip goes out at once, not after a
+    # whole metrics window.
     first_rtt = {
         "latency_ms": 1.5,
         "latency_min_ms": 1.5,
@@ -234,7 +235,8 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
     assert _retained(messages) == {
         TOPICS.device_info(PHONE_ID): PHONE_INFO,
         TOPICS.device_config(PHONE_ID): _phone_config(),
-        TOPICS.device_state(PHONE_ID): _state("home", "dhcp answered", first_rtt, "icmp"),
+        # Admitted by its answer to the ARP check its DHCP request set off.
+        TOPICS.device_state(PHONE_ID): _state("home", "arp answered", first_rtt, "icmp"),
         TOPICS.device_availability(PHONE_ID): "online",  # tracked, presence known
         TOPICS.bridge_info: _bridge_info(2, 2),
         TOPICS.bridge_devices: [
@@ -247,7 +249,7 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
         {
             "type": "device_online",
             "at": "<time>",
-            "data": {"id": PHONE_ID, "at": "<time>", "reason": "dhcp answered"},
+            "data": {"id": PHONE_ID, "at": "<time>", "reason": "arp answered"},
         },
     ]
 

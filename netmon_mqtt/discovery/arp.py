@@ -202,29 +202,39 @@ class ArpProber:
         self._clock = clock
         self._link = link
         self._networks = networks
-        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._waiting: dict[str, asyncio.Future[str]] = {}
+        self._waiters: dict[str, int] = {}
         link.arp_handlers.append(self._on_arp)
 
     def _on_arp(self, _interface: str, packet: ArpPacket) -> None:
         future = self._waiting.get(packet.sender_ip)
         if future is not None and not future.done():
-            future.set_result(None)
+            future.set_result(packet.sender_mac)
+
+    def on_link(self, ip: str) -> bool:
+        """True when ``ip`` is on a watched link (an ARP request can reach it)."""
+        return any(t.on_link and t.contains(ip) for t in self._networks.targets)
 
     async def probe(self, ip: str, mac: str | None, timeout: float) -> bool:
         """True when ``ip`` answered an ARP request (unicast to ``mac`` when known)."""
+        return await self.who_has(ip, timeout, mac) is not None
+
+    async def who_has(self, ip: str, timeout: float, mac: str | None = None) -> str | None:
+        """The MAC that answered an ARP request for ``ip`` in time, or None."""
         targets = self._networks.targets
         target = next((t for t in targets if t.on_link and t.contains(ip)), None)
         if target is None or target.interface is None or target.source_ip is None:
-            return False
+            return None
         try:
             self._link.open(target.interface)
             source_mac = self._link.mac_of(target.interface)
         except DiscoveryError:
-            return False
+            return None
         future = self._waiting.get(ip)
         if future is None or future.done():
             future = asyncio.get_running_loop().create_future()
             self._waiting[ip] = future
+        self._waiters[ip] = self._waiters.get(ip, 0) + 1
         try:
             with self._link.awaiting_arp():
                 await _send(
@@ -233,10 +243,13 @@ class ArpProber:
                     arp_request(source_mac, target.source_ip, ip, mac),
                     self._clock,
                 )
-                await self._clock.wait_for(asyncio.shield(future), timeout)
+                return await self._clock.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            return False
+            return None
         finally:
-            if self._waiting.get(ip) is future and future.done():
-                del self._waiting[ip]
-        return True
+            # The last one waiting for an address takes its future away, answered or not.
+            self._waiters[ip] -= 1
+            if not self._waiters[ip]:
+                del self._waiters[ip]
+                if self._waiting.get(ip) is future:
+                    del self._waiting[ip]

@@ -44,9 +44,13 @@ class Enrichment:
         self._identified: dict[str, float] = {}  # device id -> monotonic start of last run
         self._tasks = TaskSet()
         if self._identifiers:
-            bus.subscribe(DeviceDiscovered, lambda e: self._enrich(e.device))
+            bus.subscribe(DeviceDiscovered, self._on_discovered)
             bus.subscribe(DeviceUpdated, self._on_updated)
             bus.subscribe(DeviceRemoved, self._on_removed)
+
+    def _on_discovered(self, event: DeviceDiscovered) -> None:
+        if not event.held:  # a flood's stranger is asked nothing
+            self._enrich(event.device)
 
     async def start(self) -> None:
         """Nothing to open: identification starts with the first device."""

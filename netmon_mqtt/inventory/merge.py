@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from ..identify.classify import classify
 from ..identify.interfaces import Rates
 from ..models import NAME_SOURCES, Device, Observation
+from .admission import Admitted
 from .links import bounded
 
 _TRACKED_FIELDS = (
@@ -116,3 +117,47 @@ def expire_ipv6(device: Device, now: datetime) -> Device:
     """The device without the IPv6 addresses not seen for ``IPV6_MAX_AGE``."""
     recent = _recent(device.ipv6, now)
     return device if len(recent) == len(device.ipv6) else replace(device, ipv6=recent)
+
+
+def new_device(  # noqa: PLR0917 (the parts of one new device)
+    device_id: str,
+    obs: Observation,
+    vendor: str | None,
+    tracked: bool,
+    stand_in: Device | None,
+    admitted: Admitted | None = None,
+) -> Device:
+    """A device first seen in ``obs``, the proof that admitted it, with what it said while it
+    waited as a candidate (names, fingerprint; not its address). ``stand_in`` is the device
+    its address made before its MAC was known (it answered ICMP before ARP): the MAC device
+    takes over what was learned (the stand-in then goes away). A device ``held`` back (a
+    flood's stranger) is neither tracked nor published to Home Assistant."""
+    blank = Device(
+        id=device_id,
+        mac=obs.mac,
+        ip=obs.ip,
+        vendor=vendor,
+        first_seen=obs.seen_at,
+        last_seen=obs.seen_at,
+        tracked=tracked,
+    )
+    if stand_in is not None:
+        blank = replace(
+            blank,
+            first_seen=min(stand_in.first_seen, obs.seen_at),
+            name=stand_in.name,
+            names=stand_in.names,
+            details=stand_in.details,
+            ipv6=stand_in.ipv6,
+            tracked=stand_in.tracked,
+            ha_discovery=stand_in.ha_discovery,
+        )
+    device = merge(blank, obs)
+    waited = admitted.waiting if admitted else ()
+    for earlier in waited:
+        device = merge(device, replace(earlier, ip=None, mac=None))
+    if waited:
+        device = replace(device, first_seen=min(device.first_seen, waited[0].seen_at))
+    if admitted and admitted.held:
+        device = replace(device, tracked=False, ha_discovery=False)
+    return classified(device)

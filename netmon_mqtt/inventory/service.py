@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from ..clock import SYSTEM, Clock
-from ..config import RuntimeOptions
+from ..config import FLOOD_THRESHOLD, MAX_DEVICES, RuntimeOptions
 from ..discovery.networks import WatchedNetworks, in_scope
 from ..events import (
     DeviceDiscovered,
@@ -27,6 +27,7 @@ from ..events import (
     DiscoveryConfigDeleted,
     EventBus,
     InterfacesMeasured,
+    NewDeviceFlood,
     OptionsChanged,
     PresenceChanged,
     RhythmLearned,
@@ -37,7 +38,8 @@ from ..macs import device_id_for
 from ..models import Device, Observation
 from ..topology.render import store as topology_details
 from . import links
-from .merge import absorbed, changed_fields, classified, interfaces_seen, merge
+from .admission import Admission, Admitted, proves
+from .merge import absorbed, changed_fields, classified, interfaces_seen, merge, new_device
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,8 +61,11 @@ class Inventory:
         scope: WatchedNetworks | None = None,
         options: RuntimeOptions | None = None,
         clock: Clock = SYSTEM,
+        admission: Admission | None = None,
     ) -> None:
         self._clock = clock
+        self._admission = admission or Admission(clock, FLOOD_THRESHOLD, MAX_DEVICES)
+        self._admission.attach(self.observe)
         self._track_new_devices = options.track_new_devices if options else True
         self._aliases: dict[str, str] = {}  # linked MAC -> device id
         self._scope = scope or WatchedNetworks()  # empty: every sighting is in scope
@@ -86,8 +91,14 @@ class Inventory:
         _LOGGER.info("Inventory holds %s devices", len(self._devices))
 
     async def stop(self) -> None:
-        """Write what is pending."""
+        """Stop checking candidates and write what is pending."""
+        await self._admission.stop()
         await self.flush()
+
+    @property
+    def admission(self) -> Admission:
+        """Candidates, strangers and floods (``admission.py``)."""
+        return self._admission
 
     async def flush(self) -> None:
         """Write the devices whose ``last_seen`` (or gaps) moved since the last flush (the
@@ -193,15 +204,17 @@ class Inventory:
         if device_id is None or device_id in self._blocked:
             return None
         device = self._devices.get(device_id)
+        if device is None:
+            if proves(obs):
+                await self._admit(device_id, obs)
+            elif self._admission.wait(obs):
+                assert self._admission.flood is not None
+                await self._bus.emit(NewDeviceFlood(self._admission.flood))
+            return None
         match = self._link_match(obs, device)
         if match is None:
-            if device is None:
-                await self._add(device_id, obs)
-                return None
             return device, device
         known, why = match
-        if device is None:
-            return known, self._link(known, str(obs.mac), why)
         # A private MAC seen first without its fingerprint: the known device takes it over.
         merged = await self.absorb(device.id, known.id, why)
         return merged, merged
@@ -219,36 +232,34 @@ class Inventory:
             return None
         return device_id_for(obs.mac, obs.ip)
 
-    async def _add(self, device_id: str, obs: Observation) -> None:
+    async def _admit(self, device_id: str, obs: Observation) -> None:
+        """A new MAC (or address) proved itself: link it to the device it is (by what it
+        said while waiting), or add it; then merge what it said."""
+        admitted = self._admission.admit(obs.mac, obs.ip)
+        if not self._admission.room(len(self._devices)):
+            return
+        match = None
+        if obs.mac:
+            tried = (replace(o, mac=obs.mac) for o in (*admitted.waiting, obs))
+            match = next(filter(None, (self._link_match(o, None) for o in tried)), None)
+        if match is not None:
+            known, why = match
+            await self.put(self._link(known, str(obs.mac), why))
+            await self.observe(obs)
+            for earlier in admitted.waiting:
+                await self.observe(earlier)
+        else:
+            await self._add(device_id, obs, admitted)
+
+    async def _add(self, device_id: str, obs: Observation, admitted: Admitted) -> None:
         vendor = self._oui.lookup(obs.mac) if self._oui and obs.mac else None
-        blank = Device(
-            id=device_id,
-            mac=obs.mac,
-            ip=obs.ip,
-            vendor=vendor,
-            first_seen=obs.seen_at,
-            last_seen=obs.seen_at,
-            tracked=self._track_new_devices,
-        )
         stand_in = self._devices.get(device_id_for(None, obs.ip)) if obs.mac and obs.ip else None
-        if stand_in is not None:
-            # The address was known without its MAC (mDNS or SSDP answered before ARP did):
-            # the MAC device takes over what was learned, and the stand-in goes away.
-            blank = replace(
-                blank,
-                first_seen=min(stand_in.first_seen, obs.seen_at),
-                name=stand_in.name,
-                names=stand_in.names,
-                details=stand_in.details,
-                ipv6=stand_in.ipv6,
-                tracked=stand_in.tracked,
-                ha_discovery=stand_in.ha_discovery,
-            )
-        device = classified(merge(blank, obs))
+        held = admitted.held  # a stranger of a flood: kept, but neither published nor tracked
+        device = new_device(device_id, obs, vendor, self._track_new_devices, stand_in, admitted)
         self._devices[device_id] = device
         await self._store.save_device(device)
         _LOGGER.info("New device %s (%s, %s)", device_id, obs.ip, vendor or "unknown vendor")
-        await self._bus.emit(DeviceDiscovered(device))
+        await self._bus.emit(DeviceDiscovered(device, held=held))
         if obs.is_evidence:
             await self._bus.emit(DeviceSeen(device_id, obs))
         if stand_in is not None:

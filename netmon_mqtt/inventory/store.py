@@ -73,6 +73,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self._path = Path(path)
         self._db: aiosqlite.Connection | None = None
+        self._writing = asyncio.Lock()
 
     async def open(self) -> None:
         """Open (creating if needed), switch to WAL and migrate to the current schema."""
@@ -186,8 +187,7 @@ class Store:
     async def delete_device(self, device_id: str) -> None:
         """Delete one device."""
         try:
-            await self._conn.execute("DELETE FROM devices WHERE id = ?", (device_id,))
-            await self._conn.commit()
+            await self._change("DELETE FROM devices WHERE id = ?", [(device_id,)])
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot delete device {device_id}: {err}") from err
 
@@ -224,8 +224,7 @@ class Store:
         """Delete history older than ``before``."""
         try:
             for table in ("samples", "presence_changes"):
-                await self._conn.execute(f"DELETE FROM {table} WHERE at < ?", (before.isoformat(),))
-            await self._conn.commit()
+                await self._change(f"DELETE FROM {table} WHERE at < ?", [(before.isoformat(),)])
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot prune the history: {err}") from err
 
@@ -265,10 +264,18 @@ class Store:
             raise DatabaseError(f"cannot read the history: {err}") from err
         return samples[::-1], changes[::-1]
 
+    async def _change(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+        """Run a change for each row and commit, one writer at a time. The cursor is closed
+        in the connection's thread: left to the garbage collector, it would be finalised in
+        the event loop's thread while that thread runs another statement (SQLITE_MISUSE)."""
+        async with self._writing:
+            cursor = await self._conn.executemany(sql, rows)
+            await cursor.close()
+            await self._conn.commit()
+
     async def _write(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
         try:
-            await self._conn.executemany(sql, rows)
-            await self._conn.commit()
+            await self._change(sql, rows)
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot write the history: {err}") from err
 
@@ -278,10 +285,9 @@ class Store:
             return
         placeholders = ", ".join("?" for _ in COLUMNS)
         try:
-            await self._conn.executemany(
+            await self._change(
                 f"INSERT OR REPLACE INTO devices ({', '.join(COLUMNS)}) VALUES ({placeholders})",
                 [device_to_row(device) for device in devices],
             )
-            await self._conn.commit()
         except sqlite3.Error as err:
             raise DatabaseError(f"cannot save devices: {err}") from err

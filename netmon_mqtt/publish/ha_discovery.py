@@ -16,7 +16,7 @@ from .topics import BRIDGE_IDENTIFIER_PREFIX, Topics, device_identifier
 
 ORIGIN_URL = "https://github.com/netmon-mqtt/netmon-mqtt"
 DIAGNOSTIC = "diagnostic"
-BRIDGE_EVENT_TYPES = ("device_joined", "device_removed")
+BRIDGE_EVENT_TYPES = ("device_joined", "device_removed", "new_device_flood")
 
 
 def availability(topic: str) -> dict[str, str]:

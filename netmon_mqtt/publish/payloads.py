@@ -143,6 +143,7 @@ EVENT_TYPES = (
     "device_removed",
     "scan_started",
     "scan_finished",
+    "new_device_flood",
 )
 
 

@@ -21,6 +21,7 @@ from ..events import (
     InterfacesMeasured,
     MeshChanged,
     MetricsReady,
+    NewDeviceFlood,
     OptionsChanged,
     PresenceChanged,
     ScanFinished,
@@ -64,6 +65,7 @@ class Publisher:
         self._inventory = inventory
         self._bridge_info = bridge_info
         bus.subscribe(DeviceDiscovered, self._on_discovered)
+        bus.subscribe(NewDeviceFlood, self._on_flood)
         bus.subscribe(DeviceUpdated, self._on_updated)
         bus.subscribe(DeviceRemoved, self._on_removed)
         bus.subscribe(PresenceChanged, self._on_presence)
@@ -220,7 +222,12 @@ class Publisher:
     def _on_discovered(self, event: DeviceDiscovered) -> None:
         self._set_device(event.device)
         self._refresh_bridge()
-        self._event("device_joined", self._info(event.device))
+        if not event.held:  # a flood's stranger: the flood's one event said it all
+            self._event("device_joined", self._info(event.device))
+
+    def _on_flood(self, event: NewDeviceFlood) -> None:
+        flood = event.flood
+        self._event("new_device_flood", {"since": iso(flood.since), "strangers": flood.strangers})
 
     def _on_updated(self, event: DeviceUpdated) -> None:
         """Slow facts, or the presence the inventory stored (``status``: availability and
