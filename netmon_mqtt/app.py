@@ -119,6 +119,7 @@ class Service:
             pinger=edge.pinger,
             monitor=self.monitor,
             history=p.history,
+            clock=clock,
         )
         self.bridge = Bridge(self.mqtt, topics, commands.table(), limit)
         self._order: list[Component | None] = [

@@ -9,7 +9,8 @@ from typing import Any, Final
 import voluptuous as vol
 
 from .bridge import Command, RequestError
-from .clock import iso
+from .clock import SYSTEM, Clock, iso
+from .confirm import options_damage, refused
 from .discovery.networks import Target
 from .discovery.service import Discovery
 from .discovery.sweep import METHODS
@@ -55,10 +56,11 @@ DEVICE_OPTIONS: Final = vol.Schema(
         ),
     }
 )
+_CONFIRM = vol.Optional("confirm", default=False)  # see confirm.py
 REMOVE: Final = vol.Schema(
-    {vol.Required("id"): _DEVICE_ID, vol.Optional("block", default=False): bool}
+    {vol.Required("id"): _DEVICE_ID, vol.Optional("block", default=False): bool, _CONFIRM: bool}
 )
-OPTIONS: Final = vol.Schema({vol.Optional("options"): REQUEST})
+OPTIONS: Final = vol.Schema({vol.Optional("options"): REQUEST, _CONFIRM: bool})
 MERGE: Final = vol.Schema({vol.Required("id"): _DEVICE_ID, vol.Required("into"): _DEVICE_ID})
 UNMERGE: Final = vol.Schema({vol.Required("id"): _DEVICE_ID, vol.Required("mac"): mac_address})
 GET: Final = vol.Schema({vol.Required("id"): _DEVICE_ID})
@@ -100,7 +102,9 @@ class Commands:
         pinger: Pinger,
         monitor: Monitor | None = None,
         history: History,
+        clock: Clock = SYSTEM,
     ) -> None:
+        self._clock = clock
         self._inventory = inventory
         self._history = history
         self._discovery = discovery
@@ -155,6 +159,10 @@ class Commands:
     async def options(self, args: dict[str, Any]) -> dict[str, Any]:
         """The run-time options in force, after applying the changes asked for."""
         changes = args.get("options", {})
+        now = self._clock.now()
+        damage = options_damage(self._options.current, changes, self._inventory.devices(), now)
+        if damage and not args["confirm"]:
+            raise RequestError(refused(damage))
         current = await self._options.update(changes) if changes else self._options.current
         return {"options": shown(current)}
 
@@ -231,6 +239,9 @@ class Commands:
     async def remove(self, args: dict[str, Any]) -> dict[str, Any]:
         """Forget a device; with ``block`` never add it again."""
         target = self._device(args)
+        if args["block"] and not args["confirm"]:
+            shown_as = f"{target.display_name} ({target.id})"
+            raise RequestError(refused(f"this would remove {shown_as} and never add it again"))
         reason = "removed and blocked by request" if args["block"] else "removed by request"
         await self._inventory.remove(target.id, reason, block=args["block"])
         return {"id": target.id, "blocked": args["block"]}

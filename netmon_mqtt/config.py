@@ -121,11 +121,15 @@ class RuntimeOptions:
     consider_home: float = setting(Number(0, 86400), 180.0, device=True)
     ping_timeout: float = setting(Number(0.05, 30), 1.0, device=True)
     wake_probe: bool = setting(BOOL, True, device=True)
-    history_days: float = setting(Number(0, 3650), 7.0)
+    # Over MQTT, retention has floors: a stranger on the broker cannot empty the history
+    # or forget every device (``docs/mqtt.md``); the file (its owner) may set any value.
+    history_days: float = setting(Number(0, 3650), 7.0, request=Number(1, 3650))
     track_new_devices: bool = setting(BOOL, True)
     max_consider_home: float = setting(Number(0, 86400), 1800.0)
-    forget_after_days: float = setting(Number(0, 3650), 30.0)
-    forget_random_after_days: float = setting(Number(0, 3650), 7.0)
+    forget_after_days: float = setting(Number(0, 3650), 30.0, request=Number(1, 3650, or_zero=True))
+    forget_random_after_days: float = setting(
+        Number(0, 3650), 7.0, request=Number(1, 3650, or_zero=True)
+    )
     snmp_credentials: tuple[Mapping[str, Any], ...] = setting(
         SNMP_CREDENTIAL_DATA, (), in_file=False, secret=True
     )

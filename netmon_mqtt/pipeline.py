@@ -146,7 +146,7 @@ class Pipeline:
         if d.use_mdns:
             from .discovery.mdns import MdnsBrowser  # zeroconf is slow to import
 
-            self.mdns = MdnsBrowser(networks, observe, bus, clock)
+            self.mdns = MdnsBrowser(networks, observe, bus, clock, link if privileges.raw else None)
         passive = d.passive and privileges.raw
         self.passive = (
             PassiveListener(link, networks, observe, bus, loops=loops) if passive else None

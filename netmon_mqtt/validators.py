@@ -51,17 +51,19 @@ class Number:
     low: float
     high: float
     integer: bool = False
+    or_zero: bool = False  # 0 too (a setting's "off"), below ``low``
 
     @property
     def expected(self) -> str:
         """What the error message says is expected."""
         kind = "an integer" if self.integer else "a number"
-        return f"{kind} from {self.low:g} to {self.high:g}"
+        return f"{'0 or ' if self.or_zero else ''}{kind} from {self.low:g} to {self.high:g}"
 
     def __call__(self, value: Any) -> float | int:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise vol.Invalid(f"expected {self.expected}, got {describe(value)}")
-        if (self.integer and not isinstance(value, int)) or not self.low <= value <= self.high:
+        within = self.low <= value <= self.high or (self.or_zero and value == 0)
+        if (self.integer and not isinstance(value, int)) or not within:
             raise vol.Invalid(f"expected {self.expected}, got {describe(value)}")
         return value if self.integer else float(value)
 

@@ -525,7 +525,9 @@ def test_device_requests_ping_rename_options(world: World) -> None:
 @pytest.mark.netns
 def test_remove_with_block_keeps_a_device_out(world: World) -> None:
     junk = world.host("junk_ssdp")
-    removed = _request(world, "device/remove", {"id": junk.device_id, "block": True})
+    removed = _request(
+        world, "device/remove", {"id": junk.device_id, "block": True, "confirm": True}
+    )
     assert removed["status"] == "ok", removed
     assert wait_until(lambda: _config(world, junk) == "" and world.info(junk.device_id) is None, 5)
     assert wait_until(

@@ -160,7 +160,7 @@ def _fuzz_payloads(seed: int) -> list[bytes]:
         json.dumps({"transaction": {"nested": ["t"]}, "unknown": 1}).encode(),
     ]
     keys = ["id", "name", "into", "mac", "count", "since", "until", "limit", "options", "target"]
-    keys += ["methods", "block", "update_entity_ids", "transaction"]
+    keys += ["methods", "block", "confirm", "update_entity_ids", "transaction"]
     for _ in range(6):
         body = {rng.choice(keys): rng.choice(wrong_values) for _ in range(rng.randint(1, 4))}
         payloads.append(json.dumps(body).encode())

@@ -209,7 +209,7 @@ async def test_device_actions_map_devices_to_netmon_ids(
     assert "device_tracker.den_speaker" in ids and "sensor.den_speaker_latency" in ids
     assert not [i for i in ids if "kitchen" in i], ids
     assert bridge.commands("device/options") == [{"id": DEVICE, "options": {"tracked": False}}]
-    assert bridge.commands("device/remove") == [{"id": DEVICE, "block": True}]
+    assert bridge.commands("device/remove") == [{"id": DEVICE, "block": True, "confirm": True}]
 
 
 async def test_device_actions_refuse_other_devices(

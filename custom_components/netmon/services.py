@@ -125,7 +125,8 @@ async def _set_tracked(hass: HomeAssistant, call: ServiceCall) -> ServiceRespons
 
 async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
-    await bridge.request("device/remove", {"id": device_id, "block": call.data[ATTR_BLOCK]})
+    block = call.data[ATTR_BLOCK]  # chosen in the action: the confirmation the service wants
+    await bridge.request("device/remove", {"id": device_id, "block": block, "confirm": block})
     return None
 
 

@@ -1,7 +1,8 @@
 """Raw link-layer sockets (AF_PACKET), one pair per interface, read on the event loop.
 
 One socket receives every ARP frame of the interface (sweep replies and passive sightings
-alike); a second one, with a kernel BPF filter, receives only DHCP traffic.
+alike); a second one, with a kernel BPF filter, receives only DHCP traffic and the mDNS and
+SSDP datagrams hosts send (so an announcement is attributed to the MAC that sent it).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from .packets import (
     ETH_P_IP,
     ArpPacket,
     DhcpPacket,
-    dhcp_filter,
+    UdpDatagram,
     not_outgoing_filter,
     parse_arp,
     parse_dhcp,
+    parse_udp,
+    udp_filter,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ NEED_RAW = (
 
 ArpHandler = Callable[[str, ArpPacket], None]
 DhcpHandler = Callable[[str, DhcpPacket], None]
+UdpHandler = Callable[[str, UdpDatagram], None]
 
 
 def interface_mac(interface: str) -> str:
@@ -97,6 +101,7 @@ class Link:
         self._dhcp: dict[str, socket.socket] = {}
         self.arp_handlers: list[ArpHandler] = []
         self.dhcp_handlers: list[DhcpHandler] = []
+        self.udp_handlers: list[UdpHandler] = []  # mDNS and SSDP datagrams: who sent them
         self.malformed = 0
         self._awaiting = 0
         self._poll_timer: asyncio.TimerHandle | None = None
@@ -119,7 +124,7 @@ class Link:
         try:
             _attach_filter(arp, not_outgoing_filter())
             dhcp = _open(interface, ETH_P_IP)
-            _attach_filter(dhcp, dhcp_filter())
+            _attach_filter(dhcp, udp_filter())
         except BaseException:
             arp.close()
             raise
@@ -204,11 +209,16 @@ class Link:
 
     def _on_dhcp(self, interface: str, frame: bytes) -> None:
         packet = parse_dhcp(frame)
-        if packet is None:
+        if packet is not None:
+            for handler in self.dhcp_handlers:
+                handler(interface, packet)
+            return
+        datagram = parse_udp(frame)
+        if datagram is None:
             self.malformed += 1
             return
-        for handler in self.dhcp_handlers:
-            handler(interface, packet)
+        for udp_handler in self.udp_handlers:
+            udp_handler(interface, datagram)
 
 
 __all__ = ["ETH_P_ARP", "Link", "interface_mac"]

@@ -4,6 +4,12 @@ host names and TXT facts such as the model.
 mDNS records are names, not liveness: a host whose link drops keeps its records until their
 TTL runs out, so sightings here feed identification, and count as presence evidence only
 when they arrive (an announcement is a packet the device just sent).
+
+And an answer can name any address: a service instance counts for the host at an address
+only when that host sent the instance's records itself (``senders.py``: the raw link reads
+who sent each mDNS response), and then it is that sender's MAC. Without raw sockets nobody
+can tell, and mDNS answers only name devices already known by that address, never counting
+as presence.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
@@ -18,10 +25,15 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 
 from ..background import TaskSet
 from ..clock import SYSTEM, Clock
+from ..errors import DiscoveryError
 from ..events import EventBus, OptionsChanged
 from ..models import Observation
 from ..text import plain
+from .dns_wire import response_names
+from .link import Link
 from .networks import Target, WatchedNetworks
+from .packets import MDNS_PORT
+from .senders import Senders
 
 _LOGGER = logging.getLogger(__name__)
 TYPE_ENUMERATION = "_services._dns-sd._udp.local."
@@ -104,8 +116,11 @@ class MdnsBrowser:
         observe: Observe,
         bus: EventBus,
         clock: Clock = SYSTEM,
+        link: Link | None = None,
     ) -> None:
         self._clock = clock
+        self._link = link
+        self._senders = Senders(clock, MDNS_PORT, response_names) if link else None
         self._networks = networks
         self._addresses: list[str] = []  # browsed on, once started
         self._observe = observe
@@ -134,7 +149,18 @@ class MdnsBrowser:
             _LOGGER.warning("No mDNS browsing: cannot open mDNS sockets: %s", err)
             return
         self._browse(TYPE_ENUMERATION)
+        self._listen_to_senders()
         _LOGGER.info("Browsing mDNS services on %s", ", ".join(self._addresses))
+
+    def _listen_to_senders(self) -> None:
+        if self._link is None or self._senders is None:
+            return
+        self._senders.listen(self._link)
+        for interface in sorted({t.interface for t in self._networks.targets if t.interface}):
+            try:
+                self._link.open(interface)
+            except DiscoveryError as err:
+                _LOGGER.warning("Cannot read who sends mDNS on %s: %s", interface, err)
 
     async def _on_options(self, event: OptionsChanged) -> None:
         if not self._running or source_addresses(self._networks.targets) == self._addresses:
@@ -183,6 +209,20 @@ class MdnsBrowser:
                 _LOGGER.debug("mDNS service %s did not resolve", name)
                 return
             for obs in service_observations(info, service_type, self._clock.now()):
-                await self._observe(obs)
+                attributed = self._attributed(obs, name)
+                if attributed is not None:
+                    await self._observe(attributed)
         except Exception as err:  # a malformed record must never stop browsing
             _LOGGER.debug("Ignoring mDNS service %s: %s", name, err)
+
+    def _attributed(self, obs: Observation, instance: str) -> Observation | None:
+        """The sighting as its sender vouches for it: from that sender's MAC, as presence
+        only when just sent; None when the address never sent the instance's records."""
+        if self._senders is None:  # no raw link: names for the address, not presence
+            return replace(obs, confirmed=False)
+        assert obs.ip is not None
+        vouched = self._senders.vouch(obs.ip, instance)
+        if vouched is None:
+            _LOGGER.debug("Ignoring mDNS %s for %s: not announced from there", instance, obs.ip)
+            return None
+        return replace(obs, mac=vouched.mac, confirmed=vouched.fresh)

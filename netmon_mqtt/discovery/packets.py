@@ -1,4 +1,5 @@
-"""Ethernet frames netmon sends and reads: ARP and DHCP (pure functions, no sockets).
+"""Ethernet frames netmon sends and reads: ARP, DHCP, and who sent mDNS and SSDP datagrams
+(pure functions, no sockets).
 
 Every parser returns None for anything malformed or truncated instead of raising: these
 bytes come from the network, so any of them may be garbage.
@@ -22,6 +23,8 @@ ARP_REPLY = 2
 BROADCAST = b"\xff" * 6
 _DHCP_MAGIC = b"\x63\x82\x53\x63"
 _BOOTP_FIXED = 236
+MDNS_PORT = 5353
+SSDP_PORT = 1900
 
 
 def mac_bytes(mac: str) -> bytes:
@@ -171,19 +174,51 @@ def not_outgoing_filter() -> list[tuple[int, int, int, int]]:
     ]
 
 
-def dhcp_filter() -> list[tuple[int, int, int, int]]:
-    """Classic BPF accepting IPv4 UDP frames to or from ports 67/68 (unfragmented)."""
+def udp_filter() -> list[tuple[int, int, int, int]]:
+    """Classic BPF accepting unfragmented IPv4 UDP frames to ports 67/68 (DHCP) or from
+    ports 5353 (mDNS) and 1900 (SSDP): who sent an announcement is read from its frame."""
     return [
         (0x28, 0, 0, 12),  # ldh [12]             ethertype
-        (0x15, 0, 9, ETH_P_IP),  # jne IPv4 -> drop
+        (0x15, 0, 12, ETH_P_IP),  # jne IPv4 -> drop
         (0x30, 0, 0, 23),  # ldb [23]             protocol
-        (0x15, 0, 7, 17),  # jne UDP -> drop
+        (0x15, 0, 10, 17),  # jne UDP -> drop
         (0x28, 0, 0, 20),  # ldh [20]             flags / fragment offset
-        (0x45, 5, 0, 0x1FFF),  # jset fragment -> drop
+        (0x45, 8, 0, 0x1FFF),  # jset fragment -> drop
         (0xB1, 0, 0, 14),  # ldxb 4*([14]&0xf)    IP header length
         (0x48, 0, 0, 16),  # ldh [x+16]           UDP destination port
-        (0x15, 1, 0, 67),  # jeq 67 -> accept
-        (0x15, 0, 1, 68),  # jne 68 -> drop
+        (0x15, 4, 0, 67),  # jeq 67 -> accept
+        (0x15, 3, 0, 68),  # jeq 68 -> accept
+        (0x48, 0, 0, 14),  # ldh [x+14]           UDP source port
+        (0x15, 1, 0, MDNS_PORT),  # jeq 5353 -> accept
+        (0x15, 0, 1, SSDP_PORT),  # jne 1900 -> drop
         (0x06, 0, 0, 0x40000),  # accept
         (0x06, 0, 0, 0),  # drop
     ]
+
+
+@dataclass(frozen=True)
+class UdpDatagram:
+    """A UDP datagram as its frame tells it: the sender's MAC and address, its port."""
+
+    mac: str
+    ip: str
+    port: int  # the source port
+    payload: bytes
+
+
+def parse_udp(frame: bytes, ports: tuple[int, ...] = (MDNS_PORT, SSDP_PORT)) -> UdpDatagram | None:
+    """A datagram from one of ``ports`` (its source port), or None."""
+    if len(frame) < 14 + 20 + 8 or _ETH_HEADER.unpack_from(frame)[2] != ETH_P_IP:
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 0x0F) * 4
+    if ip[0] >> 4 != 4 or ihl < 20 or ip[9] != 17 or len(ip) < ihl + 8:
+        return None
+    if struct.unpack_from("!H", ip, 6)[0] & 0x3FFF:
+        return None
+    sport, _dport, length, _sum = struct.unpack_from("!HHHH", ip, ihl)
+    if sport not in ports or length < 8:
+        return None
+    return UdpDatagram(
+        mac_text(frame[6:12]), socket.inet_ntoa(ip[12:16]), sport, ip[ihl + 8 : ihl + length]
+    )

@@ -1,8 +1,10 @@
 """SSDP / UPnP search: an M-SEARCH on each watched link, then each responder's own device
 description (friendly name, manufacturer, model).
 
-Descriptions are fetched only from the address that answered, with a size limit and a
-timeout: a responder cannot make netmon fetch from anywhere else.
+Descriptions are fetched only from the address that answered, when it is in a watched
+network and (with raw sockets) sent the reply itself, with a size limit and a timeout, and
+parsed refusing any document type declaration (so no entity expansion): a responder cannot
+make netmon fetch from anywhere else, nor blow up the parser.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import contextlib
 import logging
 import socket
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..clock import SYSTEM, Clock
 from ..models import Observation
 from ..text import plain
+from .senders import Senders
 
 _LOGGER = logging.getLogger(__name__)
 GROUP = ("239.255.255.250", 1900)
@@ -59,6 +63,8 @@ def parse_reply(data: bytes, ip: str) -> SsdpReply | None:
 
 def parse_description(body: bytes) -> dict[str, str]:
     """friendlyName, manufacturer, modelName, modelNumber and deviceType of a description."""
+    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+        return {}  # UPnP descriptions have none; entities are how XML bombs work
     try:
         root = ET.fromstring(body)
     except ET.ParseError:
@@ -137,15 +143,31 @@ async def fetch_description(
 
 
 async def ssdp_search(
-    source_ips: list[str], wait: float = 2.0, fetch_timeout: float = 2.0, clock: Clock = SYSTEM
+    source_ips: list[str],
+    wait: float = 2.0,
+    fetch_timeout: float = 2.0,
+    clock: Clock = SYSTEM,
+    *,
+    senders: Senders | None = None,
+    in_scope: Callable[[str], bool] | None = None,
 ) -> list[Observation]:
-    """Observations for every host that answered an SSDP search on the given links."""
+    """Observations for every host that answered an SSDP search on the given links: only
+    addresses ``in_scope``, and with ``senders``, only replies their host sent itself (the
+    observation then carries its MAC)."""
     replies: list[SsdpReply] = []
     for source in source_ips:
         try:
             replies += await _search(source, wait, clock)
         except OSError as err:
             _LOGGER.warning("SSDP search from %s failed: %s", source, err)
+    macs: dict[str, str | None] = {}
+    for reply in replies:
+        if in_scope is not None and not in_scope(reply.ip):
+            continue
+        vouched = senders.vouch(reply.ip) if senders is not None else None
+        if senders is None or vouched is not None:
+            macs[reply.ip] = vouched.mac if vouched else None
+    replies = [r for r in replies if r.ip in macs]
     by_location = {(r.ip, r.location): r for r in replies if r.location}
     wanted = list(by_location.values())[:MAX_LOCATIONS]
     described = await asyncio.gather(*(fetch_description(r, fetch_timeout, clock) for r in wanted))
@@ -171,6 +193,7 @@ async def ssdp_search(
         if previous is None or (facts and not previous.hostname):
             found[reply.ip] = Observation(
                 ip=reply.ip,
+                mac=macs[reply.ip],
                 source="ssdp",
                 seen_at=now,
                 hostname=facts.get("friendlyName"),
@@ -178,5 +201,7 @@ async def ssdp_search(
                 attributes=attributes,
             )
     for reply in replies:
-        found.setdefault(reply.ip, Observation(ip=reply.ip, source="ssdp", seen_at=now))
+        found.setdefault(
+            reply.ip, Observation(ip=reply.ip, mac=macs[reply.ip], source="ssdp", seen_at=now)
+        )
     return list(found.values())

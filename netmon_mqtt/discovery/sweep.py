@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -16,6 +17,8 @@ from .ipv6 import discover6
 from .link import NEED_RAW, Link
 from .neighbours import neighbours
 from .networks import Target
+from .packets import SSDP_PORT
+from .senders import Senders
 from .ssdp import ssdp_search
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,6 +47,24 @@ class Sweeper:
         self._ping_timeout = ping_timeout
         self._arp = ArpSettings(settings.arp_timeout, settings.arp_retries, settings.arp_rate)
         self._raw_refused = not raw
+        # Who sent each SSDP reply, read from its frame (without raw sockets: its address).
+        self._ssdp_senders = Senders(clock, SSDP_PORT) if raw else None
+
+    async def _ssdp(self, targets: list[Target]) -> list[Observation]:
+        """An SSDP search on the on-link targets; replies count only from addresses in them
+        (and, with raw sockets, only as sent by the replying host itself)."""
+        on_link = [t for t in targets if t.interface and t.source_ip]
+        if self._ssdp_senders is not None:
+            self._ssdp_senders.listen(self._link)
+            for interface in sorted({str(t.interface) for t in on_link}):
+                with contextlib.suppress(DiscoveryError):  # then no reply is vouched for
+                    self._link.open(interface)
+        return await ssdp_search(
+            sorted({str(t.source_ip) for t in on_link}),
+            clock=self._clock,
+            senders=self._ssdp_senders,
+            in_scope=lambda ip: any(t.contains(ip) for t in targets),
+        )
 
     def enabled(self, methods: frozenset[str] | None = None) -> frozenset[str]:
         """The sweep methods that will run: those asked for and switched on."""
@@ -90,8 +111,7 @@ class Sweeper:
         if "neighbours" in run:
             await keep(await neighbours((t.network for t in targets), self._clock))
         if "ssdp" in run:
-            sources = sorted({t.source_ip for t in targets if t.interface and t.source_ip})
-            await keep(await ssdp_search(sources, clock=self._clock))
+            await keep(await self._ssdp(targets))
         if "ipv6" in run:
             for interface in sorted({t.interface for t in targets if t.interface}):
                 await keep(await discover6(interface, clock=self._clock))

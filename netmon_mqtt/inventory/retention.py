@@ -10,6 +10,7 @@ the next one that works turns it back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from ..background import Supervisor
@@ -79,17 +80,8 @@ class Retention:
     async def forget(self, now: datetime) -> None:
         """Remove devices not seen for ``forget_after_days`` (private MACs never linked to
         another and never named by the user: ``forget_random_after_days``); 0 keeps them."""
-        for device in self._inventory.devices():
-            days = self._forget_after(device)
-            if days > 0 and now - device.last_seen > timedelta(days=days):
-                await self._inventory.remove(device.id, f"not seen for {_span(days)}")
-
-    def _forget_after(self, device: Device) -> float:
-        every, random = self._days
-        passing = device.mac and is_randomized(device.mac) and not device.links
-        if passing and not device.name and random > 0:
-            return random  # a guest, or a MAC that rotated away; not one the user named
-        return every
+        for device, days in overdue(self._inventory.devices(), self._days, now):
+            await self._inventory.remove(device.id, f"not seen for {_span(days)}")
 
     async def expire_ipv6(self, now: datetime) -> None:
         """Forget IPv6 addresses not seen for ``IPV6_MAX_AGE``; emits ``DeviceUpdated``."""
@@ -116,3 +108,21 @@ class Retention:
 def _span(days: float) -> str:
     """``30 days``, ``2.5 days``; spans under a day in seconds (as tests shrink them)."""
     return f"{days:g} days" if days >= 1 else f"{days * 86400:.0f} s"
+
+
+def forget_after(device: Device, days: tuple[float, float]) -> float:
+    """After how many days unseen ``device`` is forgotten (0: never), by
+    ``(forget_after_days, forget_random_after_days)``."""
+    every, random = days
+    passing = device.mac and is_randomized(device.mac) and not device.links
+    if passing and not device.name and random > 0:
+        return random  # a guest, or a MAC that rotated away; not one the user named
+    return every
+
+
+def overdue(
+    devices: Iterable[Device], days: tuple[float, float], now: datetime
+) -> list[tuple[Device, float]]:
+    """The devices unseen for longer than they are kept, each with its number of days."""
+    found = [(device, forget_after(device, days)) for device in devices]
+    return [(d, n) for d, n in found if n > 0 and now - d.last_seen > timedelta(days=n)]
