@@ -79,7 +79,9 @@ class Service:
             else None
         )
         self.broker = (
-            EmbeddedBroker(config.embedded_broker) if config.uses_embedded_broker else None
+            EmbeddedBroker(config.embedded_broker, config.mqtt.base_topic)
+            if config.uses_embedded_broker
+            else None
         )
         m = config.mqtt
         topics = Topics(m.base_topic, m.discovery_prefix, config.instance_id)

@@ -1,13 +1,25 @@
-"""The embedded amqtt broker, started when no external broker is configured."""
+"""The embedded amqtt broker, started when no external broker is configured.
+
+Without a password it listens on loopback only (``config.py`` refuses anything else) and
+lets anyone on this machine in. With one, it ships its own ACL: clients log in as the
+configured user (everything: the service itself, Home Assistant) or as ``viewer`` (reads
+netmon's states, events and responses and Home Assistant's discovery, never the requests;
+publishes nothing); nobody else gets in.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from amqtt.broker import Broker, RetainedApplicationMessage
+from amqtt.contexts import Action
 from amqtt.errors import AMQTTError
 from amqtt.errors import BrokerError as AmqttBrokerError
+from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
+from amqtt.session import Session
 
 from .config import EmbeddedBrokerConfig
 from .errors import BrokerError
@@ -73,6 +85,49 @@ class _Broker(Broker):  # type: ignore[misc]
             await super()._publish_retained_messages_for_subscription(subscription, session)
 
 
+VIEWER = "viewer"
+
+
+class LoginPlugin(BaseAuthPlugin):  # type: ignore[misc]
+    """Only the configured users, by password (compared in constant time)."""
+
+    async def authenticate(self, *, session: Session) -> bool:
+        users: dict[str, str] = self.config.users
+        expected = users.get(session.username or "")
+        given = session.password or ""
+        return expected is not None and hmac.compare_digest(expected.encode(), given.encode())
+
+    @dataclass
+    class Config:
+        """Who may log in: user name -> password."""
+
+        users: dict[str, str] = field(default_factory=dict)
+
+
+class AclPlugin(BaseTopicPlugin):  # type: ignore[misc]
+    """The administrator may do anything; the viewer reads everything but the requests
+    (which may carry secrets) and publishes nothing."""
+
+    async def topic_filtering(
+        self, *, session: Session | None = None, topic: str | None = None, action: Any = None
+    ) -> bool:
+        username = session.username if session else None
+        if username == self.config.admin:
+            return True
+        if username != VIEWER or action == Action.PUBLISH:
+            return False
+        if action == Action.RECEIVE:
+            return not (topic or "").startswith(self.config.requests)
+        return True  # a subscription: what it receives is filtered above
+
+    @dataclass
+    class Config:
+        """The administrator's user name and the topic prefix of the requests."""
+
+        admin: str = ""
+        requests: str = "netmon/bridge/request/"
+
+
 def _without_traceback(record: logging.LogRecord) -> bool:
     """amqtt logs a failed start with its traceback; ``start`` reports it in one line."""
     return record.exc_info is None
@@ -81,8 +136,9 @@ def _without_traceback(record: logging.LogRecord) -> bool:
 class EmbeddedBroker:
     """An MQTT 3.1.1 broker inside the service process (retained messages in memory)."""
 
-    def __init__(self, settings: EmbeddedBrokerConfig) -> None:
+    def __init__(self, settings: EmbeddedBrokerConfig, base_topic: str = "netmon") -> None:
         self._settings = settings
+        self._requests = f"{base_topic}/bridge/request/"
         self._broker: _Broker | None = None
 
     @property
@@ -96,9 +152,7 @@ class EmbeddedBroker:
             "listeners": {
                 "default": {"type": "tcp", "bind": f"{self._settings.host}:{self._settings.port}"}
             },
-            "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
-            },
+            "plugins": self._plugins(),
         }
         amqtt_log = logging.getLogger("amqtt.broker")
         amqtt_log.addFilter(_without_traceback)  # the failure is reported once, below
@@ -119,6 +173,18 @@ class EmbeddedBroker:
             "Home Assistant to it)",
             self.url,
         )
+
+    def _plugins(self) -> dict[str, Any]:
+        settings = self._settings
+        if not settings.password:  # loopback only (the configuration says so)
+            return {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
+        users = {settings.username: settings.password}
+        if settings.viewer_password:
+            users[VIEWER] = settings.viewer_password
+        return {
+            f"{__name__}.LoginPlugin": {"users": users},
+            f"{__name__}.AclPlugin": {"admin": settings.username, "requests": self._requests},
+        }
 
     async def stop(self) -> None:
         """Shut the broker down."""

@@ -7,6 +7,7 @@ expected, e.g. ``mqtt.port: expected an integer from 1 to 65535, got 70000``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -68,10 +69,21 @@ class MqttConfig:
 
 @dataclass(frozen=True)
 class EmbeddedBrokerConfig:
-    """The amqtt broker started when no external broker is configured."""
+    """The amqtt broker started when no external broker is configured. With a ``password``
+    clients log in: as ``username`` (everything: the service itself, Home Assistant) or as
+    ``viewer`` with ``viewer_password`` (reads states and events, never requests, publishes
+    nothing); it must have one to listen beyond loopback (``broker.py``)."""
 
     host: str = setting(STR, "127.0.0.1")
     port: int = setting(PORT, 1883)
+    username: str = setting(STR, "netmon")
+    password: str | None = setting(OPT_STR, None, secret=True)
+    viewer_password: str | None = setting(OPT_STR, None, secret=True)
+
+    @property
+    def loopback_only(self) -> bool:
+        """True when only this machine can connect."""
+        return self.host == "localhost" or _is_loopback(self.host)
 
 
 @dataclass(frozen=True)
@@ -164,11 +176,15 @@ class Config(RuntimeOptions):
 
     @property
     def client_mqtt(self) -> MqttConfig:
-        """How a client reaches the broker: the configured one, or the embedded one."""
+        """How a client reaches the broker: the configured one, or the embedded one (as its
+        ``username`` when it has a password)."""
         if self.mqtt.host is not None:
             return self.mqtt
         embedded = self.embedded_broker
-        return replace(self.mqtt, host=embedded.host, port=embedded.port)
+        reached = replace(self.mqtt, host=embedded.host, port=embedded.port)
+        if not embedded.password:
+            return reached
+        return replace(reached, username=embedded.username, password=embedded.password)
 
 
 ROOT: Final = file_schema(Config)
@@ -185,7 +201,22 @@ def validate(data: Any) -> Config:
     except vol.Invalid as err:
         raise translate(err, data, _UNKNOWN_HINT) from None
     config = build(Config, raw)
+    embedded = config.embedded_broker
+    if config.uses_embedded_broker and not embedded.loopback_only and not embedded.password:
+        raise ConfigError(
+            f"listening on {embedded.host} lets anyone on the network command netmon: set "
+            "embedded_broker.password (clients then log in as embedded_broker.username), or "
+            "listen on 127.0.0.1",
+            "embedded_broker.host",
+        )
     return replace(config, mqtt=_finish_mqtt(config.mqtt, raw.get("mqtt") or {}))
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _finish_mqtt(mqtt: MqttConfig, inputs: Mapping[str, Any]) -> MqttConfig:

@@ -10,6 +10,7 @@ from .background import Supervisor
 from .clock import Clock, LoopClock
 from .config import Config, SnmpConfig
 from .discovery.arp import ArpProber
+from .discovery.check import ProofCheck
 from .discovery.link import Link
 from .discovery.networks import WatchedNetworks
 from .discovery.passive import PassiveListener
@@ -110,12 +111,9 @@ class Pipeline:
         oui = default_database() if d.use_oui else None
         # Single ARP requests: the monitor's fallback, and the check of a new MAC.
         self.arp = ArpProber(link, networks, clock) if privileges.raw else None
+        check = ProofCheck(networks, clock, self.arp, edge.pinger if privileges.icmp else None)
         admission = Admission(
-            clock,
-            config.flood_threshold,
-            config.max_devices,
-            self.arp.who_has if self.arp else None,
-            self.arp.on_link if self.arp else None,
+            clock, config.flood_threshold, config.max_devices, check, check.reaches
         )
         self.inventory = inventory = Inventory(
             store,

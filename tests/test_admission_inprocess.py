@@ -152,11 +152,11 @@ async def test_candidates_and_checks_are_bounded() -> None:
     clock = VirtualClock()
     checked: list[str] = []
 
-    async def check(ip: str, _timeout: float) -> str | None:
+    async def check(ip: str, _timeout: float) -> Observation | None:
         checked.append(ip)
         return None
 
-    gate = admission.Admission(clock, 30, 100, check, on_link=lambda _ip: True)
+    gate = admission.Admission(clock, 30, 100, check, reaches=lambda _ip: True)
     seen: list[object] = []
 
     async def observe(obs: object) -> None:

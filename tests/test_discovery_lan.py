@@ -280,6 +280,9 @@ def test_host_ignoring_arp_is_found_when_it_talks(world: World) -> None:
 def test_dhcp_request_is_reported_within_a_second(world: World) -> None:
     host = world.host("newcomer")
     assert world.info(host.device_id) is None
+    # The address it asks for is its own, as a DHCP client's is right after: it answers the
+    # ARP check the request sets off, which admits it (a made-up MAC would not).
+    world.lan.netns_exec(host, "ip", "addr", "add", "10.77.0.200/24", "dev", "eth0")
     out = world.lan.netns_exec(
         host,
         sys.executable,
@@ -641,10 +644,18 @@ def test_options_networks_snmp_and_tracking_of_new_devices(world: World) -> None
         saved = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM settings")}
     assert saved["networks"] == [subnet] and saved["track_new_devices"] is False
 
-    # A device joining now is listed but not tracked.
-    mac = "f4:f5:d8:00:00:99"
+    # A device joining now is listed but not tracked: a second MAC of the newcomer's, with
+    # the address it asks for (it answers the ARP check from that MAC, not from eth0's).
+    mac, newcomer = "f4:f5:d8:00:00:99", world.host("newcomer")
+    world.lan.sysctl(newcomer, "net.ipv4.conf.eth0.arp_ignore", "1")
+    for command in (
+        ("ip", "link", "add", "link", "eth0", "name", "guest0", "address", mac, "type", "macvlan"),
+        ("ip", "addr", "add", "10.77.0.201/24", "dev", "guest0"),
+        ("ip", "link", "set", "guest0", "up"),
+    ):
+        world.lan.netns_exec(newcomer, *command)
     world.lan.netns_exec(
-        world.host("newcomer"), sys.executable, str(TOOLS / "send_frames.py"), "dhcp", "eth0", mac,
+        newcomer, sys.executable, str(TOOLS / "send_frames.py"), "dhcp", "eth0", mac,
         "guest-tablet", "android-dhcp-14", "10.77.0.201",
     )  # fmt: skip
 

@@ -72,7 +72,8 @@ async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[InPr
     ) as world:
         assert world.observe is not None
         sub = world.observe.sub
-        assert await until(lambda: _home(sub, PRINTER) and _home(sub, PHONE)), [
+        # Home with the first round trip (published at once after the sweep's sighting).
+        assert await until(lambda: _measured(sub, PRINTER) and _measured(sub, PHONE)), [
             m.topic for m in sub.snapshot()
         ]
         yield world
@@ -82,6 +83,11 @@ def _home(sub: Subscriber, device: tuple[str, str]) -> bool:
     state = sub.latest(TOPICS.device_state(_id(device)))
     info = sub.latest(TOPICS.device_info(_id(device)))
     return info is not None and state is not None and state.json()["presence"] == "home"
+
+
+def _measured(sub: Subscriber, device: tuple[str, str]) -> bool:
+    state = sub.latest(TOPICS.device_state(_id(device)))
+    return _home(sub, device) and state is not None and state.json()["latency_ms"] is not None
 
 
 class NodeRed:

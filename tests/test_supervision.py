@@ -152,6 +152,7 @@ async def test_a_fault_in_a_sweep_is_reported_and_sweeps_go_on(
     world.link.open = Faulty("discovery", world.link.open)  # type: ignore[method-assign]
     await world.advance(600)  # the next scheduled sweep meets it
     await _down_then_up(world, "discovery")
+    await world.advance(610)  # and on schedule after that (a sweep takes a moment)
     assert len(observe.events("scan_finished")) >= sweeps + 2
     assert _logged_once(caplog, "discovery")
 

@@ -58,12 +58,14 @@ def arp_request(
 
 @dataclass(frozen=True)
 class ArpPacket:
-    """The sender of an ARP frame (request or reply)."""
+    """The sender of an ARP frame (request or reply); ``frame_mac`` is the Ethernet source
+    (None when unknown), which a host speaking for itself makes its ``sender_mac``."""
 
     op: int
     sender_mac: str
     sender_ip: str
     target_ip: str
+    frame_mac: str | None = None
 
 
 def parse_arp(frame: bytes) -> ArpPacket | None:
@@ -76,7 +78,9 @@ def parse_arp(frame: bytes) -> ArpPacket | None:
     htype, ptype, hlen, plen, op, sha, spa, _tha, tpa = _ARP.unpack_from(frame, _ETH_HEADER.size)
     if (htype, ptype, hlen, plen) != (1, ETH_P_IP, 6, 4) or op not in (ARP_REQUEST, ARP_REPLY):
         return None
-    return ArpPacket(op, mac_text(sha), socket.inet_ntoa(spa), socket.inet_ntoa(tpa))
+    return ArpPacket(
+        op, mac_text(sha), socket.inet_ntoa(spa), socket.inet_ntoa(tpa), mac_text(frame[6:12])
+    )
 
 
 @dataclass(frozen=True)

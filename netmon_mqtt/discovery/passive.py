@@ -20,7 +20,7 @@ from ..macs import is_usable_mac
 from ..models import Observation
 from .link import Link
 from .networks import Target, WatchedNetworks
-from .packets import ArpPacket, DhcpPacket
+from .packets import ARP_REPLY, ArpPacket, DhcpPacket
 
 _LOGGER = logging.getLogger(__name__)
 _QUEUE_LIMIT = 10000
@@ -29,8 +29,11 @@ Observe = Callable[[Observation], Awaitable[None]]
 
 
 def arp_observation(interface: str, packet: ArpPacket, now: datetime) -> Observation | None:
-    """A sighting from any ARP frame whose sender is a real host."""
+    """A sighting from any ARP frame a real host sent for itself (from its own MAC: one
+    that speaks for another MAC proves nothing about it, so it is ignored)."""
     if not is_usable_mac(packet.sender_mac) or packet.sender_ip == "0.0.0.0":
+        return None
+    if packet.frame_mac is not None and packet.frame_mac != packet.sender_mac:
         return None
     if ipaddress.IPv4Address(packet.sender_ip).is_link_local:
         return None
@@ -131,6 +134,10 @@ class PassiveListener:
         await self._forwarder.stop()
 
     def _on_arp(self, interface: str, packet: ArpPacket) -> None:
+        if packet.op == ARP_REPLY and any(
+            packet.target_ip == t.source_ip for t in self._networks.targets
+        ):
+            return  # an answer to a sweep or a check of ours: theirs to report
         self._offer(arp_observation(interface, packet, self._clock.now()), always=False)
 
     def _on_dhcp(self, interface: str, packet: DhcpPacket) -> None:

@@ -1,24 +1,26 @@
 """Admission: a sighting becomes a device only when the device itself proves it is there.
 
-Proof is an answer to a probe of ours: an ARP reply (a sweep, or the check below), an ICMP
-echo reply, or a neighbour entry the kernel confirmed. Anything else about a MAC (or an
-address) nobody knows yet (a DHCP request, an unsolicited ARP, an mDNS or SSDP answer) waits
-here as a *candidate*: in memory only, a few sightings each, at most ``MAX_CANDIDATES`` of
-them. A candidate that names an address of a watched link is checked at once with one ARP
-request (``check``, at most ``CHECKS_PER_SECOND``); when its own MAC answers, the device is
-admitted and what it said while waiting (its DHCP host name and fingerprint) is merged.
+Proof is an answer to a probe of ours (an ARP reply to a sweep or to the check below, an
+ICMP echo reply, a neighbour entry the kernel confirmed) or an ARP frame the device sent
+from its own MAC for an address in scope. Anything else about a MAC (or an address) nobody
+knows yet (a DHCP request, an mDNS or SSDP answer) waits here as a *candidate*: in memory
+only, a few sightings each, at most ``MAX_CANDIDATES`` of them. A candidate that names an
+address is checked at once (``check``: one ARP request on a watched link, else one ICMP
+echo; at most ``CHECKS_PER_SECOND``); when it answers (on a link: from its own MAC), the
+device is admitted with what it said while waiting (its DHCP host name and fingerprint).
 
 Anyone can send a frame from a made-up MAC; only a host that is there answers. A candidate
 still unproven ``PROOF_WINDOW`` seconds after it was first heard (or pushed out by newer
-ones) is a *stranger*. More than ``flood_threshold`` strangers in a minute is a flood: one
-``new_device_flood`` event, ``bridge/health`` says so until a minute passes without a
-stranger, and a stranger that proves itself later during the flood is held back (stored,
-but neither tracked, published to Home Assistant, announced nor identified).
+ones) is a *stranger*; a device admitted by its own ARP after the first sweep (which finds
+everything there at start) is *unsolicited*. More than ``flood_threshold`` of both in a
+minute is a flood: one ``new_device_flood`` event, ``bridge/health`` says so until a minute
+passes without either, unsolicited ARP proves nothing until then (a device must answer a
+check), and a stranger that proves itself during the flood is held back (stored, but
+neither tracked, published to Home Assistant, announced nor identified).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
@@ -39,17 +41,23 @@ CHECK_BURST = 64  # ... and the burst (a DHCP server restart, many clients at on
 CHECK_AGAIN_AFTER = 30.0  # seconds before the same address is checked again
 CHECK_TIMEOUT = 1.0
 
-# Answers to probes of ours: the only sightings that make a device.
+# Answers to probes of ours, and ARP a device sent from its own MAC: the sightings that
+# make a device.
 PROOF_SOURCES = frozenset({"arp", "icmp_sweep"})
+UNSOLICITED = "arp_passive"
 
-Check = Callable[[str, float], Awaitable[str | None]]  # address -> the MAC that answered
+# An address -> the proof that it answered (an ARP reply with its MAC, an echo reply), or None.
+Check = Callable[[str, float], Awaitable[Observation | None]]
 Observe = Callable[[Observation], Awaitable[None]]
 
 
-def proves(obs: Observation) -> bool:
-    """True when the sighting is the device answering us (it is there, with this MAC)."""
+def proves(obs: Observation, *, flood: bool = False) -> bool:
+    """True when the sighting shows the device is there with this MAC (during a flood,
+    only an answer to us does)."""
     if obs.source == "neighbours":
         return obs.confirmed and obs.mac is not None  # the kernel had its answer
+    if obs.source == UNSOLICITED:
+        return not flood and obs.mac is not None and obs.ip is not None
     return obs.source in PROOF_SOURCES
 
 
@@ -82,14 +90,15 @@ class Admission:
         flood_threshold: int,
         max_devices: int,
         check: Check | None = None,
-        on_link: Callable[[str], bool] | None = None,
+        reaches: Callable[[str], bool] | None = None,
     ) -> None:
         self._clock = clock
         self.flood_threshold = flood_threshold
         self._max_devices = max_devices
         self.full = False  # max_devices reached
         self._check = check
-        self._on_link = on_link or (lambda _ip: False)
+        self._reaches = reaches or (lambda _ip: False)
+        self._settled = False  # the first sweep ended: unsolicited newcomers count
         self._observe: Observe | None = None
         self._candidates: OrderedDict[str, _Candidate] = OrderedDict()
         self._unripe: deque[tuple[float, str]] = deque()  # (first heard, key): not judged yet
@@ -155,13 +164,26 @@ class Admission:
                 if not pushed_out.stranger:
                     self._count_stranger(now)
         candidate.waiting = [*candidate.waiting, obs][-MAX_WAITING:]
-        if obs.ip and self._on_link(obs.ip):
+        if obs.ip and self._reaches(obs.ip):
             self._maybe_check(obs.ip, now)
         return self.judge()
 
-    def admit(self, mac: str | None, ip: str | None) -> Admitted:
+    def settle(self) -> None:
+        """The first sweep ended: what was there at start is known."""
+        self._settled = True
+
+    def proves(self, obs: Observation) -> bool:
+        """Whether ``obs`` admits a device now (``proves``, stricter during a flood)."""
+        return proves(obs, flood=self.flood is not None)
+
+    def admit(self, proof: Observation) -> tuple[Admitted, bool]:
         """A device proved itself: what waited for it (by MAC, and by address for sightings
-        without a MAC), and whether it is held back."""
+        without a MAC), whether it is held back; and whether a flood began with it."""
+        began = False
+        if proof.source == UNSOLICITED and self._settled:
+            self._count_stranger(self._clock.monotonic())  # unsolicited: counted the same
+            began = self.judge()
+        mac, ip = proof.mac, proof.ip
         held = False
         waiting: list[Observation] = []
         for key in (candidate_key(mac, None), candidate_key(None, ip)):
@@ -170,7 +192,7 @@ class Admission:
                 held |= candidate.stranger and self._flood is not None
                 waiting += candidate.waiting
         waiting.sort(key=lambda o: o.seen_at)
-        return Admitted(tuple(waiting), held)
+        return Admitted(tuple(waiting), held), began
 
     def forget(self, mac: str | None) -> None:
         """Drop a candidate (its MAC is a known device's now)."""
@@ -232,10 +254,9 @@ class Admission:
     async def _run_check(self, ip: str) -> None:
         assert self._check is not None and self._observe is not None
         try:
-            mac = await self._check(ip, CHECK_TIMEOUT)
+            proof = await self._check(ip, CHECK_TIMEOUT)
         except Exception as err:  # a check that fails proves nothing
-            _LOGGER.debug("ARP check of %s failed: %s", ip, err)
+            _LOGGER.debug("The check of %s failed: %s", ip, err)
             return
-        if mac is not None and ipaddress.ip_address(ip).version == 4:
-            proof = Observation(ip=ip, mac=mac, source="arp", seen_at=self._clock.now())
+        if proof is not None:
             await self._observe(proof)

@@ -31,6 +31,7 @@ from ..events import (
     OptionsChanged,
     PresenceChanged,
     RhythmLearned,
+    ScanFinished,
     TopologyChanged,
 )
 from ..identify.oui import OuiDatabase
@@ -38,7 +39,7 @@ from ..macs import device_id_for
 from ..models import Device, Observation
 from ..topology.render import store as topology_details
 from . import links
-from .admission import Admission, Admitted, proves
+from .admission import Admission, Admitted
 from .merge import absorbed, changed_fields, classified, interfaces_seen, merge, new_device
 from .store import Store
 
@@ -81,6 +82,7 @@ class Inventory:
         bus.subscribe(RhythmLearned, self._on_rhythm)
         bus.subscribe(InterfacesMeasured, self._on_interfaces)
         bus.subscribe(TopologyChanged, self._on_topology)
+        bus.subscribe(ScanFinished, lambda _e: self._admission.settle())
 
     async def start(self) -> None:
         """Load the stored devices, their links and the block list."""
@@ -205,11 +207,10 @@ class Inventory:
             return None
         device = self._devices.get(device_id)
         if device is None:
-            if proves(obs):
+            if self._admission.proves(obs):
                 await self._admit(device_id, obs)
             elif self._admission.wait(obs):
-                assert self._admission.flood is not None
-                await self._bus.emit(NewDeviceFlood(self._admission.flood))
+                await self._flooded()
             return None
         match = self._link_match(obs, device)
         if match is None:
@@ -235,7 +236,9 @@ class Inventory:
     async def _admit(self, device_id: str, obs: Observation) -> None:
         """A new MAC (or address) proved itself: link it to the device it is (by what it
         said while waiting), or add it; then merge what it said."""
-        admitted = self._admission.admit(obs.mac, obs.ip)
+        admitted, began = self._admission.admit(obs)
+        if began:
+            await self._flooded()
         if not self._admission.room(len(self._devices)):
             return
         match = None
@@ -250,6 +253,11 @@ class Inventory:
                 await self.observe(earlier)
         else:
             await self._add(device_id, obs, admitted)
+
+    async def _flooded(self) -> None:
+        flood = self._admission.flood
+        if flood is not None:
+            await self._bus.emit(NewDeviceFlood(flood))
 
     async def _add(self, device_id: str, obs: Observation, admitted: Admitted) -> None:
         vendor = self._oui.lookup(obs.mac) if self._oui and obs.mac else None
