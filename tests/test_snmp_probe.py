@@ -16,7 +16,12 @@ from pyasn1.codec.ber import decoder
 from pysnmp.proto.api import v2c
 from pysnmp.proto.mpmod.rfc3412 import SNMPv3Message
 
+from netmon_mqtt.clock import utcnow
+from netmon_mqtt.identify.snmp import SnmpIdentifier
+from netmon_mqtt.identify.snmp_client import SnmpClient
+from netmon_mqtt.identify.snmp_credentials import Keyring, SnmpCredential
 from netmon_mqtt.identify.snmp_probe import agent_answers, probe_request, v2c_get, v3_discovery
+from netmon_mqtt.models import Device
 
 from .tools.snmpd import remove_folders, start_snmpd
 
@@ -131,3 +136,59 @@ asyncio.run(main())
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.split() == ["None", "False"], out.stderr
+
+
+class _Listener(asyncio.DatagramProtocol):
+    """Something on an SNMP port that records every datagram; it answers (any SNMP-looking
+    sequence) only when ``answer_free`` and the request carries no secret."""
+
+    def __init__(self, answer_free: bool) -> None:
+        self.answer_free = answer_free
+        self.heard: list[bytes] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        self.heard.append(data)
+        if self.answer_free and SECRET.encode() not in data and self.transport:
+            self.transport.sendto(b"\x30\x00", addr)
+
+
+SECRET = "office-secret"
+
+
+@pytest.mark.parametrize("answer_free", [False, True])
+async def test_a_secret_valid_anywhere_goes_only_to_an_agent_that_answered_without_it(
+    answer_free: bool,
+) -> None:
+    """A new device listening on UDP 161 (and answering nothing) never collects an unscoped
+    community; an agent that answers a request without a secret is then asked with it. A
+    scoped one goes where its scope says, at once."""
+    loop = asyncio.get_running_loop()
+    transport, listener = await loop.create_datagram_endpoint(
+        lambda: _Listener(answer_free), local_addr=("127.0.0.1", 0)
+    )
+    port = transport.get_extra_info("sockname")[1]
+    try:
+        now = utcnow()
+        device = Device(id="020000000001", mac="02:00:00:00:00:01", ip="127.0.0.1",
+                        first_seen=now, last_seen=now)  # fmt: skip
+        unscoped = SnmpCredential.from_data({"version": "2c", "community": SECRET})
+        assert unscoped.guarded
+        client = SnmpClient(timeout=0.2, retries=0, port=port)
+        await SnmpIdentifier(client, Keyring((unscoped,))).identify(device)
+        sent_secret = any(SECRET.encode() in d for d in listener.heard)
+        assert listener.heard  # it was asked, without the secret
+        assert sent_secret is answer_free
+        listener.heard.clear()
+        scoped = SnmpCredential.from_data(
+            {"version": "2c", "community": SECRET, "devices": ["020000000001"]}
+        )
+        assert not scoped.guarded
+        await SnmpIdentifier(client, Keyring((scoped,))).identify(device)
+        assert any(SECRET.encode() in d for d in listener.heard)
+        client.close()
+    finally:
+        transport.close()

@@ -32,6 +32,10 @@ PRIV_PROTOCOLS: dict[str, str] = {
 }
 
 
+# Communities that are no secret: what agents ship with, and what netmon tries by default.
+WELL_KNOWN = frozenset({"public"})
+
+
 @dataclass(frozen=True)
 class SnmpCredential:
     """One way to talk to agents; ``networks`` / ``devices`` scope it (empty = anywhere)."""
@@ -60,6 +64,14 @@ class SnmpCredential:
             networks=tuple(value.get("networks", ())),
             devices=tuple(value.get("devices", ())),
         )
+
+    @property
+    def guarded(self) -> bool:
+        """True for a secret credential valid anywhere (neither scoped nor the well-known
+        community): tried only on agents that first answered a request carrying no secret
+        (``snmp.py``), so a new device listening on UDP 161 does not collect it."""
+        scoped = bool(self.networks or self.devices)
+        return not scoped and not (self.version == "2c" and self.community in WELL_KNOWN)
 
     def __repr__(self) -> str:  # secrets never reach a log
         scope = ",".join(self.networks + self.devices) or "anywhere"

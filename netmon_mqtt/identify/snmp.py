@@ -4,7 +4,10 @@ sysUpTime, sysContact, sysLocation, sysObjectID) as an ``snmp`` observation.
 Each credential that applies to the device is tried in turn (``snmp_credentials``), first
 with the plain probe, then, where an agent answered it, with one GET through the client
 (``snmp_client``); the credential that answered is remembered for the tables the pollers
-read (``snmp_reader``).
+read (``snmp_reader``). A secret credential valid anywhere (``SnmpCredential.guarded``) is
+sent only to an agent that first answered a request carrying no secret: any device that
+appears could be listening on UDP 161 to collect communities (scope them to the networks or
+devices they belong to, and they go only there).
 """
 
 from __future__ import annotations
@@ -66,7 +69,13 @@ class SnmpIdentifier:
         """An ``snmp`` observation of the device, or None (no agent, no answer, garbage)."""
         if not device.ip or ":" in device.ip:
             return None
+        agent_there: bool | None = None  # asked without a secret, once, when needed
         for credential in self._keyring.candidates(device):
+            if credential.guarded:
+                if agent_there is None:
+                    agent_there = await self._client.agent_there(device.ip)
+                if not agent_there:
+                    continue
             if not await self._client.answers(device.ip, credential):
                 continue  # no agent for this credential: pysnmp is not even loaded
             fields = await self._query(device.ip, credential)

@@ -104,16 +104,25 @@ class _Session:
 class SnmpClient:
     """Queries agents with short timeouts through a small pool of pysnmp engines."""
 
-    def __init__(self, timeout: float = 1.0, retries: int = 0) -> None:
+    def __init__(self, timeout: float = 1.0, retries: int = 0, port: int = SNMP_PORT) -> None:
         self._timeout = timeout
         self._retries = retries
+        self._port = port
         self._engine: _Engine | None = None  # the one new queries use
         self._engines: list[_Engine] = []  # every engine not closed yet
 
     async def answers(self, ip: str, credential: SnmpCredential) -> bool:
         """True when an agent answers ``credential``'s plain probe (no pysnmp)."""
         request = probe_request(credential.version, credential.community)
-        return await agent_answers(ip, request, self._timeout, self._retries)
+        return await agent_answers(ip, request, self._timeout, self._retries, self._port)
+
+    async def agent_there(self, ip: str) -> bool:
+        """True when an agent answers a request that carries no secret: SNMPv3's engine
+        discovery, or a GET with the well-known community."""
+        for request in (probe_request("3", None), probe_request("2c", "public")):
+            if await agent_answers(ip, request, self._timeout, self._retries, self._port):
+                return True
+        return False
 
     async def get(self, ip: str, credential: SnmpCredential, oids: Sequence[str]) -> dict[str, Any]:
         """One GET of ``oids`` (OID -> value as pysnmp gives it); raises ``SnmpError``."""
