@@ -18,14 +18,22 @@ RUN apt-get update \
  && pip install --no-cache-dir uv \
  && useradd --system --home-dir /data --create-home netmon
 
+# Raw sockets for the unprivileged user (ARP sweeps and ICMP probes) go to a copy of the
+# interpreter used by the service alone, beside the real one (so it finds the same standard
+# library): the image's shared python3 keeps no capability. Permitted, not effective: the
+# service puts it in force itself where the container has NET_RAW, and the interpreter still
+# starts (with fewer sources) where it has not.
+RUN python="$(readlink -f "$(command -v python3.11)")" \
+ && install -m 0755 "$python" "$(dirname "$python")/netmon-python3.11" \
+ && setcap cap_net_raw+ip "$(dirname "$python")/netmon-python3.11"
+
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 COPY netmon_mqtt ./netmon_mqtt
+# The service's environment is built on that copy: /app/.venv/bin/python is it.
 RUN uv sync --locked --no-dev \
- # Raw sockets for the unprivileged user: ARP sweeps and ICMP probes. Permitted, not
- # effective: the service puts it in force itself where the container has NET_RAW, and the
- # interpreter still starts (with fewer sources) where it has not.
- && setcap cap_net_raw+ip "$(readlink -f /usr/local/bin/python3.11)"
+      --python "$(dirname "$(readlink -f "$(command -v python3.11)")")/netmon-python3.11" \
+ && test "$(readlink -f /app/.venv/bin/python)" != "$(readlink -f "$(command -v python3.11)")"
 
 ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1

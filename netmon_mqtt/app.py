@@ -25,6 +25,7 @@ from .publish.homeassistant import HomeAssistantDiscovery, HomeAssistantSettings
 from .publish.link import MqttLink
 from .publish.publisher import Publisher
 from .publish.topics import Topics
+from .sealing import Sealing, key_path
 from .status import HealthReporter, Status
 from .topology.service import TopologyPoller
 
@@ -45,6 +46,7 @@ class Service:
         bus = EventBus()
         store = Store(config.database)
         self.options = Options(config, targets, store, bus)
+        self.sealing = Sealing(key_path(config.database))
         networks = self.options.networks
         self.pipeline = p = Pipeline(config, networks, bus, store, edge, loops=loops)
         self.inventory = p.inventory
@@ -97,6 +99,7 @@ class Service:
             loops=loops,
             limit=limit,
             crowding=p.inventory.admission.health,
+            sealing=self.sealing,
         )
         publisher = Publisher(self.mqtt, topics, bus, p.inventory, self.status.info, clock=clock)
         self.home_assistant = HomeAssistantDiscovery(
@@ -122,12 +125,14 @@ class Service:
             monitor=self.monitor,
             history=p.history,
             clock=clock,
+            sealing=self.sealing,
         )
         self.bridge = Bridge(self.mqtt, topics, commands.table(), limit)
         self._order: list[Component | None] = [
             self.broker,
             *p.storage(),
             self.options,  # saved options apply before anything sweeps or probes
+            self.sealing,
             *p.rooms(),
             publisher,
             self.home_assistant,

@@ -55,6 +55,8 @@ class Command:
     schema: vol.Schema
     run: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
     slow: bool = False  # waits for the network: runs in the slow pool
+    # Before the schema: opens sealed secrets (``sealing.py``); a NetmonError refuses.
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def _format_invalid(err: vol.Invalid) -> str:
@@ -204,9 +206,12 @@ class Bridge:
         if command is None:
             raise RequestError(f"unknown command {name!r}; known: {', '.join(self.names)}")
         try:
-            return command, command.schema(data)
+            prepared = command.prepare(data) if command.prepare else data
+            return command, command.schema(prepared)
         except vol.Invalid as err:
             raise RequestError(f"invalid request: {_format_invalid(err)}") from err
+        except NetmonError as err:
+            raise RequestError(f"invalid request: {err}") from err
 
     async def handle(self, name: str, payload: str) -> dict[str, Any]:
         """The response to one request; never raises."""

@@ -23,6 +23,7 @@ from .options import REQUEST, Options, shown
 from .publish.homeassistant import HomeAssistantDiscovery
 from .publish.payloads import device_summary, info_payload, state_payload
 from .schema import instant, mac_address
+from .sealing import Sealing
 from .status import Status
 from .text import plain
 
@@ -103,8 +104,10 @@ class Commands:
         monitor: Monitor | None = None,
         history: History,
         clock: Clock = SYSTEM,
+        sealing: Sealing | None = None,
     ) -> None:
         self._clock = clock
+        self._sealing = sealing
         self._inventory = inventory
         self._history = history
         self._discovery = discovery
@@ -114,13 +117,17 @@ class Commands:
         self._status = status
         self._home_assistant = home_assistant
 
+    def _unseal(self, data: dict[str, Any]) -> dict[str, Any]:
+        opened: dict[str, Any] = self._sealing.unseal(data) if self._sealing else data
+        return opened
+
     def table(self) -> dict[str, Command]:
         """Every command by name, with its request schema."""
         return {
             "scan": Command(SCAN, self.scan, slow=True),
             "info": Command(_EMPTY, self.info),
             "health_check": Command(_EMPTY, self.health_check),
-            "options": Command(OPTIONS, self.options),
+            "options": Command(OPTIONS, self.options, prepare=self._unseal),
             "device/get": Command(GET, self.get),
             "device/history": Command(HISTORY, self.history),
             "device/ping": Command(PING, self.ping, slow=True),

@@ -15,6 +15,7 @@ from .events import EventBus, HealthReported
 from .models import DeviceSource, Presence
 from .options import Options
 from .publish.topics import Topics
+from .sealing import SEALING, Sealing
 
 _LOGGER = logging.getLogger(__name__)
 REPORT_EVERY = 30.0
@@ -43,7 +44,9 @@ class Status:
         loops: Supervisor | None = None,
         limit: RequestLimit | None = None,
         crowding: Callable[[], dict[str, Any]] | None = None,
+        sealing: Sealing | None = None,
     ) -> None:
+        self._sealing = sealing
         self._crowding = crowding or dict
         self._loops = loops = loops or Supervisor()
         clock = loops.clock
@@ -77,6 +80,9 @@ class Status:
                 "online": sum(d.status is Presence.HOME for d in devices),
             },
             "last_scan_duration_s": _rounded(self._discovery.last_duration, 2),
+            # Seal secrets to this key before sending them (``sealing.py``).
+            "public_key": self._sealing.public_key if self._sealing else None,
+            "sealing": SEALING,
         }
 
     def health(self) -> dict[str, Any]:

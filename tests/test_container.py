@@ -349,6 +349,14 @@ def test_service_image_runs_unprivileged_with_net_raw_only(
         uids = [int(u) for u in status["Uid"].split()]
         assert all(uid != 0 for uid in uids), status["Uid"]
         assert "Traceback" not in docker.logs(name)
+        # The capability is on the service's own interpreter, not on the image's python3.
+        caps = docker(
+            "exec", name, "sh", "-c",
+            'getcap "$(readlink -f /app/.venv/bin/python)" '
+            '"$(readlink -f "$(command -v python3)")"',
+        )  # fmt: skip
+        assert "netmon-python3.11 cap_net_raw=ip" in caps, caps
+        assert len(caps.strip().splitlines()) == 1, caps  # nothing on the shared python3
 
         assert stop_cleanly(docker, name) == 0, docker.logs(name)[-4000:]
         assert retained(ctl, "netmon/bridge/state") == (True, "offline")

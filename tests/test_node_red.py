@@ -258,9 +258,12 @@ async def test_the_example_flow_keeps_who_is_home_follows_events_and_scans(
     assert labels is not None and labels["name"] == "label-printer"
     assert labels["presence"] == "home" and labels["vendor"] is not None
     vendor = labels["vendor"]
+    events = [m.json() for m in sub.on(TOPICS.bridge_event)]
+    online = [e for e in events if e["type"] == "device_online" and e["data"]["id"] == _id(LABELS)]
+    assert online[0]["data"]["reason"] in ("arp answered", "arp_passive answered"), online
     assert _logged(table)[1:] == [
         f"New device: label-printer ({LABELS[0]}, {LABELS[1]}, {vendor})",
-        "label-printer is home (arp answered)",
+        f"label-printer is home ({online[0]['data']['reason']})",
     ]
 
     world.hosts.down.discard(PHONE[0])

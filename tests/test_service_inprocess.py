@@ -93,13 +93,20 @@ def _normal(value: Any) -> Any:
     """Timestamps and measured durations replaced by placeholders."""
     if isinstance(value, dict):
         return {
-            k: "<seconds>" if k in ("last_scan_duration_s", "uptime_s") else _normal(v)
+            k: "<seconds>"
+            if k in ("last_scan_duration_s", "uptime_s")
+            else "<key>"
+            if k == "public_key" and v
+            else _normal(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [_normal(v) for v in value]
     if isinstance(value, str):
         text = TIME.sub("<time>", value)
+        # The answer to the ARP check reaches the prober and the passive listener at once:
+        # either may report it first.
+        text = text.replace("arp_passive answered", "arp answered")
         return re.sub(r"no answer for \d+ s", "no answer for <n> s", text)
     return value
 
@@ -139,6 +146,8 @@ def _bridge_info(total: int, online: int, discovery_interval: float = 3600.0) ->
         "started_at": "<time>",
         "devices": {"total": total, "online": online},
         "last_scan_duration_s": "<seconds>",
+        "public_key": "<key>",
+        "sealing": "x25519-hkdf-sha256-chacha20poly1305",
     }
 
 

@@ -3,6 +3,7 @@ client, and a responder that answers requests the way the netmon-mqtt bridge doe
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import sys
@@ -11,6 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -27,6 +32,8 @@ for _name in [
 import custom_components  # noqa: E402,F401
 
 BASE = "netmon"
+# The service's key pair: the component seals secrets to its public key (``unsealed`` opens).
+SEALING_KEY = X25519PrivateKey.generate()
 INFO = {
     "version": "0.1.0",
     "instance_id": "main",
@@ -34,7 +41,33 @@ INFO = {
     "discovery_prefix": "homeassistant",
     "networks": ["192.0.2.0/24"],
     "devices": {"total": 2, "online": 1},
+    "public_key": base64.b64encode(
+        SEALING_KEY.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+    ).decode(),
+    "sealing": "x25519-hkdf-sha256-chacha20poly1305",
 }
+
+
+def unsealed(value: Any) -> Any:
+    """``value`` with every ``{"sealed": ...}`` opened with ``SEALING_KEY`` (as the service
+    does: X25519, HKDF-SHA256 over both public keys, ChaCha20-Poly1305)."""
+    if isinstance(value, list):
+        return [unsealed(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"sealed"}:
+        raw = base64.b64decode(value["sealed"])
+        sender, nonce, body = raw[:32], raw[32:44], raw[44:]
+        mine = SEALING_KEY.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        shared = SEALING_KEY.exchange(X25519PublicKey.from_public_bytes(sender))
+        info = b"netmon-mqtt sealed secret v1" + sender + mine
+        key = HKDF(hashes.SHA256(), 32, None, info).derive(shared)
+        return ChaCha20Poly1305(key).decrypt(nonce, body, sender).decode()
+    return {k: unsealed(v) for k, v in value.items()}
 OPTIONS = {
     "discovery_interval": 600,
     "monitor_interval": 5,

@@ -13,7 +13,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import INFO, FakeBridge, ok
+from .conftest import INFO, FakeBridge, ok, unsealed
 
 pytestmark = pytest.mark.parametrize("expected_lingering_timers", [True])
 
@@ -239,7 +239,10 @@ async def test_options_round_trip_with_a_refused_value(
     result = await hass.config_entries.options.async_configure(result["flow_id"], form)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     sent = bridge.commands("options")[-1]["options"]
-    assert sent == {
+    # The secrets went sealed to the service's key: nobody else on the broker reads them.
+    assert all("sealed" in c["community"] for c in sent["snmp_credentials"])
+    assert "lab-secret" not in json.dumps(bridge.commands("options"))
+    assert unsealed(sent) == {
         "networks": ["192.0.2.0/24", "198.51.100.0/25"],
         "discovery_interval": 900,
         "monitor_interval": 5,

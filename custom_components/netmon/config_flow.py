@@ -20,6 +20,7 @@ from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 from .bridge import BridgeRefusedError, BridgeTimeoutError, NetmonConfigEntry, requests_to
 from .compat import ha_schema
 from .const import CONF_BASE_TOPIC, CONF_INSTANCE_ID, DEFAULT_BASE_TOPIC, DOMAIN, TOPIC_INFO
+from .sealing import CannotSealError, sealed_options
 from .options import form_schema, from_form
 
 INFO_TIMEOUT = 5.0
@@ -166,7 +167,12 @@ class NetmonOptionsFlow(OptionsFlow):
         placeholders = {"error": ""}
         if user_input is not None:
             try:
-                await bridge.request("options", {"options": from_form(user_input)})
+                # Secrets go sealed to the service's key: no other broker client reads them.
+                options = sealed_options(from_form(user_input), bridge.info)
+                await bridge.request("options", {"options": options})
+            except CannotSealError as err:
+                errors["base"] = "refused"
+                placeholders["error"] = str(err)
             except BridgeRefusedError as err:
                 errors["base"] = "refused"
                 placeholders["error"] = str((err.translation_placeholders or {}).get("error"))

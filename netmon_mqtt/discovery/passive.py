@@ -20,7 +20,7 @@ from ..macs import is_usable_mac
 from ..models import Observation
 from .link import Link
 from .networks import Target, WatchedNetworks
-from .packets import ARP_REPLY, ArpPacket, DhcpPacket
+from .packets import ArpPacket, DhcpPacket
 
 _LOGGER = logging.getLogger(__name__)
 _QUEUE_LIMIT = 10000
@@ -134,10 +134,6 @@ class PassiveListener:
         await self._forwarder.stop()
 
     def _on_arp(self, interface: str, packet: ArpPacket) -> None:
-        if packet.op == ARP_REPLY and any(
-            packet.target_ip == t.source_ip for t in self._networks.targets
-        ):
-            return  # an answer to a sweep or a check of ours: theirs to report
         self._offer(arp_observation(interface, packet, self._clock.now()), always=False)
 
     def _on_dhcp(self, interface: str, packet: DhcpPacket) -> None:

@@ -1,6 +1,9 @@
 """Advertise mDNS services from inside a host namespace until killed.
 
 Usage: mdns_responder.py IP HOSTNAME INSTANCE MODEL TYPE [TYPE...]
+
+``IP`` may be ``OWN@CLAIMED``: listen on ``OWN`` and announce ``CLAIMED`` (another host's
+address: what a liar on the LAN sends).
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from zeroconf import IPVersion, ServiceInfo, Zeroconf
 
 def main() -> None:
     ip, hostname, instance, model, *types = sys.argv[1:]
+    ip, _, claimed = ip.partition("@")
     zc = Zeroconf(interfaces=[ip], ip_version=IPVersion.V4Only)
     infos = [
         ServiceInfo(
             kind,
             f"{instance}.{kind}",
-            addresses=[socket.inet_aton(ip)],
+            addresses=[socket.inet_aton(claimed or ip)],
             port=8009,
             properties={"md": model, "fn": instance},
             server=f"{hostname}.local.",

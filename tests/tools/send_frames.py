@@ -3,10 +3,13 @@
 Usage:
   send_frames.py dhcp IFACE MAC HOSTNAME VENDOR_CLASS REQUESTED_IP [CLIENT_ID_HEX]
   send_frames.py garbage IFACE MAC
+  send_frames.py dhcp-flood IFACE COUNT RATE SUBNET_PREFIX
 """
 
 from __future__ import annotations
 
+import random
+import socket
 import sys
 import time
 
@@ -70,11 +73,46 @@ def garbage(iface: str, mac: str) -> None:
         sendp(frame, iface=iface, verbose=False)
 
 
+def dhcp_flood(iface: str, count: str, rate: str, prefix: str) -> None:
+    """``count`` DHCP requests from made-up MACs at ``rate`` a second (what one cheap board
+    sends to bury a real intruder): half ask for an address of ``prefix`` (``10.77.0.``)
+    that nobody holds. Prints "ready" once built and the number sent at the end."""
+    rng = random.Random(22)
+    frames = []
+    for n in range(int(count)):
+        mac = bytes([rng.randrange(256) & 0xFE | 0x02, *rng.randbytes(5)])
+        options: list[object] = [("message-type", "discover")]
+        if n % 2:
+            options.append(("requested_addr", f"{prefix}{150 + n % 90}"))
+        options += [("hostname", f"flood-{n}"), ("param_req_list", [1, 3, 6]), "end"]
+        frame = (
+            Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
+            / IP(src="0.0.0.0", dst="255.255.255.255")
+            / UDP(sport=68, dport=67)
+            / BOOTP(op=1, chaddr=mac + b"\0" * 10, xid=n)
+            / DHCP(options=options)
+        )
+        frames.append(bytes(frame))
+    gap = 1.0 / float(rate)
+    print("ready", flush=True)
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
+        sock.bind((iface, 0))
+        start = time.monotonic()
+        for n, raw in enumerate(frames):
+            delay = start + n * gap - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            sock.send(raw)
+    print(len(frames), flush=True)
+
+
 if __name__ == "__main__":
     kind, *rest = sys.argv[1:]
     if kind == "dhcp":
         dhcp(*rest)
     elif kind == "garbage":
         garbage(*rest)
+    elif kind == "dhcp-flood":
+        dhcp_flood(*rest)
     else:
         raise SystemExit(f"unknown frame kind {kind}")
