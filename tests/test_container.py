@@ -352,8 +352,9 @@ def test_service_image_runs_unprivileged_with_net_raw_only(
         # The capability is on the service's own interpreter, not on the image's python3.
         caps = docker(
             "exec", name, "sh", "-c",
-            'getcap "$(readlink -f /app/.venv/bin/python)" '
-            '"$(readlink -f "$(command -v python3)")"',
+            'getcap "$(readlink -f /app/.venv/bin/python)"; '
+            "for shared in /usr/local/bin/python3 /usr/bin/python3; do "
+            '[ -e "$shared" ] && getcap "$(readlink -f "$shared")"; done; true',
         )  # fmt: skip
         assert "netmon-python3.11 cap_net_raw=ip" in caps, caps
         assert len(caps.strip().splitlines()) == 1, caps  # nothing on the shared python3
@@ -513,6 +514,11 @@ def test_addon_image_runs_with_the_supervisors_options_and_broker(
         assert home, f"not every host home; add-on log:\n{logs[-4000:]}\n{topics}\n{asked_text}"
         assert asked.read_text().splitlines() == [f"/services/mqtt Bearer {SUPERVISOR_TOKEN}"]
         assert "Traceback" not in logs
+        # The service runs unprivileged, with NET_RAW from its own interpreter's capability.
+        status = status_fields(docker.pid(name))
+        assert all(int(uid) != 0 for uid in status["Uid"].split()), status["Uid"]
+        assert int(status["CapEff"], 16) == CAP_NET_RAW, status["CapEff"]
+        assert "running as root" not in logs
 
         assert stop_cleanly(docker, name) == 0, docker.logs(name)[-4000:]
         assert retained(ctl, "netmon/bridge/state") == (True, "offline")

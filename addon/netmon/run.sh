@@ -17,4 +17,14 @@ if [ "$#" -eq 0 ] && [ -z "$(jq -r '.mqtt_host // empty' /data/options.json)" ];
     "Mosquitto broker add-on) and the mqtt_host option is empty" >&2
   exit 1
 fi
+# The service itself runs as the unprivileged user netmon where the Supervisor allows it
+# (setpriv there and /data ours to hand over); raw sockets come from its interpreter's file
+# capability and the add-on's NET_RAW. Otherwise it runs as root, and says so.
+if command -v setpriv > /dev/null && chown -R netmon:netmon /data 2> /dev/null \
+  && chown netmon:netmon /tmp/netmon.yaml; then
+  chmod 600 /tmp/netmon.yaml
+  exec setpriv --reuid=netmon --regid=netmon --init-groups \
+    netmon-mqtt run --config /tmp/netmon.yaml
+fi
+echo "netmon-mqtt: running as root (cannot hand /data to the netmon user)" >&2
 exec netmon-mqtt run --config /tmp/netmon.yaml
