@@ -3,11 +3,9 @@ import netmon-mqtt): each copy is checked against the service here, so they cann
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 from types import ModuleType
 
 import yaml
@@ -19,16 +17,12 @@ from netmon_mqtt.publish import ha_discovery, payloads
 from netmon_mqtt.publish.topics import BRIDGE_IDENTIFIER_PREFIX, DEVICE_IDENTIFIER_PREFIX, Topics
 from netmon_mqtt.validators import Number
 
-COMPONENT = Path(__file__).parent.parent / "custom_components" / "netmon"
+from .component_files import COMPONENT, component_module
 
 
 def _const() -> ModuleType:
     """The component's const.py alone (its package imports Home Assistant)."""
-    spec = importlib.util.spec_from_file_location("netmon_component_const", COMPONENT / "const.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return component_module("const")
 
 
 def test_option_limits_are_the_services() -> None:

@@ -5,30 +5,19 @@ subscriber on ``#`` reads everything."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from netmon_mqtt.sealing import SEALING, SealError, Sealing, key_path, seal
 
+from .component_files import component_module
 from .inprocess import InProcess, running
 from .mqtt_tools import LocalMosquitto
 
-COMPONENT = Path(__file__).parent.parent / "custom_components" / "netmon"
 SECRET = "lab-secret-community"
-
-
-def _component_sealing() -> ModuleType:
-    """The component's sealing.py alone (its package imports Home Assistant)."""
-    spec = importlib.util.spec_from_file_location("netmon_sealing", COMPONENT / "sealing.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -43,7 +32,7 @@ async def test_only_the_service_opens_what_is_sealed_to_it(
 ) -> None:
     key = sealing.public_key
     assert key is not None
-    component = _component_sealing()
+    component = component_module("sealing")
     assert component.SEALING == SEALING
     for sealer in (seal, component.seal):
         sealed = sealer(key, SECRET)

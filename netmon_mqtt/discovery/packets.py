@@ -119,7 +119,17 @@ def parse_dhcp(frame: bytes) -> DhcpPacket | None:
     )
 
 
-def _udp_payload(frame: bytes, ports: tuple[int, ...]) -> bytes | None:
+@dataclass(frozen=True)
+class _Udp:
+    """An unfragmented IPv4 UDP datagram inside an Ethernet frame."""
+
+    source: str  # the sender's address
+    sport: int
+    dport: int
+    payload: bytes
+
+
+def _udp(frame: bytes) -> _Udp | None:
     if len(frame) < 14 + 20 + 8 or _ETH_HEADER.unpack_from(frame)[2] != ETH_P_IP:
         return None
     ip = frame[14:]
@@ -128,10 +138,15 @@ def _udp_payload(frame: bytes, ports: tuple[int, ...]) -> bytes | None:
         return None
     if struct.unpack_from("!H", ip, 6)[0] & 0x3FFF:  # a fragment: not parseable alone
         return None
-    _sport, dport, length, _sum = struct.unpack_from("!HHHH", ip, ihl)
-    if dport not in ports or length < 8:
+    sport, dport, length, _sum = struct.unpack_from("!HHHH", ip, ihl)
+    if length < 8:
         return None
-    return ip[ihl + 8 : ihl + length]
+    return _Udp(socket.inet_ntoa(ip[12:16]), sport, dport, ip[ihl + 8 : ihl + length])
+
+
+def _udp_payload(frame: bytes, ports: tuple[int, ...]) -> bytes | None:
+    datagram = _udp(frame)
+    return datagram.payload if datagram is not None and datagram.dport in ports else None
 
 
 def _dhcp_options(data: bytes) -> dict[int, bytes] | None:
@@ -212,17 +227,7 @@ class UdpDatagram:
 
 def parse_udp(frame: bytes, ports: tuple[int, ...] = (MDNS_PORT, SSDP_PORT)) -> UdpDatagram | None:
     """A datagram from one of ``ports`` (its source port), or None."""
-    if len(frame) < 14 + 20 + 8 or _ETH_HEADER.unpack_from(frame)[2] != ETH_P_IP:
+    datagram = _udp(frame)
+    if datagram is None or datagram.sport not in ports:
         return None
-    ip = frame[14:]
-    ihl = (ip[0] & 0x0F) * 4
-    if ip[0] >> 4 != 4 or ihl < 20 or ip[9] != 17 or len(ip) < ihl + 8:
-        return None
-    if struct.unpack_from("!H", ip, 6)[0] & 0x3FFF:
-        return None
-    sport, _dport, length, _sum = struct.unpack_from("!HHHH", ip, ihl)
-    if sport not in ports or length < 8:
-        return None
-    return UdpDatagram(
-        mac_text(frame[6:12]), socket.inet_ntoa(ip[12:16]), sport, ip[ihl + 8 : ihl + length]
-    )
+    return UdpDatagram(mac_text(frame[6:12]), datagram.source, datagram.sport, datagram.payload)
