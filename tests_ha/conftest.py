@@ -68,6 +68,8 @@ def unsealed(value: Any) -> Any:
         key = HKDF(hashes.SHA256(), 32, None, info).derive(shared)
         return ChaCha20Poly1305(key).decrypt(nonce, body, sender).decode()
     return {k: unsealed(v) for k, v in value.items()}
+
+
 OPTIONS = {
     "discovery_interval": 600,
     "monitor_interval": 5,

@@ -20,8 +20,8 @@ from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 from .bridge import BridgeRefusedError, BridgeTimeoutError, NetmonConfigEntry, requests_to
 from .compat import ha_schema
 from .const import CONF_BASE_TOPIC, CONF_INSTANCE_ID, DEFAULT_BASE_TOPIC, DOMAIN, TOPIC_INFO
-from .sealing import CannotSealError, sealed_options
 from .options import form_schema, from_form
+from .sealing import CannotSealError, sealed_options
 
 INFO_TIMEOUT = 5.0
 _INFO_SUFFIX = f"/{TOPIC_INFO}"
