@@ -174,6 +174,7 @@ async def test_candidates_and_checks_are_bounded() -> None:
         clock.tick(0.005)
     await clock.advance(2)
     assert gate.candidates == admission.MAX_CANDIDATES  # the newest kept
+    assert len(gate._unripe) <= 2 * admission.MAX_CANDIDATES  # judged early when too many
     # A burst of checks, then the rate: never one per frame.
     assert len(checked) <= admission.CHECK_BURST + 15 * admission.CHECKS_PER_SECOND + 1
     assert began.count(True) == 1  # pushed-out candidates are strangers: one flood

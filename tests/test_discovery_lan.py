@@ -172,6 +172,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                     "x",
                     "urn:x",
                     "broken",
+                    f"lie={tv.ip}",  # a reply pointing at the TV's description
                 ],
                 stdout=subprocess.PIPE,
             )
@@ -418,6 +419,8 @@ def test_malformed_ssdp_replies_are_skipped(world: World) -> None:
     info = world.info(junk.device_id)
     assert info is not None  # found by ARP; its broken SSDP adds nothing and breaks nothing
     assert info["model"] is None and info["hostname"] is None
+    # Its reply whose LOCATION is the TV's was not fetched: the TV's facts are not its own.
+    assert info["name"] != "Living Room TV" and "QE55Q80" not in json.dumps(info)
     assert world.service.proc is not None and world.service.proc.poll() is None
 
 

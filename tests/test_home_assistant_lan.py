@@ -83,6 +83,9 @@ def _by_role(entities: list[str]) -> dict[str, str]:
     return roles
 
 
+SNMP_SECRET = "lan-secret-community"
+
+
 @dataclass
 class World:
     lan: NetnsLan
@@ -243,10 +246,16 @@ def test_2_the_options_flow_edits_the_service_settings(world: World) -> None:
     assert refused["errors"] == {"base": "refused"}, refused
     assert "nm-no-such-if" in refused["description_placeholders"]["error"]
     choice["networks"] = subnet
+    choice["snmp_communities"] = SNMP_SECRET  # typed into the form, sealed to the service
     assert hass.post(step, choice)["type"] == "create_entry"
     options = world.request("options", {})
     assert options is not None and options["data"]["options"]["consider_home"] == 5
     assert options["data"]["options"]["discovery_interval"] == 3600
+    assert options["data"]["options"]["snmp_credentials"] == [{"version": "2c", "community": "***"}]
+    # The subscriber on "#" saw the request go by: the secret was in none of it.
+    sent = [m for m in world.sub.snapshot() if m.topic == "netmon/bridge/request/options"]
+    assert any("sealed" in m.payload for m in sent), [m.payload for m in sent]
+    assert all(SNMP_SECRET not in m.payload for m in world.sub.snapshot())
 
 
 @pytest.mark.netns

@@ -7,7 +7,8 @@ One namespace LAN, the real service (raw sockets) and a real mosquitto for the m
   shown as fast as ever;
 - a host keeps announcing over mDNS an instance whose address is its neighbour's: when the
   neighbour leaves it still goes ``not_home`` in time and stays away, and its name does not
-  change.
+  change;
+- an embedded broker on the LAN address lets in no one without credentials.
 """
 
 from __future__ import annotations
@@ -203,3 +204,61 @@ def test_an_mdns_liar_neither_renames_nor_keeps_home_a_host_that_left(world: Wor
         assert observe.info(liar).get("mdns_name") != "printer-two"  # not its address either
     finally:
         lan.bring_up(victim)
+
+
+def test_the_embedded_broker_on_the_lan_lets_in_only_its_users(
+    world: World, tmp_path: Path
+) -> None:
+    """A second instance whose embedded broker listens on the LAN address (with a password,
+    as it must): a host without credentials is refused, the viewer reads states but no
+    request, and the service itself (its own user) works."""
+    lan = world.lan
+    port, password, viewer = 1884, "s3cret-admin", "look-only"
+    config = tmp_path / "netmon.yaml"
+    write_config(
+        config,
+        [lan.subnet],
+        tmp_path / "netmon.db",
+        broker_port=port,
+        embedded=True,
+        instance_id="lanbroker",
+        discovery_interval=3600,
+        discovery={"use_ssdp": False, "ipv6": False, "use_mdns": False},
+        mqtt_options={"base_topic": "lanbroker"},
+        embedded_broker={
+            "host": lan.service_ip, "port": port, "password": password,
+            "viewer_password": viewer,
+        },
+    )  # fmt: skip
+    service = RunningService(lan, config, tmp_path / "service.log")
+    service.start()
+    host = lan.hosts[0]
+
+    def sub(*login: str, count: int = 1) -> subprocess.CompletedProcess[str]:
+        command = ["mosquitto_sub", "-h", lan.service_ip, "-p", str(port), "-t", "#", "-v"]
+        command += [*login, "-C", str(count), "-W", "4"]
+        args = lan.exec_args(host.namespace, *command)
+        return subprocess.run(args, check=False, capture_output=True, text=True, timeout=20)
+
+    try:
+        assert wait_until(lambda: "running" in service.log(), 20), service.log()
+        anonymous = sub()
+        assert anonymous.returncode != 0, anonymous
+        assert "not authori" in (anonymous.stderr + anonymous.stdout).lower(), anonymous
+        wrong = sub("-u", "netmon", "-P", "guess")
+        assert wrong.returncode != 0, wrong
+        # The viewer watches everything while the administrator asks for info.
+        watch = ["mosquitto_sub", "-h", lan.service_ip, "-p", str(port), "-t", "#", "-v"]
+        watch += ["-u", "viewer", "-P", viewer, "-W", "4"]
+        viewing = lan.popen(host.namespace, watch, stdout=subprocess.PIPE)
+        time.sleep(1)
+        ask = ["mosquitto_pub", "-h", lan.service_ip, "-p", str(port), "-u", "netmon"]
+        ask += ["-P", password, "-t", "lanbroker/bridge/request/info", "-m", "{}"]
+        lan.netns_exec(host, *ask)
+        out, _ = viewing.communicate(timeout=20)
+        topics = [line.split(" ", 1)[0] for line in out.splitlines()]
+        assert "lanbroker/bridge/info" in topics, topics  # states and info: yes
+        assert "lanbroker/bridge/response/info" in topics, topics  # the service answered
+        assert not [t for t in topics if "/bridge/request/" in t], topics  # requests: never
+    finally:
+        service.stop()

@@ -213,6 +213,27 @@ def test_watch_shows_the_lan_live_sorts_filters_and_marks_changes(
             lambda s: "★ new" in _row(s, late), 40, "the host that joined marked as new"
         )
 
+        # It names itself with escape sequences (clear the screen, set the title) and a bell:
+        # the view, the published info (what Home Assistant reads) and `devices` show text.
+        hostile = "\x1b[2J\x1b]0;owned\x07evil-laptop"
+        lan.netns_exec(
+            late, sys.executable, str(ROOT / "tests" / "tools" / "send_frames.py"), "dhcp",
+            "eth0", late.mac, hostile, "x", late.ip,
+        )  # fmt: skip
+        screen = term.wait(lambda s: "evil-laptop" in _row(s, late), 20, "the name as text")
+        assert "netmon-mqtt" in screen and "bridge online" in screen  # nothing was cleared
+        assert "owned" not in term._tmux("display", "-p", "-t", "watch", "#{pane_title}")
+        info = sub.latest(f"netmon/device/{late.device_id}/info")
+        assert info is not None and "evil-laptop" in info.json()["dhcp_hostname"]
+        assert not re.search(r"[\x00-\x1f\x7f]", info.payload), info.payload
+        listed = subprocess.run(
+            [sys.executable, "-m", "netmon_mqtt", "devices", "--database",
+             str(tmp_path / "netmon.db")],
+            capture_output=True, text=True, check=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+        assert "evil-laptop" in listed.stdout, listed.stdout
+        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", listed.stdout), listed.stdout
+
         # The x key saves a picture of the screen.
         term.keys("x")
         picture = tmp_path / "netmon-watch.svg"

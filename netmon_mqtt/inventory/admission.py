@@ -101,8 +101,10 @@ class Admission:
         self._settled = False  # the first sweep ended: unsolicited newcomers count
         self._observe: Observe | None = None
         self._candidates: OrderedDict[str, _Candidate] = OrderedDict()
-        self._unripe: deque[tuple[float, str]] = deque()  # (first heard, key): not judged yet
-        self._strangers: deque[float] = deque()
+        # (first heard, key) of candidates not judged yet; strangers of the last minute (the
+        # newest kept: enough to tell a flood, and its end, whatever the rate).
+        self._unripe: deque[tuple[float, str]] = deque()
+        self._strangers: deque[float] = deque(maxlen=max(4 * flood_threshold, MAX_CANDIDATES))
         self._flood: Flood | None = None
         self._checked: dict[str, float] = {}  # address -> when it was last checked
         self._tokens = float(CHECK_BURST)
@@ -159,6 +161,8 @@ class Admission:
         if candidate is None:
             candidate = self._candidates[key] = _Candidate(now)
             self._unripe.append((now, key))
+            if len(self._unripe) > 2 * MAX_CANDIDATES:  # judged early when they come that fast
+                self._judge_oldest(now)
             while len(self._candidates) > MAX_CANDIDATES:
                 _, pushed_out = self._candidates.popitem(last=False)
                 if not pushed_out.stranger:
@@ -211,11 +215,7 @@ class Admission:
         True when a flood began now."""
         now = self._clock.monotonic()
         while self._unripe and now - self._unripe[0][0] >= PROOF_WINDOW:
-            _, key = self._unripe.popleft()
-            candidate = self._candidates.get(key)
-            if candidate is not None and not candidate.stranger:
-                candidate.stranger = True
-                self._count_stranger(now)
+            self._judge_oldest(now)
         while self._strangers and now - self._strangers[0] > FLOOD_WINDOW:
             self._strangers.popleft()
         if self._flood is None and len(self._strangers) > self.flood_threshold:
@@ -230,6 +230,13 @@ class Admission:
             _LOGGER.warning("New device flood over (%s strangers in all)", self.strangers_total)
             self._flood = None
         return False
+
+    def _judge_oldest(self, now: float) -> None:
+        _, key = self._unripe.popleft()
+        candidate = self._candidates.get(key)
+        if candidate is not None and not candidate.stranger:
+            candidate.stranger = True
+            self._count_stranger(now)
 
     def _count_stranger(self, now: float) -> None:
         self._strangers.append(now)

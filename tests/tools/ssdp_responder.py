@@ -1,7 +1,8 @@
 """Answer SSDP searches and serve a UPnP description from inside a host namespace.
 
-Usage: ssdp_responder.py IP FRIENDLY_NAME MANUFACTURER MODEL DEVICE_TYPE [broken]
-With ``broken`` the replies and the description are malformed.
+Usage: ssdp_responder.py IP FRIENDLY_NAME MANUFACTURER MODEL DEVICE_TYPE [broken] [lie=IP]
+With ``broken`` the replies and the description are malformed; ``lie=IP`` adds a well-formed
+reply whose LOCATION is another host's description (``IP``'s).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def description(name: str, manufacturer: str, model: str, kind: str) -> bytes:
 def main() -> None:
     ip, name, manufacturer, model, kind, *flags = sys.argv[1:]
     broken = "broken" in flags
+    lies = [f.removeprefix("lie=") for f in flags if f.startswith("lie=")]
     body = (
         b"<root><device><friendlyName>unclosed"
         if broken
@@ -66,6 +68,11 @@ def main() -> None:
                 b"HTTP/1.1 200 OK\r\nLOCATION\r\n\r\n",
                 b"HTTP/1.1 200 OK\r\nLOCATION: http://203.0.113.9/evil.xml\r\n\r\n",
                 f"HTTP/1.1 200 OK\r\nLOCATION: http://{ip}:{HTTP_PORT}/d.xml\r\n\r\n".encode(),
+                *(
+                    f"HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\n"
+                    f"LOCATION: http://{other}:{HTTP_PORT}/description.xml\r\n\r\n".encode()
+                    for other in lies
+                ),
             ):
                 sock.sendto(junk, peer)
             continue
