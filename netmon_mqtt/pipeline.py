@@ -144,7 +144,8 @@ class Pipeline:
         if d.use_mdns:
             from .discovery.mdns import MdnsBrowser  # zeroconf is slow to import
 
-            self.mdns = MdnsBrowser(networks, observe, bus, clock, link if privileges.raw else None)
+            raw_link = link if privileges.raw else None
+            self.mdns = MdnsBrowser(networks, observe, bus, clock, link=raw_link, loops=loops)
         passive = d.passive and privileges.raw
         self.passive = (
             PassiveListener(link, networks, observe, bus, loops=loops) if passive else None

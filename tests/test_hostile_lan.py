@@ -8,7 +8,8 @@ One namespace LAN, the real service (raw sockets) and a real mosquitto for the m
 - a host keeps announcing over mDNS an instance whose address is its neighbour's: when the
   neighbour leaves it still goes ``not_home`` in time and stays away, and its name does not
   change;
-- an embedded broker on the LAN address lets in no one without credentials.
+- an embedded broker on the LAN address lets in no one without credentials;
+- (issue 23) a device announcing a service type no host had at start is named at once.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class World:
     service: RunningService
     sub: Subscriber
     responders: dict[str, subprocess.Popen[str]]
+    started: float  # when the service started (monotonic)
 
     @property
     def observe(self) -> Observer:
@@ -101,9 +103,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             log_level="debug",  # the ignored answers are said at debug
         )
         service = RunningService(lan, config, tmp / "service.log")
+        started = time.monotonic()
         service.start()
         sub = connect_subscriber(broker.port, lan.exec_args(lan.service_ns))
-        world = World(lan, broker, service, sub, responders)
+        world = World(lan, broker, service, sub, responders, started)
         home = wait_until(
             lambda: all(world.observe.state(h).get("presence") == "home" for h in lan.hosts[:5]),
             30,
@@ -262,3 +265,26 @@ def test_the_embedded_broker_on_the_lan_lets_in_only_its_users(
         assert not [t for t in topics if "/bridge/request/" in t], topics  # requests: never
     finally:
         service.stop()
+
+
+def test_a_service_type_new_to_the_lan_is_named_at_once(world: World) -> None:
+    """The type is read from the device's own announcement: no wait for the enumeration's
+    next query, which by now comes a minute apart or more."""
+    lan, observe = world.lan, world.observe
+    display = lan.hosts[3]
+    time.sleep(max(0.0, world.started + 40 - time.monotonic()))
+    announcing = mdns_responder(
+        lan, display, "kitchen-display", "Kitchen Display", "Nest Hub", "_googlecast._tcp.local."
+    )
+    try:
+        assert ready(announcing)
+        begun = time.monotonic()
+        # Without reading types from announcements, the next query for types comes at 60 s
+        # after start (or later): 15 s or more from here.
+        named = wait_until(lambda: observe.info(display).get("name") == "Kitchen Display", 8)
+        assert named, (observe.info(display), world.service.log()[-2000:])
+        assert time.monotonic() - begun < 8
+        assert "_googlecast._tcp.local." in observe.info(display)["services"]
+    finally:
+        announcing.kill()
+        announcing.wait(10)

@@ -128,7 +128,7 @@ def _browser(clock: VirtualClock, link: Link | None) -> MdnsBrowser:
     async def observe(_obs: Observation) -> None:
         return None
 
-    return MdnsBrowser(WatchedNetworks(), observe, EventBus(), clock, link)
+    return MdnsBrowser(WatchedNetworks(), observe, EventBus(), clock, link=link)
 
 
 def _sighting(ip: str) -> Observation:
@@ -223,3 +223,17 @@ def test_a_description_with_a_document_type_is_refused() -> None:
         b"<root><device><friendlyName>&a;</friendlyName></device></root>"
     )
     assert ssdp.parse_description(bomb) == {}
+
+
+def test_a_service_type_new_to_the_lan_is_browsed_as_soon_as_a_device_announces_it() -> None:
+    """Read from any mDNS response on the raw link, not from the enumeration's queries
+    (which back off towards an hour)."""
+    link = Link()
+    browser = _browser(VirtualClock(), link)
+    browsed: list[str] = []
+    browser._browse = browsed.append  # type: ignore[method-assign]
+    browser._listen_to_senders()
+    packet = announcement("Kitchen._googlecast._tcp.local.", "kitchen.local.", HOST[0])
+    for handler in link.udp_handlers:
+        handler("eth0", parse_udp(frame(HOST[1], HOST[0], MDNS_PORT, packet)))  # type: ignore[arg-type]
+    assert browsed == ["_googlecast._tcp.local."]

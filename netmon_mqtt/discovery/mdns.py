@@ -23,7 +23,7 @@ from datetime import datetime
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
-from ..background import TaskSet
+from ..background import Supervisor, TaskSet
 from ..clock import SYSTEM, Clock
 from ..errors import DiscoveryError
 from ..events import EventBus, OptionsChanged
@@ -37,6 +37,8 @@ from .senders import Senders
 
 _LOGGER = logging.getLogger(__name__)
 TYPE_ENUMERATION = "_services._dns-sd._udp.local."
+SERVICE_TYPE = re.compile(r"_[a-z0-9][a-z0-9-]{0,62}\._(tcp|udp)\.local\.", re.IGNORECASE)
+ENUMERATE_EVERY = 60.0  # seconds between fresh queries for the service types
 _RESOLVE_TIMEOUT_MS = 3000
 _MAX_TYPES = 256
 _TXT_FACTS = {
@@ -116,11 +118,17 @@ class MdnsBrowser:
         observe: Observe,
         bus: EventBus,
         clock: Clock = SYSTEM,
+        *,
         link: Link | None = None,
+        loops: Supervisor | None = None,
     ) -> None:
         self._clock = clock
         self._link = link
-        self._senders = Senders(clock, MDNS_PORT, response_names) if link else None
+        self._senders = Senders(clock, MDNS_PORT, self._names) if link else None
+        loops = loops or Supervisor(clock)
+        self._types = loops.loop(
+            "mdns-types", self._enumerate_again, every=ENUMERATE_EVERY, first=ENUMERATE_EVERY
+        )
         self._networks = networks
         self._addresses: list[str] = []  # browsed on, once started
         self._observe = observe
@@ -150,6 +158,7 @@ class MdnsBrowser:
             return
         self._browse(TYPE_ENUMERATION)
         self._listen_to_senders()
+        await self._types.start()
         _LOGGER.info("Browsing mDNS services on %s", ", ".join(self._addresses))
 
     def _listen_to_senders(self) -> None:
@@ -174,6 +183,7 @@ class MdnsBrowser:
         await self._close()
 
     async def _close(self) -> None:
+        await self._types.stop()
         await self._tasks.cancel()
         for browser in self._browsers.values():
             await browser.async_cancel()
@@ -182,8 +192,27 @@ class MdnsBrowser:
             await self._zeroconf.async_close()
             self._zeroconf = None
 
+    def _names(self, payload: bytes) -> list[str]:
+        """The names of an mDNS response from the raw link; a service type among them that
+        is new is browsed at once (a device announcing a type nobody had at start)."""
+        names = response_names(payload)
+        for name in names:
+            if SERVICE_TYPE.fullmatch(name) and name.lower() not in self._browsers:
+                self._browse(name.lower())
+        return names
+
+    async def _enumerate_again(self) -> None:
+        """Ask for the service types again: the browser's own queries back off towards an
+        hour, and a type that appears later (without raw sockets to hear it) waits for it."""
+        browser = self._browsers.pop(TYPE_ENUMERATION, None)
+        if browser is not None:
+            await browser.async_cancel()
+        if self._zeroconf is not None:
+            self._browse(TYPE_ENUMERATION)
+
     def _browse(self, service_type: str) -> None:
-        assert self._zeroconf is not None
+        if self._zeroconf is None:
+            return
         if service_type in self._browsers or len(self._browsers) >= _MAX_TYPES:
             return
         self._browsers[service_type] = AsyncServiceBrowser(
@@ -197,7 +226,7 @@ class MdnsBrowser:
             return
         if service_type == TYPE_ENUMERATION:
             if name.endswith(".local.") and name.startswith("_"):
-                self._browse(name)
+                self._browse(name.lower())
             return
         self._tasks.spawn(self._resolve(service_type, name))
 
