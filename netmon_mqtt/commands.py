@@ -14,6 +14,8 @@ from .confirm import options_damage, refused
 from .discovery.networks import Target
 from .discovery.service import Discovery
 from .discovery.sweep import METHODS
+from .identify.classify import OWNER
+from .identify.taxonomy import TYPES
 from .inventory.history import History
 from .inventory.service import Inventory
 from .models import Device
@@ -52,7 +54,14 @@ DEVICE_OPTIONS: Final = vol.Schema(
     {
         vol.Required("id"): _DEVICE_ID,
         vol.Required("options"): vol.All(
-            vol.Schema({vol.Optional("tracked"): bool, vol.Optional("ha_discovery"): bool}),
+            vol.Schema(
+                {
+                    vol.Optional("tracked"): bool,
+                    vol.Optional("ha_discovery"): bool,
+                    # The owner's type (never overwritten by a guess); null: guess again.
+                    vol.Optional("device_type"): vol.Any(None, vol.In(sorted(TYPES))),
+                }
+            ),
             vol.Length(min=1),
         ),
     }
@@ -233,9 +242,16 @@ class Commands:
         return device_summary(self._device(args))
 
     async def device_options(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Track a device or not, show it to Home Assistant or not."""
+        """Track a device or not, show it to Home Assistant or not, set its type."""
         target = self._device(args)
-        await self._inventory.update(target.id, **args["options"])
+        changes = dict(args["options"])
+        if "device_type" in changes:
+            chosen = changes.pop("device_type")
+            owner = {k: v for k, v in target.details.get(OWNER, {}).items() if k != "device_type"}
+            if chosen is not None:
+                owner["device_type"] = chosen
+            changes["details"] = {**target.details, OWNER: owner}
+        await self._inventory.update(target.id, **changes)
         updated = self._device(args)
         return {
             **device_summary(updated),

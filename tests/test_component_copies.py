@@ -11,6 +11,7 @@ from types import ModuleType
 import yaml
 
 from netmon_mqtt.discovery.sweep import METHODS
+from netmon_mqtt.identify.taxonomy import TYPES
 from netmon_mqtt.models import Device
 from netmon_mqtt.options import DECLARED
 from netmon_mqtt.publish import ha_discovery, payloads
@@ -40,6 +41,15 @@ def test_scan_methods_are_the_services() -> None:
     assert set(_const().SCAN_METHODS) == set(METHODS)
     services = yaml.safe_load((COMPONENT / "services.yaml").read_text())
     assert set(services["scan"]["fields"]["methods"]["selector"]["select"]["options"]) == METHODS
+
+
+def test_device_types_are_the_services() -> None:
+    assert set(_const().DEVICE_TYPES) == set(TYPES)
+    services = yaml.safe_load((COMPONENT / "services.yaml").read_text())
+    options = services["set_type"]["fields"]["device_type"]["selector"]["select"]["options"]
+    assert set(options) == {*TYPES, "guess"}
+    strings = json.loads((COMPONENT / "strings.json").read_text())
+    assert set(strings["selector"]["device_type"]["options"]) == {*TYPES, "guess"}
 
 
 def test_identifier_prefixes_and_topics_are_the_services() -> None:

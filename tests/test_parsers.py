@@ -231,10 +231,29 @@ def test_ipv4_neighbour_states_tell_evidence_from_stale_entries() -> None:
     [
         ({"mdns": {"services": ["_ipp._tcp.local."]}}, None, MAC, "printer"),
         ({"dhcp": {"vendor_class": "MSFT 5.0"}}, None, MAC, "computer"),
-        ({"snmp": {"sysDescr": "Cisco IOS Software"}}, None, MAC, "network"),
-        ({}, "Ubiquiti Networks Inc.", MAC, "network"),
+        ({"snmp": {"sysDescr": "Cisco IOS Software"}}, None, MAC, "router"),
+        ({}, "Ubiquiti Networks Inc.", MAC, "access_point"),
         ({}, None, "da:00:00:00:00:01", "phone"),
         ({}, None, MAC, None),
+        # Case does not matter; "Linux" alone says little.
+        ({"snmp": {"sysDescr": "DES-3200-18 Fast Ethernet Switch"}}, None, MAC, "switch"),
+        ({"snmp": {"sysDescr": "Vyatta VyOS 1.1.7"}}, None, MAC, "router"),
+        ({"snmp": {"sysDescr": "Linux 2.6.32 #1 mips"}}, "Ubiquiti Inc", MAC, "access_point"),
+        (
+            {"snmp": {"sysDescr": "APC Web/SNMP Management Card (MB:v4.1.0 PF:v6.4.6)"}},
+            None,
+            MAC,
+            "ups",
+        ),
+        ({"snmp": {"sysDescr": "NetApp Release 8.1 7-Mode: Data ONTAP"}}, None, MAC, "nas"),
+        ({"mdns": {"services": ["_raop._tcp.local."]}}, None, MAC, "speaker"),
+        ({"mdns": {"services": ["_googlecast._tcp.local."]}}, None, MAC, "tv_media"),
+        (
+            {"owner": {"device_type": "camera"}, "mdns": {"services": ["_ipp._tcp.local."]}},
+            None,
+            MAC,
+            "camera",
+        ),  # the owner's choice wins
     ],
 )
 def test_classification(details: dict, vendor: str | None, mac: str, expected: str | None) -> None:  # type: ignore[type-arg]

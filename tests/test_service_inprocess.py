@@ -195,7 +195,7 @@ PHONE_INFO = {
 def _phone_config() -> Any:
     device = Device(
         id=PHONE_ID, mac=PHONE[1], ip=PHONE[0], first_seen=None, last_seen=None,  # type: ignore[arg-type]
-        vendor="Apple, Inc.", names={"dhcp": "pixel-7"},
+        vendor="Apple, Inc.", names={"dhcp": "pixel-7"}, device_type="phone",
     )  # fmt: skip
     return ha_discovery.device_config(device, TOPICS, __version__)
 

@@ -197,6 +197,8 @@ async def test_device_actions_map_devices_to_netmon_ids(
         blocking=True,
     )
     await hass.services.async_call(DOMAIN, "set_tracked", {**target, "tracked": False}, True)
+    await hass.services.async_call(DOMAIN, "set_type", {**target, "device_type": "camera"}, True)
+    await hass.services.async_call(DOMAIN, "set_type", {**target, "device_type": "guess"}, True)
     await hass.services.async_call(DOMAIN, "remove_device", {**target, "block": True}, True)
     republished = await hass.services.async_call(
         DOMAIN, "republish", {}, blocking=True, return_response=True
@@ -208,7 +210,11 @@ async def test_device_actions_map_devices_to_netmon_ids(
     ids = sorted(e.entity_id for e in er.async_entries_for_device(er.async_get(hass), device.id))
     assert "device_tracker.den_speaker" in ids and "sensor.den_speaker_latency" in ids
     assert not [i for i in ids if "kitchen" in i], ids
-    assert bridge.commands("device/options") == [{"id": DEVICE, "options": {"tracked": False}}]
+    assert bridge.commands("device/options") == [
+        {"id": DEVICE, "options": {"tracked": False}},
+        {"id": DEVICE, "options": {"device_type": "camera"}},
+        {"id": DEVICE, "options": {"device_type": None}},  # "guess": the evidence decides
+    ]
     assert bridge.commands("device/remove") == [{"id": DEVICE, "block": True, "confirm": True}]
 
 
@@ -577,6 +583,7 @@ def test_helpers_are_total() -> None:
     [
         ("rename_device", "device/rename", {"name": "x" * 10}),
         ("set_tracked", "device/options", {"tracked": True}),
+        ("set_type", "device/options", {"device_type": "printer"}),
         ("remove_device", "device/remove", {}),
         ("ping", "device/ping", {}),
         ("unmerge_device", "device/unmerge", {"mac": PRIVATE_MAC}),

@@ -49,6 +49,11 @@ TOPIC_RESPONSE: Final = "bridge/response"
 
 # Sweep methods a scan may ask for.
 SCAN_METHODS: Final = ("arp", "icmp", "neighbours", "ipv6", "ssdp")
+DEVICE_TYPES: Final = (  # the service's taxonomy (netmon_mqtt/identify/taxonomy.py)
+    "phone", "tablet", "computer", "server", "virtual_machine", "printer", "scanner",
+    "tv_media", "speaker", "game_console", "camera", "router", "switch", "access_point",
+    "firewall", "ups", "nas", "plug", "light", "thermostat", "hub", "sensor", "unknown",
+)  # fmt: skip
 
 # Run-time options the options flow edits: (minimum, maximum, step), in seconds.
 OPTION_LIMITS: Final = {

@@ -16,7 +16,7 @@ from homeassistant.helpers import config_validation as cv
 
 from .bridge import NetmonBridge, NetmonConfigEntry
 from .compat import ha_schema
-from .const import DOMAIN, SCAN_METHODS, SCAN_TIMEOUT
+from .const import DEVICE_TYPES, DOMAIN, SCAN_METHODS, SCAN_TIMEOUT
 from .devices import rename_entity_ids, resolve
 
 ATTR_ENTRY = "config_entry_id"
@@ -26,6 +26,7 @@ ATTR_METHODS = "methods"
 ATTR_COUNT = "count"
 ATTR_NAME = "name"
 ATTR_TRACKED = "tracked"
+ATTR_TYPE = "device_type"
 ATTR_BLOCK = "block"
 ATTR_UPDATE_ENTITY_IDS = "update_entity_ids"
 ATTR_INTO_DEVICE = "into_device_id"
@@ -53,6 +54,10 @@ SCHEMAS: dict[str, vol.Schema] = {
         }
     ),
     "set_tracked": vol.Schema({_DEVICE: cv.string, vol.Required(ATTR_TRACKED): cv.boolean}),
+    # "guess" lets the service's evidence decide again.
+    "set_type": vol.Schema(
+        {_DEVICE: cv.string, vol.Required(ATTR_TYPE): vol.In([*DEVICE_TYPES, "guess"])}
+    ),
     "remove_device": vol.Schema(
         {_DEVICE: cv.string, vol.Optional(ATTR_BLOCK, default=False): cv.boolean}
     ),
@@ -123,6 +128,14 @@ async def _set_tracked(hass: HomeAssistant, call: ServiceCall) -> ServiceRespons
     return None
 
 
+async def _set_type(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    chosen = call.data[ATTR_TYPE]
+    options = {"device_type": None if chosen == "guess" else chosen}
+    await bridge.request("device/options", {"id": device_id, "options": options})
+    return None
+
+
 async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
     block = call.data[ATTR_BLOCK]  # chosen in the action: the confirmation the service wants
@@ -165,6 +178,7 @@ _HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
     "ping": (_ping, SupportsResponse.OPTIONAL),
     "rename_device": (_rename, SupportsResponse.NONE),
     "set_tracked": (_set_tracked, SupportsResponse.NONE),
+    "set_type": (_set_type, SupportsResponse.NONE),
     "remove_device": (_remove, SupportsResponse.NONE),
     "merge_devices": (_merge, SupportsResponse.OPTIONAL),
     "unmerge_device": (_unmerge, SupportsResponse.OPTIONAL),

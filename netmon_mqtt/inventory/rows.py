@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from ..identify.taxonomy import normalised
 from ..models import Device, Presence
 
 COLUMNS = (
@@ -74,7 +75,7 @@ def device_from_row(row: tuple[object, ...]) -> Device:
         names=json.loads(str(values["names"])),
         details=json.loads(str(values["details"])),
         ipv6=_ipv6(json.loads(str(values["ipv6"])), last_seen),
-        device_type=_opt(values["device_type"]),
+        device_type=normalised(_opt(values["device_type"])),  # an older release's name too
         type_evidence=tuple(json.loads(str(values["type_evidence"]))),
         gaps=tuple(float(g) for g in json.loads(str(values["gaps"]))),
         links={str(k): str(v) for k, v in json.loads(str(values["links"])).items()},

@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from ..identify import taxonomy
 from ..models import Device
 from ..vendors import short_vendor
 from .payloads import model_of
@@ -213,6 +214,9 @@ def device_config(
     this instance publishes on the device's ``probes`` topic.
     """
     components = device_components(device.id, topics)
+    if device.device_type:  # the tracker wears its type's icon
+        icon = taxonomy.of(device.device_type).icon
+        components["presence"] = {**components["presence"], "icon": icon}
     if shared:
         components["presence"] = {
             **components["presence"],
