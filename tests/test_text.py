@@ -93,6 +93,7 @@ def test_watch_cells_are_plain_text_never_markup() -> None:
     draws them as the characters they are (before, ``"ip": "[/]"`` raised MarkupError)."""
     model = WatchModel("netmon")
     markup = {"name": "[/]", "ip": "[bold]x[/bold][/]", "vendor": "[link=x]y", "mac": "[/]"}
+    markup["device_type"] = "[/]"  # not a type: shown as one of ours, "Unknown"
     hostile = {k: v + "\x1b[2J" for k, v in markup.items()}
     model.apply(Message("netmon/device/d1/info", _json(hostile), retain=False))
     state = {"presence": "[/]", "latency_ms": 1.0, "last_seen": "[/]"}
@@ -101,6 +102,7 @@ def test_watch_cells_are_plain_text_never_markup() -> None:
     cells = app._cells(model.devices["d1"], NOW)
     texts = [cell.plain for cell in cells]
     assert "[/]" in texts[1] and "[bold]x[/bold][/]" in texts[2], texts
+    assert "Unknown" in texts, texts
     assert all(_clean(text) for text in texts), texts
 
 

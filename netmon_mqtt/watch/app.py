@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from .. import __version__
 from ..clock import SYSTEM
 from ..config import MqttConfig
+from ..identify import taxonomy
 from ..publish.reader import LinkState, Reader
 from ..text import shown
 from .model import HISTORY_POINTS, Device, SortKey, WatchModel, parse_time
@@ -30,7 +31,9 @@ REFRESH_S = 0.5
 HISTORY_ROWS = 60  # rows whose history is asked for, from the top of the table
 HISTORY_PACE_S = 0.05  # between two history requests
 SCREENSHOT = "netmon-watch.svg"
-COLUMNS = ("", "name", "ip", "presence", "latency", "loss", "history", "vendor", "last seen")
+COLUMNS = (
+    "", "name", "ip", "presence", "latency", "loss", "history", "vendor", "type", "last seen",
+)  # fmt: skip
 PRESENCE_STYLE = {"home": "bold green", "away": "red"}
 MARK = {"new": ("★ new", "bold black on green"), "changed": ("● chg", "bold black on yellow")}
 
@@ -179,6 +182,7 @@ class WatchApp(App[None]):
             Text("-" if loss is None else f"{loss:.0f} %", justify="right"),
             Text(device.sparkline(), style="cyan"),
             Text(shown(device.info.get("vendor"))),
+            Text(_type_label(device.info.get("device_type"))),
             Text(_ago(device.last_seen, now)),
         ]
 
@@ -251,3 +255,8 @@ def run(mqtt: MqttConfig, host: str, screenshots: Path) -> None:
     app = WatchApp(model, Reader(mqtt, host, model.filters, client_id), screenshots)
     app.sub_title = f"{mqtt.base_topic} on {host}:{mqtt.port} · v{__version__}"
     app.run()
+
+
+def _type_label(value: object) -> str:
+    """The type as people call it ("Router / gateway"), or nothing for none yet."""
+    return taxonomy.of(value).label if isinstance(value, str) and value else ""
