@@ -247,6 +247,14 @@ def test_ipv4_neighbour_states_tell_evidence_from_stale_entries() -> None:
         ),
         ({"snmp": {"sysDescr": "NetApp Release 8.1 7-Mode: Data ONTAP"}}, None, MAC, "nas"),
         ({"mdns": {"services": ["_raop._tcp.local."]}}, None, MAC, "speaker"),
+        ({"snmp": {"sysDescr": "Netentsec NGFW"}}, None, MAC, "firewall"),
+        ({"snmp": {"sysDescr": "Data Center 01 Temp Sensor"}}, None, MAC, "sensor"),
+        (
+            {"snmp": {"sysDescr": "Ruijie 10G Routing Switch(S5750-24GT/12SFP)"}},
+            None,
+            MAC,
+            "switch",
+        ),
         ({"mdns": {"services": ["_googlecast._tcp.local."]}}, None, MAC, "tv_media"),
         (
             {"owner": {"device_type": "camera"}, "mdns": {"services": ["_ipp._tcp.local."]}},

@@ -51,10 +51,11 @@ _DHCP_CLASS: tuple[tuple[str, str], ...] = (
 )
 # sysDescr, case-insensitive: "DES-3200-18 Fast Ethernet Switch" is a switch.
 _SNMP_DESCR: tuple[tuple[str, str], ...] = (
-    (r"firewall|PAN-OS|FortiGate|Adaptive Security Appliance|pfSense|OPNsense", "firewall"),
+    (r"firewall|\bNGFW|PAN-OS|FortiGate|Adaptive Security Appliance|pfSense|OPNsense", "firewall"),
     (r"Smart-UPS|\bUPS\b|Management Card|PowerChute|\bPDU\b|\bAPC\b", "ups"),
     (r"Data ONTAP|NetApp|DiskStation|Synology|QNAP|\bNAS\b|storage", "nas"),
     (r"camera|IPCAM|Network Video|Hikvision|AXIS", "camera"),
+    (r"\bsensor\b|environmental monitor", "sensor"),
     (r"access point|\bUAP\b|Aironet|Aruba AP|\bWAP\b", "access_point"),
     (r"switch|ProCurve|Catalyst|\bDES-\d|\bDGS-\d|EX\d{4}", "switch"),
     (r"router|RouterOS|EdgeOS|Vyatta|VyOS|JUNOS|Cisco IOS|OpenWrt|gateway", "router"),
