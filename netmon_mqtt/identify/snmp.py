@@ -1,5 +1,6 @@
 """SNMP identification: the system group of a device's agent (sysName, sysDescr,
-sysUpTime, sysContact, sysLocation, sysObjectID) as an ``snmp`` observation.
+sysUpTime, sysContact, sysLocation, sysObjectID) and what its ENTITY-MIB says of the device
+(model, versions, serial number: ``entity.py``) as an ``snmp`` observation.
 
 Each credential that applies to the device is tried in turn (``snmp_credentials``), first
 with the plain probe, then, where an agent answered it, with one GET through the client
@@ -19,6 +20,7 @@ from ..clock import SYSTEM, Clock
 from ..errors import SnmpError
 from ..models import Device, Observation
 from ..text import plain
+from .entity import ENTITY_WALK, entity_facts
 from .snmp_client import SnmpClient
 from .snmp_credentials import Keyring, SnmpCredential
 
@@ -99,4 +101,16 @@ class SnmpIdentifier:
             _LOGGER.debug("SNMP %s of %s: %s", credential, ip, err)
             return None
         fields = {name: render(name, by_oid.get(oid)) for name, oid in SYSTEM_OIDS.items()}
-        return {k: v for k, v in fields.items() if v is not None} or None
+        found = {k: v for k, v in fields.items() if v is not None}
+        if found:
+            found.update(await self._entity(ip, credential))
+        return found or None
+
+    async def _entity(self, ip: str, credential: SnmpCredential) -> dict[str, str]:
+        """Model, versions and serial number from ENTITY-MIB ({} when it has none)."""
+        try:
+            walked = await self._client.walk(ip, credential, ENTITY_WALK)
+        except SnmpError as err:
+            _LOGGER.debug("No ENTITY-MIB from %s: %s", ip, err)
+            return {}
+        return entity_facts(walked.found) if walked else {}

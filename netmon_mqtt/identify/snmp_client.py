@@ -143,7 +143,7 @@ class SnmpClient:
         engine = self._acquire(hlapi, ip)
         try:
             target = await hlapi.UdpTransportTarget.create(
-                (ip, SNMP_PORT), timeout=self._timeout, retries=self._retries
+                (ip, self._port), timeout=self._timeout, retries=self._retries
             )
             yield _Session(hlapi, engine.engine, _auth_data(hlapi, credential), target)
         except SnmpError:

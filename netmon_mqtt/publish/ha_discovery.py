@@ -6,13 +6,12 @@ Component keys are part of every entity's ``unique_id``: never rename them.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from ..identify import taxonomy
 from ..models import Device
 from ..vendors import short_vendor
-from .payloads import model_of
+from .payloads import versions
 from .topics import BRIDGE_IDENTIFIER_PREFIX, Topics, device_identifier
 
 ORIGIN_URL = "https://github.com/netmon-mqtt/netmon-mqtt"
@@ -183,24 +182,6 @@ def _via(device: Device, topics: Topics) -> str:
     if isinstance(switch, str) and switch != device.id:
         return device_identifier(switch)
     return topics.bridge_id
-
-
-def versions(device: Device) -> dict[str, str]:
-    """``model``, ``hw_version`` and ``sw_version`` where a source tells them."""
-    found: dict[str, str] = {}
-    model = model_of(device)
-    if model:
-        found["model"] = model
-    number = device.details.get("ssdp", {}).get("model_number")
-    if number and number != model:
-        found["hw_version"] = str(number)
-    match = _VERSION.search(str(device.details.get("snmp", {}).get("sysDescr", "")))
-    if match:
-        found["sw_version"] = match.group(1)
-    return found
-
-
-_VERSION = re.compile(r"\b[Vv]ersion:?\s+([0-9][\w.()-]{0,40})")
 
 
 def device_config(

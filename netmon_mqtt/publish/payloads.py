@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -82,6 +83,7 @@ def info_payload(device: Device, probes: Sequence[str] = ()) -> dict[str, Any]:
         "host_name": device.hostname,  # as Home Assistant names a tracker's host name
         "vendor": device.vendor,
         "model": model_of(device),
+        **{key: versions(device).get(key) for key in ("sw_version", "hw_version", "serial_number")},
         "mdns_name": device.names.get("mdns"),
         "dhcp_hostname": device.names.get("dhcp"),
         "dns_name": device.names.get("dns"),
@@ -109,6 +111,32 @@ def model_of(device: Device) -> str | None:
         if model:
             return str(model)
     return None
+
+
+def versions(device: Device) -> dict[str, str]:
+    """``model``, ``hw_version``, ``sw_version`` and ``serial_number`` where a source tells
+    them (the SNMP agent's ENTITY-MIB first)."""
+    found: dict[str, str] = {}
+    snmp = device.details.get("snmp", {})
+    model = model_of(device)
+    if model:
+        found["model"] = model
+    number = device.details.get("ssdp", {}).get("model_number")
+    if snmp.get("hw_version"):
+        found["hw_version"] = str(snmp["hw_version"])
+    elif number and number != model:
+        found["hw_version"] = str(number)
+    match = _VERSION.search(str(snmp.get("sysDescr", "")))
+    if snmp.get("sw_version"):
+        found["sw_version"] = str(snmp["sw_version"])
+    elif match:
+        found["sw_version"] = match.group(1)
+    if snmp.get("serial_number"):
+        found["serial_number"] = str(snmp["serial_number"])
+    return found
+
+
+_VERSION = re.compile(r"\b[Vv]ersion:?\s+([0-9][\w.()-]{0,40})")
 
 
 def device_summary(device: Device, online: bool | None = None) -> dict[str, Any]:
