@@ -23,6 +23,7 @@ from .errors import ConfigError
 from .identify.credentials import SnmpCredential
 from .schema import (
     CIDRS,
+    DEVICE_TYPE,
     INSTANCE_ID,
     LOG_LEVEL,
     NETWORKS,
@@ -159,10 +160,20 @@ class Config(RuntimeOptions):
     arp_probe: bool = setting(BOOL, True)
     max_devices: int = setting(Number(10, 100000, integer=True), MAX_DEVICES)
     flood_threshold: int = setting(Number(5, 100000, integer=True), FLOOD_THRESHOLD)
-    # Device id -> its own values of the settings declared with ``device=True``.
+    # Device id -> its own values of the settings declared with ``device=True``, and its
+    # type (``device_type``: the owner's, never overwritten by a guess).
     devices: Mapping[str, Mapping[str, Any]] = setting(
-        device_overrides(device_schema(RuntimeOptions)), factory=dict
+        device_overrides(
+            device_schema(RuntimeOptions).extend({vol.Optional("device_type"): DEVICE_TYPE})
+        ),
+        factory=dict,
     )
+
+    @property
+    def device_types(self) -> dict[str, str]:
+        """The types the file sets: device id -> type."""
+        return {d: str(o["device_type"]) for d, o in self.devices.items() if "device_type" in o}
+
     discovery: DiscoveryConfig = section(DiscoveryConfig)
     # broker, password_env, password_file: read once while loading (``_finish_mqtt``).
     mqtt: MqttConfig = section(MqttConfig, broker=OPT_STR, password_env=STR, password_file=STR)

@@ -123,6 +123,7 @@ class Pipeline:
             options=options,
             clock=clock,
             admission=admission,
+            types=config.device_types,
         )
         self.enrichment = Enrichment(inventory, bus, identifiers, clock=clock)
         self.history = History(store, bus, options, clock=clock)

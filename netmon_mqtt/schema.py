@@ -12,6 +12,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 from .identify.credentials import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpCredential
+from .identify.taxonomy import TYPES
 from .macs import normalise_mac
 from .validators import (
     STR,
@@ -156,6 +157,9 @@ PORT: Final = Number(1, 65535, integer=True)
 TOPIC: Final = matching(_TOPIC_SEGMENT, "an MQTT topic without wildcards or spaces")
 INSTANCE_ID: Final = matching(_INSTANCE_ID, "1-32 lower-case letters, digits or '_'")
 LOG_LEVEL: Final = choice("debug", "info", "warning", "error")
+
+
+DEVICE_TYPE: Final = choice(*TYPES)  # a type of the taxonomy (``identify/taxonomy.py``)
 
 
 def device_overrides(settings: vol.Schema) -> Validator:

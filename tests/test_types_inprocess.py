@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from netmon_mqtt.config import validate
+from netmon_mqtt.errors import ConfigError
 from netmon_mqtt.identify.taxonomy import LEGACY, TYPES, normalised
 
 from .inprocess import PRINTER, InProcess, running
@@ -69,3 +71,27 @@ def test_every_type_has_an_icon_and_old_values_map_onto_the_taxonomy() -> None:
         assert normalised(old) == old
     assert normalised("network") == "router" and normalised("iot") == "hub"
     assert normalised("made-up") == "unknown" and normalised(None) is None
+
+
+async def test_the_configuration_file_sets_a_type(
+    mosquitto: LocalMosquitto, tmp_path: Path
+) -> None:
+    devices = {PRINTER[1]: {"device_type": "camera", "consider_home": 300}}
+    async with running(
+        mosquitto.port, tmp_path / "netmon.db", virtual=True, devices=devices
+    ) as world:
+        await world.connected()
+        assert world.observe is not None
+        observe = world.observe
+        assert await world.until(lambda: observe.info(PRINTER).get("device_type") == "camera", 60)
+        assert observe.info(PRINTER)["type_evidence"] == ["set by the owner"]
+        assert await world.until(lambda: _icon(world) == "mdi:cctv")
+
+
+def test_a_type_the_file_does_not_know_is_refused_with_its_path() -> None:
+    with pytest.raises(ConfigError) as refused:
+        validate({"devices": {"aa:bb:cc:dd:ee:ff": {"device_type": "toaster"}}})
+    assert "devices.aa:bb:cc:dd:ee:ff.device_type: expected one of" in str(refused.value)
+    assert "one of phone" in str(refused.value)
+    config = validate({"devices": {"AA-BB-CC-DD-EE-FF": {"device_type": "nas"}}})
+    assert config.device_types == {"aabbccddeeff": "nas"}

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..macs import is_randomized
+from ..macs import device_id_for, is_randomized
 from ..models import Device, Observation
 
 MAX_LINKS = 32  # linked MACs kept per device (a phone rotating daily): the newest
@@ -116,3 +116,19 @@ def find(
         and (why := evidence(new, new_mac, of_device(device))) is not None
     ]
     return matches[0] if len(matches) == 1 else None
+
+
+def id_for(obs: Observation, aliases: Mapping[str, str], devices: Iterable[Device]) -> str | None:
+    """The id of the device a sighting is about (known or new); None for one with neither
+    MAC nor address. A linked MAC is its device's; a MAC-less sighting of an address known by
+    MAC belongs to that device (the one seen last, when a device on a new MAC took over the
+    address)."""
+    if obs.mac is not None and obs.mac in aliases:
+        return aliases[obs.mac]
+    if obs.mac is None and obs.ip is not None:
+        holders = [d for d in devices if d.ip == obs.ip and d.mac]
+        if holders:
+            return max(holders, key=lambda d: d.last_seen).id
+    if obs.mac is None and obs.ip is None:
+        return None
+    return device_id_for(obs.mac, obs.ip)

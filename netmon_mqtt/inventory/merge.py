@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ..identify.classify import classify
+from ..identify.classify import OWNER, classify
 from ..identify.interfaces import Rates
 from ..models import NAME_SOURCES, Device, Observation
 from .admission import Admitted
@@ -161,3 +161,13 @@ def new_device(  # noqa: PLR0917 (the parts of one new device)
     if admitted and admitted.held:
         device = replace(device, tracked=False, ha_discovery=False)
     return classified(device)
+
+
+def owned(device: Device, types: Mapping[str, str]) -> Device:
+    """``device`` with the type the configuration file sets for it (the owner's), if any."""
+    chosen = types.get(device.id)
+    owner = device.details.get(OWNER, {})
+    if chosen is None or owner.get("device_type") == chosen:
+        return device
+    details = {**device.details, OWNER: {**owner, "device_type": chosen}}
+    return classified(replace(device, details=details))

@@ -13,6 +13,7 @@ of their own around it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -41,6 +42,7 @@ from ..topology.render import store as topology_details
 from . import links
 from .admission import Admission, Admitted
 from .merge import absorbed, changed_fields, classified, interfaces_seen, merge, new_device
+from .merge import owned as set_by_file
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,8 +65,10 @@ class Inventory:
         options: RuntimeOptions | None = None,
         clock: Clock = SYSTEM,
         admission: Admission | None = None,
+        types: Mapping[str, str] | None = None,
     ) -> None:
         self._clock = clock
+        self._types = dict(types or {})  # device id -> the type the file sets
         self._admission = admission or Admission(clock, FLOOD_THRESHOLD, MAX_DEVICES)
         self._admission.attach(self.observe)
         self._track_new_devices = options.track_new_devices if options else True
@@ -87,7 +91,7 @@ class Inventory:
     async def start(self) -> None:
         """Load the stored devices, their links and the block list."""
         for device in await self._store.load_devices():
-            self._devices[device.id] = device
+            self._devices[device.id] = set_by_file(device, self._types)
             self._aliases.update(dict.fromkeys(device.links, device.id))
         self._blocked = await self._store.blocked()
         _LOGGER.info("Inventory holds %s devices", len(self._devices))
@@ -221,17 +225,7 @@ class Inventory:
         return merged, merged
 
     def _id_for(self, obs: Observation) -> str | None:
-        if obs.mac is not None and obs.mac in self._aliases:
-            return self._aliases[obs.mac]
-        if obs.mac is None and obs.ip is not None:
-            # A MAC-less sighting of an address we know by MAC belongs to that device (the
-            # one seen last, when a device on a new MAC took over the address).
-            holders = [d for d in self._devices.values() if d.ip == obs.ip and d.mac]
-            if holders:
-                return max(holders, key=lambda d: d.last_seen).id
-        if obs.mac is None and obs.ip is None:
-            return None
-        return device_id_for(obs.mac, obs.ip)
+        return links.id_for(obs, self._aliases, self._devices.values())
 
     async def _admit(self, device_id: str, obs: Observation) -> None:
         """A new MAC (or address) proved itself: link it to the device it is (by what it
@@ -264,6 +258,7 @@ class Inventory:
         stand_in = self._devices.get(device_id_for(None, obs.ip)) if obs.mac and obs.ip else None
         held = admitted.held  # a stranger of a flood: kept, but neither published nor tracked
         device = new_device(device_id, obs, vendor, self._track_new_devices, stand_in, admitted)
+        device = set_by_file(device, self._types)
         self._devices[device_id] = device
         await self._store.save_device(device)
         _LOGGER.info("New device %s (%s, %s)", device_id, obs.ip, vendor or "unknown vendor")
