@@ -14,9 +14,9 @@ from .confirm import options_damage, refused
 from .discovery.networks import Target
 from .discovery.service import Discovery
 from .discovery.sweep import METHODS
-from .identify.classify import OWNER
 from .identify.taxonomy import TYPES
 from .inventory.history import History
+from .inventory.merge import owner_type
 from .inventory.service import Inventory
 from .models import Device
 from .monitor.icmp import Pinger
@@ -246,11 +246,7 @@ class Commands:
         target = self._device(args)
         changes = dict(args["options"])
         if "device_type" in changes:
-            chosen = changes.pop("device_type")
-            owner = {k: v for k, v in target.details.get(OWNER, {}).items() if k != "device_type"}
-            if chosen is not None:
-                owner["device_type"] = chosen
-            changes["details"] = {**target.details, OWNER: owner}
+            changes["details"] = owner_type(target, changes.pop("device_type")).details
         await self._inventory.update(target.id, **changes)
         updated = self._device(args)
         return {

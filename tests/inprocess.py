@@ -129,6 +129,13 @@ class InProcess:
         else:
             await until(lambda: False, seconds)
 
+    async def swept(self, timeout: float = 60.0) -> None:
+        """Wait until the service said online and finished its first sweep."""
+        await self.connected()
+        observe = self.observe
+        assert observe is not None
+        assert await self.until(lambda: observe.events("scan_finished"), timeout), "no sweep"
+
     async def ask(self, command: str, payload: dict[str, Any], timeout: float = 5.0) -> Any:
         """A request's response (None when none came within ``timeout`` real seconds)."""
         assert self.requests is not None, "watch() a subscriber first"

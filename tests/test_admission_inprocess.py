@@ -41,9 +41,7 @@ def _clock(world: InProcess) -> VirtualClock:
 @pytest.fixture
 async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[InProcess]:
     async with running(mosquitto.port, tmp_path / "netmon.db", virtual=True) as w:
-        await w.connected()
-        observe = _observer(w)
-        assert await w.until(lambda: observe.events("scan_finished"), 60)
+        await w.swept()
         yield w
 
 
@@ -136,9 +134,7 @@ async def test_max_devices_is_a_hard_cap(
     async with running(
         mosquitto.port, tmp_path / "netmon.db", macs, virtual=True, max_devices=10
     ) as world:
-        await world.connected()
-        observe = _observer(world)
-        assert await world.until(lambda: observe.events("scan_finished"), 60)
+        await world.swept()
         service = world.service
         assert service is not None
         assert len(service.inventory.devices()) == 10
@@ -162,21 +158,51 @@ async def test_candidates_and_checks_are_bounded() -> None:
     async def observe(obs: object) -> None:
         seen.append(obs)
 
-    gate.attach(observe)
+    floods: list[object] = []
+
+    async def announce(flood: object) -> None:
+        floods.append(flood)
+
+    gate.attach(observe, announce)
 
     rng = random.Random(1)
-    began = []
     for n in range(3000):
         obs = Observation(
             f"10.0.{n // 250}.{n % 250 + 1}", "dhcp", clock.now(), mac=_random_mac(rng)
         )
-        began.append(gate.wait(obs))
+        gate.wait(obs)
         clock.tick(0.005)
     await clock.advance(2)
     assert gate.candidates == admission.MAX_CANDIDATES  # the newest kept
     assert len(gate._unripe) <= 2 * admission.MAX_CANDIDATES  # judged early when too many
     # A burst of checks, then the rate: never one per frame.
     assert len(checked) <= admission.CHECK_BURST + 15 * admission.CHECKS_PER_SECOND + 1
-    assert began.count(True) == 1  # pushed-out candidates are strangers: one flood
+    assert len(floods) == 1  # pushed-out candidates are strangers: one flood
     assert gate.flood is not None
+    await gate.stop()
+
+
+async def test_a_flood_noticed_by_a_health_report_is_announced_too() -> None:
+    """Strangers ripen with time: the call that notices the flood may be a health report,
+    with no sighting after it; the flood is announced all the same, once."""
+    clock = VirtualClock()
+    gate = admission.Admission(clock, 5, 100)
+    floods: list[object] = []
+
+    async def announce(flood: object) -> None:
+        floods.append(flood)
+
+    async def observe(_obs: object) -> None:
+        return None
+
+    gate.attach(observe, announce)
+    rng = random.Random(2)
+    for _ in range(6):  # DHCP discovers from made-up MACs, no address: nothing to check
+        gate.wait(Observation(None, "dhcp", clock.now(), mac=_random_mac(rng)))
+    assert gate.health()["new_device_flood"] is None
+    await clock.advance(admission.PROOF_WINDOW + 1)
+    assert gate.health()["new_device_flood"] is not None
+    assert gate.health()["new_device_flood"] is not None  # asked again: still one flood
+    await clock.advance(1)
+    assert len(floods) == 1
     await gate.stop()

@@ -22,10 +22,7 @@ DAY = 86400.0
 @pytest.fixture
 async def world(mosquitto: LocalMosquitto, tmp_path: Path) -> AsyncIterator[InProcess]:
     async with running(mosquitto.port, tmp_path / "netmon.db", virtual=True) as w:
-        await w.connected()
-        assert w.observe is not None
-        observe = w.observe
-        assert await w.until(lambda: observe.events("scan_finished"), 60)
+        await w.swept()
         yield w
 
 

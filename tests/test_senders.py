@@ -92,7 +92,7 @@ def test_a_sender_vouches_only_for_what_it_sent_itself() -> None:
     clock = VirtualClock()
     senders = Senders(clock, MDNS_PORT, response_names)
     link = Link()
-    senders.listen(link)
+    senders.listen(link, ())
     # The host announces an instance whose A record is its neighbour's address.
     packet = announcement(INSTANCE, "printer-two.local.", NEIGHBOUR[0])
     datagram = parse_udp(frame(HOST[1], HOST[0], MDNS_PORT, packet))

@@ -211,9 +211,13 @@ class ArpProber:
         if future is not None and not future.done():
             future.set_result(packet.sender_mac)
 
+    def _target(self, ip: str) -> Target | None:
+        """The watched link ``ip`` is on, or None."""
+        return next((t for t in self._networks.targets if t.on_link and t.contains(ip)), None)
+
     def on_link(self, ip: str) -> bool:
         """True when ``ip`` is on a watched link (an ARP request can reach it)."""
-        return any(t.on_link and t.contains(ip) for t in self._networks.targets)
+        return self._target(ip) is not None
 
     async def probe(self, ip: str, mac: str | None, timeout: float) -> bool:
         """True when ``ip`` answered an ARP request (unicast to ``mac`` when known)."""
@@ -221,8 +225,7 @@ class ArpProber:
 
     async def who_has(self, ip: str, timeout: float, mac: str | None = None) -> str | None:
         """The MAC that answered an ARP request for ``ip`` in time, or None."""
-        targets = self._networks.targets
-        target = next((t for t in targets if t.on_link and t.contains(ip)), None)
+        target = self._target(ip)
         if target is None or target.interface is None or target.source_ip is None:
             return None
         try:

@@ -25,7 +25,6 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 
 from ..background import Supervisor, TaskSet
 from ..clock import SYSTEM, Clock
-from ..errors import DiscoveryError
 from ..events import EventBus, OptionsChanged
 from ..models import Observation
 from ..text import plain
@@ -164,12 +163,9 @@ class MdnsBrowser:
     def _listen_to_senders(self) -> None:
         if self._link is None or self._senders is None:
             return
-        self._senders.listen(self._link)
-        for interface in sorted({t.interface for t in self._networks.targets if t.interface}):
-            try:
-                self._link.open(interface)
-            except DiscoveryError as err:
-                _LOGGER.warning("Cannot read who sends mDNS on %s: %s", interface, err)
+        interfaces = (t.interface for t in self._networks.targets if t.interface)
+        for error in self._senders.listen(self._link, interfaces):
+            _LOGGER.warning("Cannot read who sends mDNS on %s", error)
 
     async def _on_options(self, event: OptionsChanged) -> None:
         if not self._running or source_addresses(self._networks.targets) == self._addresses:
@@ -197,8 +193,8 @@ class MdnsBrowser:
         is new is browsed at once (a device announcing a type nobody had at start)."""
         names = response_names(payload)
         for name in names:
-            if SERVICE_TYPE.fullmatch(name) and name.lower() not in self._browsers:
-                self._browse(name.lower())
+            if SERVICE_TYPE.fullmatch(name):
+                self._browse(name.lower())  # (once: a type browsed already is left alone)
         return names
 
     async def _enumerate_again(self) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..clock import Clock
+from ..errors import DiscoveryError
 from .link import Link
 from .packets import UdpDatagram
 
@@ -51,10 +52,18 @@ class Senders:
         self._names = names
         self._senders: OrderedDict[str, _Sender] = OrderedDict()
 
-    def listen(self, link: Link) -> None:
-        """Read the datagrams of this port that the link sees."""
+    def listen(self, link: Link, interfaces: Iterable[str]) -> list[str]:
+        """Read the datagrams of this port that the link sees on ``interfaces`` (opened
+        here); the errors of those that cannot be opened (their senders stay unknown)."""
         if self._on_datagram not in link.udp_handlers:
             link.udp_handlers.append(self._on_datagram)
+        errors: list[str] = []
+        for interface in sorted(set(interfaces)):
+            try:
+                link.open(interface)
+            except DiscoveryError as err:
+                errors.append(f"{interface}: {err}")
+        return errors
 
     def _on_datagram(self, _interface: str, datagram: UdpDatagram) -> None:
         if datagram.port == self._port:

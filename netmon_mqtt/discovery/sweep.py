@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -54,11 +53,8 @@ class Sweeper:
         """An SSDP search on the on-link targets; replies count only from addresses in them
         (and, with raw sockets, only as sent by the replying host itself)."""
         on_link = [t for t in targets if t.interface and t.source_ip]
-        if self._ssdp_senders is not None:
-            self._ssdp_senders.listen(self._link)
-            for interface in sorted({str(t.interface) for t in on_link}):
-                with contextlib.suppress(DiscoveryError):  # then no reply is vouched for
-                    self._link.open(interface)
+        if self._ssdp_senders is not None:  # where it cannot listen, no reply is vouched for
+            self._ssdp_senders.listen(self._link, (str(t.interface) for t in on_link))
         return await ssdp_search(
             sorted({str(t.source_ip) for t in on_link}),
             clock=self._clock,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,7 @@ UNSOLICITED = "arp_passive"
 # An address -> the proof that it answered (an ARP reply with its MAC, an echo reply), or None.
 Check = Callable[[str, float], Awaitable[Observation | None]]
 Observe = Callable[[Observation], Awaitable[None]]
+Announce = Callable[[Flood], Coroutine[Any, Any, None]]
 
 
 def proves(obs: Observation, *, flood: bool = False) -> bool:
@@ -100,6 +101,7 @@ class Admission:
         self._reaches = reaches or (lambda _ip: False)
         self._settled = False  # the first sweep ended: unsolicited newcomers count
         self._observe: Observe | None = None
+        self._announce: Announce | None = None
         self._candidates: OrderedDict[str, _Candidate] = OrderedDict()
         # (first heard, key) of candidates not judged yet; strangers of the last minute (the
         # newest kept: enough to tell a flood, and its end, whatever the rate).
@@ -109,16 +111,18 @@ class Admission:
         self._checked: dict[str, float] = {}  # address -> when it was last checked
         self._tokens = float(CHECK_BURST)
         self._refilled = clock.monotonic()
-        self._checks = TaskSet()
+        self._tasks = TaskSet()  # checks, and the announcement of a flood
         self.strangers_total = 0
 
-    def attach(self, observe: Observe) -> None:
-        """Where a proof found by a check goes (the inventory's ``observe``)."""
+    def attach(self, observe: Observe, announce: Announce) -> None:
+        """Where a proof found by a check goes (the inventory's ``observe``), and who says
+        a flood began (whichever call noticed it: a sighting, a health report)."""
         self._observe = observe
+        self._announce = announce
 
     async def stop(self) -> None:
         """Cancel the checks under way."""
-        await self._checks.cancel()
+        await self._tasks.cancel()
 
     @property
     def candidates(self) -> int:
@@ -151,11 +155,11 @@ class Admission:
         }
 
     # -- candidates ------------------------------------------------------------------
-    def wait(self, obs: Observation) -> bool:
-        """Keep an unproven sighting; True when a flood began with it."""
+    def wait(self, obs: Observation) -> None:
+        """Keep an unproven sighting."""
         key = candidate_key(obs.mac, obs.ip)
         if key is None:
-            return False
+            return
         now = self._clock.monotonic()
         candidate = self._candidates.get(key)
         if candidate is None:
@@ -170,7 +174,7 @@ class Admission:
         candidate.waiting = [*candidate.waiting, obs][-MAX_WAITING:]
         if obs.ip and self._reaches(obs.ip):
             self._maybe_check(obs.ip, now)
-        return self.judge()
+        self.judge()
 
     def settle(self) -> None:
         """The first sweep ended: what was there at start is known."""
@@ -180,13 +184,12 @@ class Admission:
         """Whether ``obs`` admits a device now (``proves``, stricter during a flood)."""
         return proves(obs, flood=self.flood is not None)
 
-    def admit(self, proof: Observation) -> tuple[Admitted, bool]:
+    def admit(self, proof: Observation) -> Admitted:
         """A device proved itself: what waited for it (by MAC, and by address for sightings
-        without a MAC), whether it is held back; and whether a flood began with it."""
-        began = False
+        without a MAC), and whether it is held back."""
         if proof.source == UNSOLICITED and self._settled:
             self._count_stranger(self._clock.monotonic())  # unsolicited: counted the same
-            began = self.judge()
+            self.judge()
         mac, ip = proof.mac, proof.ip
         held = False
         waiting: list[Observation] = []
@@ -196,12 +199,7 @@ class Admission:
                 held |= candidate.stranger and self._flood is not None
                 waiting += candidate.waiting
         waiting.sort(key=lambda o: o.seen_at)
-        return Admitted(tuple(waiting), held), began
-
-    def forget(self, mac: str | None) -> None:
-        """Drop a candidate (its MAC is a known device's now)."""
-        if mac:
-            self._candidates.pop(mac, None)
+        return Admitted(tuple(waiting), held)
 
     # -- strangers and floods ------------------------------------------------------------
     @property
@@ -210,9 +208,9 @@ class Admission:
         self.judge()
         return self._flood
 
-    def judge(self) -> bool:
-        """Count the candidates past their proof window as strangers and follow the flood;
-        True when a flood began now."""
+    def judge(self) -> None:
+        """Count the candidates past their proof window as strangers and follow the flood
+        (one that begins is announced, whoever asked)."""
         now = self._clock.monotonic()
         while self._unripe and now - self._unripe[0][0] >= PROOF_WINDOW:
             self._judge_oldest(now)
@@ -225,11 +223,11 @@ class Admission:
                 "devices already known are still watched",
                 len(self._strangers),
             )
-            return True
-        if self._flood is not None and not self._strangers:
+            if self._announce is not None:
+                self._tasks.spawn(self._announce(self._flood))
+        elif self._flood is not None and not self._strangers:
             _LOGGER.warning("New device flood over (%s strangers in all)", self.strangers_total)
             self._flood = None
-        return False
 
     def _judge_oldest(self, now: float) -> None:
         _, key = self._unripe.popleft()
@@ -256,7 +254,7 @@ class Admission:
         self._checked[ip] = now
         if len(self._checked) > 4 * MAX_CANDIDATES:
             self._checked = {a: t for a, t in self._checked.items() if now - t < CHECK_AGAIN_AFTER}
-        self._checks.spawn(self._run_check(ip))
+        self._tasks.spawn(self._run_check(ip))
 
     async def _run_check(self, ip: str) -> None:
         assert self._check is not None and self._observe is not None

@@ -163,11 +163,18 @@ def new_device(  # noqa: PLR0917 (the parts of one new device)
     return classified(device)
 
 
+def owner_type(device: Device, chosen: str | None) -> Device:
+    """``device`` with the type its owner chose (None: the evidence decides again),
+    classified again when that changes anything."""
+    owner = {k: v for k, v in device.details.get(OWNER, {}).items() if k != "device_type"}
+    if chosen is not None:
+        owner["device_type"] = chosen
+    if owner == device.details.get(OWNER, {}):
+        return device
+    return classified(replace(device, details={**device.details, OWNER: owner}))
+
+
 def owned(device: Device, types: Mapping[str, str]) -> Device:
     """``device`` with the type the configuration file sets for it (the owner's), if any."""
     chosen = types.get(device.id)
-    owner = device.details.get(OWNER, {})
-    if chosen is None or owner.get("device_type") == chosen:
-        return device
-    details = {**device.details, OWNER: {**owner, "device_type": chosen}}
-    return classified(replace(device, details=details))
+    return device if chosen is None else owner_type(device, chosen)

@@ -70,7 +70,7 @@ class Inventory:
         self._clock = clock
         self._types = dict(types or {})  # device id -> the type the file sets
         self._admission = admission or Admission(clock, FLOOD_THRESHOLD, MAX_DEVICES)
-        self._admission.attach(self.observe)
+        self._admission.attach(self.observe, lambda flood: bus.emit(NewDeviceFlood(flood)))
         self._track_new_devices = options.track_new_devices if options else True
         self._aliases: dict[str, str] = {}  # linked MAC -> device id
         self._scope = scope or WatchedNetworks()  # empty: every sighting is in scope
@@ -213,8 +213,8 @@ class Inventory:
         if device is None:
             if self._admission.proves(obs):
                 await self._admit(device_id, obs)
-            elif self._admission.wait(obs):
-                await self._flooded()
+            else:
+                self._admission.wait(obs)
             return None
         match = self._link_match(obs, device)
         if match is None:
@@ -230,9 +230,7 @@ class Inventory:
     async def _admit(self, device_id: str, obs: Observation) -> None:
         """A new MAC (or address) proved itself: link it to the device it is (by what it
         said while waiting), or add it; then merge what it said."""
-        admitted, began = self._admission.admit(obs)
-        if began:
-            await self._flooded()
+        admitted = self._admission.admit(obs)
         if not self._admission.room(len(self._devices)):
             return
         match = None
@@ -248,21 +246,16 @@ class Inventory:
         else:
             await self._add(device_id, obs, admitted)
 
-    async def _flooded(self) -> None:
-        flood = self._admission.flood
-        if flood is not None:
-            await self._bus.emit(NewDeviceFlood(flood))
-
     async def _add(self, device_id: str, obs: Observation, admitted: Admitted) -> None:
         vendor = self._oui.lookup(obs.mac) if self._oui and obs.mac else None
         stand_in = self._devices.get(device_id_for(None, obs.ip)) if obs.mac and obs.ip else None
-        held = admitted.held  # a stranger of a flood: kept, but neither published nor tracked
         device = new_device(device_id, obs, vendor, self._track_new_devices, stand_in, admitted)
         device = set_by_file(device, self._types)
         self._devices[device_id] = device
         await self._store.save_device(device)
         _LOGGER.info("New device %s (%s, %s)", device_id, obs.ip, vendor or "unknown vendor")
-        await self._bus.emit(DeviceDiscovered(device, held=held))
+        # A flood's stranger is kept, but neither announced, tracked nor identified.
+        await self._bus.emit(DeviceDiscovered(device, held=admitted.held))
         if obs.is_evidence:
             await self._bus.emit(DeviceSeen(device_id, obs))
         if stand_in is not None:
