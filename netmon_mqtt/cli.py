@@ -1,5 +1,5 @@
 """Command line: run, scan, devices, topology, history, watch, check-config, interfaces,
-addon-config, oui-update."""
+addon-config, oui-update, enterprise-update."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from .discovery.networks import (
     too_many_addresses,
 )
 from .errors import ConfigError, NetmonError
+from .identify import enterprises
 from .identify.oui import build_database
 from .scan import SCAN_METHODS, in_memory, scan
 from .topology import render
@@ -131,6 +132,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="IEEE registry CSV files (oui.csv, mam.csv, oui36.csv, iab.csv)",
     )
+    registry = sub.add_parser(
+        "enterprise-update",
+        help="rebuild the SNMP enterprise registry from IANA's enterprise-numbers file",
+    )
+    registry.add_argument(
+        "registry", type=Path, help="enterprise-numbers.txt from iana.org (or number<TAB>name)"
+    )
     return parser
 
 
@@ -177,6 +185,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "interfaces": _interfaces,
         "addon-config": _addon_config,
         "oui-update": _oui_update,
+        "enterprise-update": _enterprise_update,
     }
     return await handlers[args.command](args)
 
@@ -263,6 +272,12 @@ async def _interfaces(_args: argparse.Namespace) -> int:
 async def _oui_update(args: argparse.Namespace) -> int:
     count = build_database(args.csv)
     print(f"OUI database rebuilt with {count} assignments")
+    return 0
+
+
+async def _enterprise_update(args: argparse.Namespace) -> int:
+    count = enterprises.build_database(args.registry)
+    print(f"Enterprise registry rebuilt with {count} numbers")
     return 0
 
 

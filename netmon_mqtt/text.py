@@ -20,6 +20,12 @@ def plain(value: object, limit: int = MAX_TEXT) -> str | None:
     return " ".join(shown.split())[:limit] or None
 
 
+def meaningful(value: object, limit: int = MAX_TEXT) -> str | None:
+    """``plain``, and None when no letter or digit is left (undecodable bytes, punctuation)."""
+    text = plain(value, limit)
+    return text if text and any(ch.isalnum() for ch in text) else None
+
+
 def shown(value: object) -> str:
     """``plain`` for an output cell: the empty string for nothing."""
     return plain(value) or ""

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from netmon_mqtt import cli
 from netmon_mqtt.errors import NetmonError
+from netmon_mqtt.identify import enterprises
 from netmon_mqtt.identify.oui import OuiDatabase, build_database, default_database, parse_ieee_csv
 from netmon_mqtt.macs import device_id_for, is_randomized, is_usable_mac, normalise_mac
 
@@ -124,3 +126,74 @@ def test_the_packaged_database_loads_without_a_memory_peak() -> None:
     assert len(database) > 40_000
     assert held < 2_500_000, held
     assert peak < 4_000_000, peak
+
+
+IANA_EXCERPT = """PRIVATE ENTERPRISE NUMBERS
+
+(last updated 2026-11-30)
+
+Decimal
+| Organization
+| | Contact
+| | | Email
+| | | |
+0
+  Reserved
+    Internet Assigned Numbers Authority
+      iana&iana.org
+9
+  ciscoSystems
+    Dave Jones
+      davej&cisco.com
+318
+  American Power Conversion Corp. (https://www.apc.com)
+    Someone
+      someone&apc.com
+41112
+  Ubiquiti Networks, Inc.
+    Contact
+      contact&ui.com
+77777
+  \x1b]0;owned\x07
+    Mallory
+      m&example.com
+"""
+
+
+def test_the_packaged_enterprise_registry_names_makers() -> None:
+    assert enterprises.manufacturer("1.3.6.1.4.1.9.1.617") == "ciscoSystems"
+    assert enterprises.manufacturer("1.3.6.1.4.1.318.1.3.4.6") == "American Power Conversion Corp."
+    assert enterprises.manufacturer("1.3.6.1.4.1.41112.1.4") == "Ubiquiti Networks, Inc."
+    assert enterprises.manufacturer("1.3.6.1.4.1.21239.42.1.31") == "Vertiv"  # "# formerly" cut
+    assert len(enterprises.default_registry()) > 60000
+    for nothing in (None, "", "1.3.6.1.2.1.1", "1.3.6.1.4.1.", "1.3.6.1.4.1.x", "1.3.6.1.4.1.0",
+                    "1.3.6.1.4.1.99999999", "1.3.6.1.4.1.9999999"):  # fmt: skip
+        assert enterprises.manufacturer(nothing) is None, nothing
+
+
+def test_enterprise_update_reads_iana_text_and_tab_separated_files(tmp_path: Path) -> None:
+    iana = tmp_path / "enterprise-numbers.txt"
+    iana.write_text(IANA_EXCERPT)
+    out = tmp_path / "enterprises.tsv.gz"
+    assert enterprises.build_database(iana, out) == 4  # "Reserved" left out
+    registry = enterprises.EnterpriseRegistry.from_file(out)
+    assert registry.lookup(9) == "ciscoSystems"
+    assert registry.lookup(318) == "American Power Conversion Corp."  # the address dropped
+    assert registry.lookup(77777) == "]0;owned"  # text that shows as it reads
+    assert registry.lookup(0) is None and registry.lookup(10) is None
+    tsv = tmp_path / "enterprises.tsv"
+    tsv.write_text("# comment\n9\tciscoSystems\n11\tHewlett-Packard # formerly 'HP'\nnot a line\n")
+    assert enterprises.build_database(tsv, out) == 2
+    assert enterprises.EnterpriseRegistry.from_file(out).lookup(11) == "Hewlett-Packard"
+
+
+def test_enterprise_update_refuses_other_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("nothing here\n")
+    with pytest.raises(NetmonError, match="no enterprise numbers"):
+        enterprises.build_database(empty, tmp_path / "out.gz")
+    assert cli.main(["enterprise-update", str(tmp_path / "missing.txt")]) != 0
+    assert "cannot read" in capsys.readouterr().err
+    assert not (tmp_path / "out.gz").exists()

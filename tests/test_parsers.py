@@ -231,7 +231,52 @@ def test_ipv4_neighbour_states_tell_evidence_from_stale_entries() -> None:
     [
         ({"mdns": {"services": ["_ipp._tcp.local."]}}, None, MAC, "printer"),
         ({"dhcp": {"vendor_class": "MSFT 5.0"}}, None, MAC, "computer"),
-        ({"snmp": {"sysDescr": "Cisco IOS Software"}}, None, MAC, "router"),
+        # IOS runs on routers and switches alike: the model and the layers tell them apart.
+        ({"snmp": {"sysDescr": "Cisco IOS Software"}}, None, MAC, None),
+        (
+            {"snmp": {"sysDescr": "Cisco IOS Software", "model": "CISCO2921/K9"}},
+            None,
+            MAC,
+            "router",
+        ),
+        (
+            {"snmp": {"sysDescr": "Cisco IOS Software", "sysServices": "6", "mibs": "BRIDGE-MIB"}},
+            None,
+            MAC,
+            "switch",
+        ),
+        ({"snmp": {"sysServices": "4"}}, None, MAC, "router"),
+        ({"snmp": {"sysServices": "72", "mibs": "HOST-RESOURCES-MIB"}}, None, MAC, "computer"),
+        # The MIBs an agent implements, the maker its sysObjectID names.
+        ({"snmp": {"sysDescr": "Uninitialized", "mibs": "LIEBERT-GP-MIB"}}, None, MAC, "ups"),
+        ({"snmp": {"mibs": "HOST-RESOURCES-MIB,Printer-MIB"}}, None, MAC, "printer"),
+        (
+            {"snmp": {"sysDescr": "Linux 2.6.32 mips", "mibs": "IEEE802dot11-MIB"}},
+            None,
+            MAC,
+            "access_point",
+        ),
+        ({"snmp": {"sysDescr": "xcu", "manufacturer": "Fortinet, Inc."}}, None, MAC, "firewall"),
+        # DHCP parameter request lists, Apple model identifiers, UPnP device types.
+        (
+            {"dhcp": {"parameter_list": "1,3,6,15,31,33,43,44,46,47,119,121,249,252"}},
+            None,
+            MAC,
+            "computer",
+        ),
+        ({"dhcp": {"parameter_list": "1,121,3,6,15,108,114,119,252"}}, None, MAC, "phone"),
+        ({"dhcp": {"parameter_list": "1,121,3,6,15,119,252,95,44,46"}}, None, MAC, "computer"),
+        ({"dhcp": {"parameter_list": "1,3,6,15,26,28,51,58,59,43"}}, None, MAC, "phone"),
+        ({"dhcp": {"parameter_list": "1,3,x,,999999999999"}}, None, MAC, None),
+        ({"mdns": {"model": "iPad13,1"}}, None, MAC, "tablet"),
+        ({"mdns": {"model": "AudioAccessory5,1"}}, None, MAC, "speaker"),
+        ({"mdns": {"model": "MacBookPro18,3"}}, None, MAC, "computer"),
+        (
+            {"ssdp": {"services": ["urn:schemas-upnp-org:device:ZonePlayer:1"]}},
+            None,
+            MAC,
+            "speaker",
+        ),
         ({}, "Ubiquiti Networks Inc.", MAC, "access_point"),
         ({}, None, "da:00:00:00:00:01", "phone"),
         ({}, None, MAC, None),
@@ -268,9 +313,10 @@ def test_classification(details: dict, vendor: str | None, mac: str, expected: s
     device = Device(
         id="x", mac=mac, ip="10.0.0.2", first_seen=T0, last_seen=T0, vendor=vendor, details=details
     )
-    kind, evidence = classify(device)
-    assert kind == expected
-    assert bool(evidence) == (expected is not None)
+    guess = classify(device)
+    assert guess.kind == expected
+    assert bool(guess.evidence) == (expected is not None)
+    assert (guess.confidence is not None) == (expected is not None)
 
 
 def test_strong_evidence_beats_vendor() -> None:
@@ -283,4 +329,4 @@ def test_strong_evidence_beats_vendor() -> None:
         vendor="Raspberry Pi Foundation",
         details={"mdns": {"services": ["_googlecast._tcp.local."]}},
     )
-    assert classify(device)[0] == "tv_media"
+    assert classify(device).kind == "tv_media"

@@ -24,6 +24,8 @@ from netmon_mqtt.text import plain
 from netmon_mqtt.watch.app import WatchApp
 from netmon_mqtt.watch.model import WatchModel
 
+from .snmprec import Octets
+
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 # An escape sequence (clear the screen, set a title), a right-to-left override, a zero-width
 # joiner, a bell, a NUL, a line separator: what a hostile name carries.
@@ -71,7 +73,8 @@ def test_every_source_s_names_and_facts_are_plain_at_ingestion() -> None:
     ).encode()
     assert parse_description(description) == {"friendlyName": "TV red", "modelName": "X"}
     assert parse_description(b"<root><device><modelName>a&#x1b;b</modelName></device></root>") == {}
-    assert render("sysName", HOSTILE) == plain(HOSTILE)
+    assert render("sysName", Octets(HOSTILE.encode())) == plain(HOSTILE)
+    assert render("sysName", 42) is None  # a number where text belongs
 
 
 def test_names_from_an_older_database_and_renames_show_as_text() -> None:

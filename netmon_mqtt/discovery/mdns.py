@@ -40,13 +40,16 @@ SERVICE_TYPE = re.compile(r"_[a-z0-9][a-z0-9-]{0,62}\._(tcp|udp)\.local\.", re.I
 ENUMERATE_EVERY = 60.0  # seconds between fresh queries for the service types
 _RESOLVE_TIMEOUT_MS = 3000
 _MAX_TYPES = 256
-_TXT_FACTS = {
-    "md": "model",
-    "model": "model",
-    "ty": "model",
+_TXT_FACTS = {  # keys compared in lower case (RFC 6763: TXT keys are case-insensitive)
+    "md": "model",  # Google Cast
+    "model": "model",  # _device-info, AirPlay ("MacBookPro18,3", "AppleTV6,2")
+    "am": "model",  # RAOP (AirPlay audio)
+    "rpmd": "model",  # Apple's companion link
+    "ty": "model",  # printers (IPP, LPD): make and model
+    "usb_mdl": "model",
     "fn": "friendly_name",
     "manufacturer": "manufacturer",
-    "usb_MFG": "manufacturer",
+    "usb_mfg": "manufacturer",
 }
 
 # A trailing "[aa:bb:cc:dd:ee:ff]" (avahi's workstation names); ids of 12+ hex digits or UUIDs.
@@ -81,7 +84,7 @@ def service_observations(
     attributes: dict[str, str] = {"instance": instance[:200]}
     for key, value in (info.properties or {}).items():
         name = _TXT_FACTS.get(
-            key.decode("utf-8", errors="replace") if isinstance(key, bytes) else str(key)
+            (key.decode("utf-8", errors="replace") if isinstance(key, bytes) else str(key)).lower()
         )
         text = _text(value) if isinstance(value, bytes) else None
         if name and text:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..text import plain
+from ..text import meaningful
 from .snmp_walk import Found, Walk
 
 _TABLE = "1.3.6.1.2.1.47.1.1.1.1"
@@ -32,7 +32,7 @@ _MAX_TEXT = 64
 def _text(value: object) -> str | None:
     if not isinstance(value, bytes | str):
         return None
-    return plain(value, _MAX_TEXT)
+    return meaningful(value, _MAX_TEXT)
 
 
 def entity_facts(found: Found) -> dict[str, str]:

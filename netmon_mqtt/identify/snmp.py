@@ -1,6 +1,8 @@
 """SNMP identification: the system group of a device's agent (sysName, sysDescr,
-sysUpTime, sysContact, sysLocation, sysObjectID) and what its ENTITY-MIB says of the device
-(model, versions, serial number: ``entity.py``) as an ``snmp`` observation.
+sysUpTime, sysContact, sysLocation, sysObjectID, sysServices), the maker its sysObjectID
+names (``enterprises.py``), which MIBs it implements (``mibs.py``) and what its ENTITY-MIB
+says of the device (model, versions, serial number: ``entity.py``) as an ``snmp``
+observation.
 
 Each credential that applies to the device is tried in turn (``snmp_credentials``), first
 with the plain probe, then, where an agent answered it, with one GET through the client
@@ -13,16 +15,20 @@ devices they belong to, and they go only there).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from typing import Any
 
 from ..clock import SYSTEM, Clock
 from ..errors import SnmpError
 from ..models import Device, Observation
 from ..text import plain
+from . import enterprises, mibs
 from .entity import ENTITY_WALK, entity_facts
 from .snmp_client import SnmpClient
 from .snmp_credentials import Keyring, SnmpCredential
+from .snmp_walk import Found, Walk
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,7 +39,11 @@ SYSTEM_OIDS: dict[str, str] = {
     "sysContact": "1.3.6.1.2.1.1.4.0",
     "sysName": "1.3.6.1.2.1.1.5.0",
     "sysLocation": "1.3.6.1.2.1.1.6.0",
+    "sysServices": "1.3.6.1.2.1.1.7.0",
 }
+_INTEGERS = {"sysUpTime": 100, "sysServices": 1}  # TimeTicks are hundredths of a second
+_MAX_SERVICES = 127  # seven layer bits
+_OID = re.compile(r"\d{1,10}(\.\d{1,10}){1,63}")
 _MAX_TEXT = 255
 
 
@@ -47,15 +57,18 @@ def render(name: str, value: Any) -> str | None:
         "Null",
     ):
         return None
-    if name == "sysUpTime":
+    if name in _INTEGERS:
         try:
-            return str(int(value) // 100)  # TimeTicks are hundredths of a second
+            number = int(value) // _INTEGERS[name]
         except (TypeError, ValueError):
             return None
+        return str(number) if name != "sysServices" or 0 <= number <= _MAX_SERVICES else None
     if name == "sysObjectID":
-        return str(value)
-    raw = value.asOctets() if hasattr(value, "asOctets") else str(value).encode()
-    return plain(bytes(raw), _MAX_TEXT)
+        oid = str(value)
+        return oid if _OID.fullmatch(oid) else None
+    if not hasattr(value, "asOctets"):
+        return None  # a number or an OID where text belongs
+    return plain(bytes(value.asOctets()), _MAX_TEXT)
 
 
 class SnmpIdentifier:
@@ -102,15 +115,22 @@ class SnmpIdentifier:
             return None
         fields = {name: render(name, by_oid.get(oid)) for name, oid in SYSTEM_OIDS.items()}
         found = {k: v for k, v in fields.items() if v is not None}
-        if found:
-            found.update(await self._entity(ip, credential))
-        return found or None
+        if not found:
+            return None
+        maker = await asyncio.to_thread(enterprises.manufacturer, found.get("sysObjectID"))
+        if maker:
+            found["manufacturer"] = maker
+        answered = mibs.answered(await self._walk(ip, credential, mibs.MIB_WALK))
+        if answered:
+            found["mibs"] = ",".join(answered)
+        found.update(entity_facts(await self._walk(ip, credential, ENTITY_WALK)))
+        return found
 
-    async def _entity(self, ip: str, credential: SnmpCredential) -> dict[str, str]:
-        """Model, versions and serial number from ENTITY-MIB ({} when it has none)."""
+    async def _walk(self, ip: str, credential: SnmpCredential, walk: Walk) -> Found:
+        """What a walk of ``ip``'s agent found ({} when it found nothing or failed)."""
         try:
-            walked = await self._client.walk(ip, credential, ENTITY_WALK)
+            walked = await self._client.walk(ip, credential, walk)
         except SnmpError as err:
-            _LOGGER.debug("No ENTITY-MIB from %s: %s", ip, err)
+            _LOGGER.debug("SNMP walk of %s: %s", ip, err)
             return {}
-        return entity_facts(walked.found) if walked else {}
+        return walked.found if walked else {}

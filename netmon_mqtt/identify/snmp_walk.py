@@ -107,11 +107,11 @@ def advance(
             if not _INDEX.fullmatch(index) or plain is None or not _after(text, cursor[name]):
                 more = False  # left the column, or went nowhere or back (a broken agent)
                 break
-            if index not in column and len(column) >= walk.max_rows:
-                more = False
-                break
             column[index] = plain
             cursor[name] = text
+            if len(column) >= walk.max_rows:  # full: nothing more is asked of it
+                more = False
+                break
         if more and answered:
             still.append(name)
     return still

@@ -99,10 +99,19 @@ def interfaces_seen(
 
 
 def classified(device: Device) -> Device:
-    kind, evidence = classify(device)
-    if (kind, evidence) == (device.device_type, device.type_evidence):
+    guess = classify(device)
+    if (guess.kind, guess.evidence, guess.confidence) == (
+        device.device_type,
+        device.type_evidence,
+        device.type_confidence,
+    ):
         return device
-    return replace(device, device_type=kind, type_evidence=evidence)
+    return replace(
+        device,
+        device_type=guess.kind,
+        type_evidence=guess.evidence,
+        type_confidence=guess.confidence,
+    )
 
 
 # IPv6 addresses not seen for this long are dropped (privacy addresses rotate daily).

@@ -75,6 +75,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE devices ADD COLUMN unlinked TEXT NOT NULL DEFAULT '[]';
     CREATE INDEX blocked_at ON blocked (at);
     """,
+    # 7: how sure the type guess is (0-100)
+    """
+    ALTER TABLE devices ADD COLUMN type_confidence INTEGER;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,6 +26,7 @@ COLUMNS = (
     "ipv6",
     "device_type",
     "type_evidence",
+    "type_confidence",
     "gaps",
     "links",
     "unlinked",
@@ -51,6 +52,7 @@ def device_to_row(d: Device) -> tuple[object, ...]:
         json.dumps({address: at.isoformat() for address, at in d.ipv6.items()}),
         d.device_type,
         json.dumps(list(d.type_evidence)),
+        d.type_confidence,
         json.dumps(list(d.gaps)),
         json.dumps(dict(d.links)),
         json.dumps(list(d.unlinked)),
@@ -77,10 +79,15 @@ def device_from_row(row: tuple[object, ...]) -> Device:
         ipv6=_ipv6(json.loads(str(values["ipv6"])), last_seen),
         device_type=normalised(_opt(values["device_type"])),  # an older release's name too
         type_evidence=tuple(json.loads(str(values["type_evidence"]))),
+        type_confidence=_confidence(values["type_confidence"]),
         gaps=tuple(float(g) for g in json.loads(str(values["gaps"]))),
         links={str(k): str(v) for k, v in json.loads(str(values["links"])).items()},
         unlinked=tuple(str(m) for m in json.loads(str(values["unlinked"]))),
     )
+
+
+def _confidence(stored: object) -> int | None:
+    return stored if isinstance(stored, int) and 0 <= stored <= 100 else None
 
 
 def _ipv6(stored: object, last_seen: datetime) -> dict[str, datetime]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from ..clock import iso
+from ..identify import apple
+from ..identify.descr import descr_facts
 from ..identify.interfaces import Rates
 from ..macs import is_randomized
 from ..models import Device, DeviceState, Presence
@@ -83,13 +84,14 @@ def info_payload(device: Device, probes: Sequence[str] = ()) -> dict[str, Any]:
         "host_name": device.hostname,  # as Home Assistant names a tracker's host name
         "vendor": device.vendor,
         "model": model_of(device),
-        **{key: versions(device).get(key) for key in ("sw_version", "hw_version", "serial_number")},
+        **{key: versions(device).get(key) for key in _VERSIONS},
         "mdns_name": device.names.get("mdns"),
         "dhcp_hostname": device.names.get("dhcp"),
         "dns_name": device.names.get("dns"),
         "netbios_name": device.names.get("netbios"),
         "device_type": device.device_type,
         "type_evidence": list(device.type_evidence),
+        "type_confidence": device.type_confidence,
         "randomized_mac": is_randomized(device.mac) if device.mac else None,
         "linked_macs": dict(device.links),
         "ipv6": sorted(device.ipv6),
@@ -104,39 +106,49 @@ def info_payload(device: Device, probes: Sequence[str] = ()) -> dict[str, Any]:
     }
 
 
-def model_of(device: Device) -> str | None:
-    """The model a device announces (UPnP, mDNS TXT, SNMP), if any."""
-    for source in ("ssdp", "mdns", "snmp"):
+_TOLD = ("model", "sw_version", "serial_number", "hw_version")
+_VERSIONS = ("model_id", "sw_version", "hw_version", "serial_number")
+
+
+def snmp_told(device: Device) -> dict[str, str]:
+    """Model, versions and serial number the device's SNMP agent tells: its ENTITY-MIB,
+    else its sysDescr (``identify/descr.py``)."""
+    snmp = device.details.get("snmp", {})
+    told = descr_facts(snmp.get("sysDescr"))
+    told.update({key: str(snmp[key]) for key in _TOLD if snmp.get(key)})
+    return told
+
+
+def _announced_model(device: Device) -> str | None:
+    """The model as announced: UPnP, mDNS TXT, then SNMP."""
+    for source in ("ssdp", "mdns"):
         model = device.details.get(source, {}).get("model")
         if model:
             return str(model)
-    return None
+    return snmp_told(device).get("model")
+
+
+def model_of(device: Device) -> str | None:
+    """The model a device announces, as people know it ("iPhone 13 Pro" for Apple's
+    identifier "iPhone14,2"), if any."""
+    model = _announced_model(device)
+    return (apple.name_of(model) or model) if model else None
 
 
 def versions(device: Device) -> dict[str, str]:
-    """``model``, ``hw_version``, ``sw_version`` and ``serial_number`` where a source tells
-    them (the SNMP agent's ENTITY-MIB first)."""
-    found: dict[str, str] = {}
-    snmp = device.details.get("snmp", {})
-    model = model_of(device)
-    if model:
-        found["model"] = model
+    """``model`` (and ``model_id``: an Apple identifier), ``hw_version``, ``sw_version`` and
+    ``serial_number`` where a source tells them (the SNMP agent's ENTITY-MIB first)."""
+    told = snmp_told(device)
+    announced = _announced_model(device)
     number = device.details.get("ssdp", {}).get("model_number")
-    if snmp.get("hw_version"):
-        found["hw_version"] = str(snmp["hw_version"])
-    elif number and number != model:
-        found["hw_version"] = str(number)
-    match = _VERSION.search(str(snmp.get("sysDescr", "")))
-    if snmp.get("sw_version"):
-        found["sw_version"] = str(snmp["sw_version"])
-    elif match:
-        found["sw_version"] = match.group(1)
-    if snmp.get("serial_number"):
-        found["serial_number"] = str(snmp["serial_number"])
-    return found
-
-
-_VERSION = re.compile(r"\b[Vv]ersion:?\s+([0-9][\w.()-]{0,40})")
+    found = {
+        "model": (apple.name_of(announced) or announced) if announced else None,
+        "model_id": announced if announced and apple.is_identifier(announced) else None,
+        "hw_version": told.get("hw_version") or (number if number != announced else None),
+        "sw_version": told.get("sw_version"),
+        "serial_number": told.get("serial_number"),
+    }
+    return {key: str(value) for key, value in found.items() if value}
 
 
 def device_summary(device: Device, online: bool | None = None) -> dict[str, Any]:
