@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # The real-LAN tier: real packets between namespaces (root), real daemons, containers. The
 # rest (unit and in-process tests, many in virtual time) runs anywhere, in parallel.
 REAL_LAN_MODULES = ("test_container", "test_soak_smoke")
+# Real-LAN modules that wait minutes of real time: workers take them first.
+LONG_MODULES = frozenset({"test_late_mdns_lan"})
 
 
 # Real-LAN modules that use the run's one Home Assistant: under ``--dist loadfile`` they share
@@ -39,7 +42,8 @@ HASS_MODULES = frozenset(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of a real-LAN module is marked ``netns`` (``-m netns`` selects the tier)."""
+    """Every test of a real-LAN module is marked ``netns`` (``-m netns`` selects the tier);
+    modules are run in the order workers should take them (``_scope_order``)."""
     for item in items:
         module = _module(item)
         if module.endswith("_lan") or module in REAL_LAN_MODULES:
@@ -47,6 +51,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         uses_hass = _HASS_FIXTURES & set(getattr(item, "fixturenames", ()))
         if uses_hass and module not in HASS_MODULES:
             raise pytest.UsageError(f"{module} uses Home Assistant: add it to HASS_MODULES")
+    items[:] = _scope_order(items)
+
+
+def _scope(module: str) -> str:
+    return "home_assistant" if module in HASS_MODULES else module
+
+
+def _scope_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """Modules that wait minutes of real time first, then the largest (the Home Assistant
+    modules as one), each module's tests in their order: workers take them in this order."""
+    sizes: Counter[str] = Counter(_scope(_module(item)) for item in items)
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first.setdefault(_scope(_module(item)), index)
+
+    def key(pair: tuple[int, pytest.Item]) -> tuple[bool, int, int, int]:
+        scope = _scope(_module(pair[1]))
+        return (scope not in LONG_MODULES, -sizes[scope], first[scope], pair[0])
+
+    return [item for _, item in sorted(enumerate(items), key=key)]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -59,6 +83,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
+
+    config.option.loadscopereorder = False  # the collection's order is ``_scope_order``'s
 
     class _LanScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:

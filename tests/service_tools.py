@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,21 @@ def start_with_broker(lan: NetnsLan, folder: Path, port: int, **config: Any) -> 
         mosquitto.stop()
         raise
     return ServiceWithBroker(mosquitto, service, sub)
+
+
+def stop_all(
+    responders: Iterable[subprocess.Popen[str]],
+    service: RunningService | None,
+    sub: Subscriber | None,
+    broker: LocalMosquitto | None = None,
+) -> None:
+    """A LAN test's teardown: its responders, the service, its subscriber and broker."""
+    for responder in responders:
+        responder.kill()
+        responder.wait(10)
+    if service:
+        service.kill()
+    if sub:
+        sub.close()
+    if broker:
+        broker.stop()

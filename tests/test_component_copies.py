@@ -72,23 +72,64 @@ def test_bridge_events_are_events_the_service_sends() -> None:
     assert set(_const().BRIDGE_EVENTS) <= set(payloads.EVENT_TYPES)
 
 
+_T = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 SAMPLE = Device(
     id="a4b1c2d3e4f5",
     mac="a4:b1:c2:d3:e4:f5",
     ip="192.0.2.20",
-    first_seen=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-    last_seen=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    first_seen=_T,
+    last_seen=_T,
     vendor="Sonos, Inc.",
     names={"mdns": "kitchen-speaker"},
     details={"mdns": {"friendly_name": "Kitchen speaker", "model": "One"}},
 )
-DEVICE_CONFIG = COMPONENT.parent.parent / "tests_ha" / "fixtures" / "device_config.json"
+# A switch as SNMP identifies it (the facts of snmpsim-data's Cisco C3560 walk), and a phone
+# announcing Apple's model identifier.
+SWITCH = Device(
+    id="001b2b3c4d5e",
+    mac="00:1b:2b:3c:4d:5e",
+    ip="192.0.2.2",
+    first_seen=_T,
+    last_seen=_T,
+    vendor="Cisco Systems, Inc",
+    names={"snmp": "core-switch"},
+    details={
+        "snmp": {
+            "sysName": "core-switch",
+            "sysDescr": "Cisco IOS Software, C3560 Software (C3560-IPSERVICESK9-M), Version "
+            "12.2(55)SE3, RELEASE SOFTWARE (fc1)",
+            "sysObjectID": "1.3.6.1.4.1.9.1.617",
+            "sysServices": "6",
+            "manufacturer": "ciscoSystems",
+            "mibs": "BRIDGE-MIB",
+            "model": "WS-C3560G-48TS-E",
+            "sw_version": "12.2(55)SE3",
+            "serial_number": "FOC1234X0AB",
+            "hw_version": "V05",
+        }
+    },
+    device_type="switch",
+)
+PHONE = Device(
+    id="f0d1a2b3c4d5",
+    mac="f0:d1:a2:b3:c4:d5",
+    ip="192.0.2.30",
+    first_seen=_T,
+    last_seen=_T,
+    vendor="Apple, Inc.",
+    names={"mdns": "annas-iphone"},
+    details={"mdns": {"model": "iPhone14,2", "services": ["_companion-link._tcp.local."]}},
+    device_type="phone",
+)
+FIXTURES = COMPONENT.parent.parent / "tests_ha" / "fixtures"
+SAMPLES = {"device_config.json": SAMPLE, "switch_config.json": SWITCH, "phone_config.json": PHONE}
 
 
 def test_component_tests_use_the_discovery_config_the_service_publishes() -> None:
-    """tests_ha feeds Home Assistant this file; it must be what the service publishes
-    (``NETMON_REGENERATE=1`` rewrites it after a deliberate change)."""
-    published = ha_discovery.device_config(SAMPLE, Topics(), "0.1.0")
-    if os.environ.get("NETMON_REGENERATE"):
-        DEVICE_CONFIG.write_text(json.dumps(published, indent=2) + "\n")
-    assert json.loads(DEVICE_CONFIG.read_text()) == published
+    """tests_ha feeds Home Assistant these files; they must be what the service publishes
+    (``NETMON_REGENERATE=1`` rewrites them after a deliberate change)."""
+    for name, device in SAMPLES.items():
+        published = ha_discovery.device_config(device, Topics(), "0.1.0")
+        if os.environ.get("NETMON_REGENERATE"):
+            (FIXTURES / name).write_text(json.dumps(published, indent=2) + "\n")
+        assert json.loads((FIXTURES / name).read_text()) == published, name

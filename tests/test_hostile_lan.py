@@ -8,8 +8,8 @@ One namespace LAN, the real service (raw sockets) and a real mosquitto for the m
 - a host keeps announcing over mDNS an instance whose address is its neighbour's: when the
   neighbour leaves it still goes ``not_home`` in time and stays away, and its name does not
   change;
-- an embedded broker on the LAN address lets in no one without credentials;
-- (issue 23) a device announcing a service type no host had at start is named at once.
+- an embedded broker on the LAN address lets in no one without credentials.
+(A service type new to the LAN long after start: ``test_late_mdns_lan``.)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from .lan import NetnsLan, have_root
 from .mqtt_tools import LocalMosquitto, Subscriber, connect_subscriber, request
 from .observe import Observer
 from .responders import mdns_responder, ready
-from .service_tools import RunningService, write_config
+from .service_tools import RunningService, stop_all, write_config
 from .waiting import wait_until
 
 TOOLS = Path(__file__).parent / "tools"
@@ -46,7 +46,6 @@ class World:
     service: RunningService
     sub: Subscriber
     responders: dict[str, subprocess.Popen[str]]
-    started: float  # when the service started (monotonic)
 
     @property
     def observe(self) -> Observer:
@@ -67,8 +66,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     try:
         lan.build()
         lan.take_down(lan.hosts[5])  # joins during the flood
-        # Before the service starts (a service type new to the LAN later is issue 23's):
-        # the victim announces itself, the liar an instance at the victim's address.
+        # Before the service starts: the victim announces itself, the liar an instance at
+        # the victim's address.
         victim, liar = lan.hosts[1], lan.hosts[2]
         responders["own"] = mdns_responder(
             lan, victim, "den-speaker", "Den Speaker", "One", "_airplay._tcp.local."
@@ -103,10 +102,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             log_level="debug",  # the ignored answers are said at debug
         )
         service = RunningService(lan, config, tmp / "service.log")
-        started = time.monotonic()
         service.start()
         sub = connect_subscriber(broker.port, lan.exec_args(lan.service_ns))
-        world = World(lan, broker, service, sub, responders, started)
+        world = World(lan, broker, service, sub, responders)
         home = wait_until(
             lambda: all(world.observe.state(h).get("presence") == "home" for h in lan.hosts[:5]),
             30,
@@ -114,15 +112,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assert home, service.log()[-3000:]
         yield world
     finally:
-        for responder in responders.values():
-            responder.kill()
-            responder.wait(10)
-        if service:
-            service.kill()
-        if sub:
-            sub.close()
-        if broker:
-            broker.stop()
+        stop_all(responders.values(), service, sub, broker)
         lan.destroy()
 
 
@@ -265,26 +255,3 @@ def test_the_embedded_broker_on_the_lan_lets_in_only_its_users(
         assert not [t for t in topics if "/bridge/request/" in t], topics  # requests: never
     finally:
         service.stop()
-
-
-def test_a_service_type_new_to_the_lan_is_named_at_once(world: World) -> None:
-    """The type is read from the device's own announcement: no wait for the enumeration's
-    next query, which by now comes a minute apart or more."""
-    lan, observe = world.lan, world.observe
-    display = lan.hosts[3]
-    time.sleep(max(0.0, world.started + 40 - time.monotonic()))
-    announcing = mdns_responder(
-        lan, display, "kitchen-display", "Kitchen Display", "Nest Hub", "_googlecast._tcp.local."
-    )
-    try:
-        assert ready(announcing)
-        begun = time.monotonic()
-        # Without reading types from announcements, the next query for types comes at 60 s
-        # after start (or later): 15 s or more from here.
-        named = wait_until(lambda: observe.info(display).get("name") == "Kitchen Display", 8)
-        assert named, (observe.info(display), world.service.log()[-2000:])
-        assert time.monotonic() - begun < 8
-        assert "_googlecast._tcp.local." in observe.info(display)["services"]
-    finally:
-        announcing.kill()
-        announcing.wait(10)

@@ -23,7 +23,7 @@ from .conftest import require
 from .lan import Host, NetnsLan, have_root
 from .mqtt_tools import Subscriber, connect_subscriber, request
 from .observe import Observer
-from .service_tools import RunningService, write_config
+from .service_tools import RunningService, stop_all, write_config
 from .waiting import wait_until
 
 PORT = 1883
@@ -109,13 +109,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         lan.set_loss(lossy, 0.3)
         yield world
     finally:
-        if responder:
-            responder.kill()
-            responder.wait(10)
-        if service:
-            service.kill()
-        if sub:
-            sub.close()
+        stop_all([responder] if responder else [], service, sub)
         lan.destroy()
         DELAYS.unlink(missing_ok=True)
 

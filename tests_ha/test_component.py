@@ -620,3 +620,51 @@ async def test_republish_when_the_bridge_does_not_answer(
     with pytest.raises(HomeAssistantError) as raised:
         await hass.services.async_call(DOMAIN, "republish", {}, blocking=True)
     assert raised.value.translation_key == "no_response"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (
+            "switch_config.json",
+            "001b2b3c4d5e",
+            {
+                "manufacturer": "Cisco",
+                "model": "WS-C3560G-48TS-E",
+                "sw_version": "12.2(55)SE3",
+                "serial_number": "FOC1234X0AB",
+                "hw_version": "V05",
+            },
+            "mdi:switch",
+        ),
+        (
+            "phone_config.json",
+            "f0d1a2b3c4d5",
+            {"manufacturer": "Apple", "model": "iPhone 13 Pro", "model_id": "iPhone14,2"},
+            "mdi:cellphone",
+        ),
+    ],
+)
+async def test_the_device_page_shows_model_versions_serial_and_the_type_icon(
+    hass: HomeAssistant,
+    bridge: FakeBridge,
+    caplog: pytest.LogCaptureFixture,
+    case: tuple[str, str, dict[str, str], str],
+) -> None:
+    """What SNMP (ENTITY-MIB) and mDNS (an Apple model identifier) told, as the service
+    publishes it (``tests/test_component_copies.py`` checks the files), on the device page."""
+    fixture, device_id, shown, icon = case
+    config = (FIXTURE.parent / fixture).read_text()
+    async_fire_mqtt_message(hass, f"homeassistant/device/netmon_{device_id}/config", config)
+    await hass.async_block_till_done()
+    device = find_device(hass, device_id)
+    assert device is not None
+    assert {key: getattr(device, key) for key in shown} == shown
+    tracker = er.async_get(hass).async_get_entity_id(
+        "device_tracker", "mqtt", f"netmon_{device_id}_presence"
+    )
+    assert tracker is not None
+    state = hass.states.get(tracker)
+    assert state is not None and state.attributes["icon"] == icon
+    warnings = [r for r in caplog.records if r.levelno >= 30 and "netmon" in r.getMessage()]
+    assert warnings == []

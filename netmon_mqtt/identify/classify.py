@@ -73,9 +73,13 @@ def classify(device: Device) -> Guess:
         for service in facts.get("services", ()):
             vote(signs.match(signs.SERVICES, str(service)), STRONG, f"{source} service {service}")
     for source in _MODEL_SOURCES:
-        model = device.details.get(source, {}).get("model")
-        if model:
-            vote(signs.match(signs.MODELS, str(model)), STRONG, f"{source} model {model}")
+        facts = device.details.get(source, {})
+        if facts.get("model"):
+            model = str(facts["model"])
+            vote(signs.match(signs.MODELS, model), STRONG, f"{source} model {model}")
+        if source != "snmp" and facts.get("manufacturer"):
+            maker = str(facts["manufacturer"])
+            vote(signs.match(signs.VENDORS, maker), WEAK, f"{source} manufacturer {maker}")
     _dhcp(device, vote)
     _snmp(device.details.get("snmp", {}), vote)
     if device.names.get("netbios"):

@@ -11,7 +11,7 @@ from typing import Any
 from ..identify import taxonomy
 from ..models import Device
 from ..vendors import short_vendor
-from .payloads import versions
+from .payloads import manufacturer_of, versions
 from .topics import BRIDGE_IDENTIFIER_PREFIX, Topics, device_identifier
 
 ORIGIN_URL = "https://github.com/netmon-mqtt/netmon-mqtt"
@@ -169,8 +169,9 @@ def device_block(device: Device, topics: Topics) -> dict[str, Any]:
     }
     if device.mac:
         block["connections"] = [["mac", mac] for mac in device.macs]
-    if device.vendor:
-        block["manufacturer"] = short_vendor(device.vendor)
+    maker = manufacturer_of(device)
+    if maker:
+        block["manufacturer"] = short_vendor(maker)
     for key, value in versions(device).items():
         block[key] = value
     return block

@@ -119,6 +119,18 @@ def snmp_told(device: Device) -> dict[str, str]:
     return told
 
 
+def manufacturer_of(device: Device) -> str | None:
+    """Who made the device: its MAC's vendor, else the maker its SNMP agent, UPnP
+    description or mDNS TXT names (a private MAC names no vendor)."""
+    if device.vendor:
+        return device.vendor
+    for source in ("snmp", "ssdp", "mdns"):
+        maker = device.details.get(source, {}).get("manufacturer")
+        if maker:
+            return str(maker)
+    return None
+
+
 def _announced_model(device: Device) -> str | None:
     """The model as announced: UPnP, mDNS TXT, then SNMP."""
     for source in ("ssdp", "mdns"):
