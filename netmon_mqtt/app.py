@@ -86,9 +86,12 @@ class Service:
             else None
         )
         m = config.mqtt
-        topics = Topics(m.base_topic, m.discovery_prefix, config.instance_id)
+        topics = Topics(m.base_topic, m.discovery_prefix, config.instance_id, m.bridge_topic)
         self.mqtt = self._link(config, topics, clock)
         limit = RequestLimit(clock=clock)
+        self.mesh = MeshWatcher(
+            self.mqtt, topics, bus, m.probes_topic, m.retained_wait, clock=clock
+        )
         self.status = Status(
             __version__,
             topics,
@@ -100,6 +103,7 @@ class Service:
             limit=limit,
             crowding=p.inventory.admission.health,
             sealing=self.sealing,
+            probes_gone=self.mesh.gone,
         )
         publisher = Publisher(self.mqtt, topics, bus, p.inventory, self.status.info, clock=clock)
         self.home_assistant = HomeAssistantDiscovery(
@@ -111,9 +115,6 @@ class Service:
                 m.ha_status_topic, m.birth_delay, __version__, wait_for_probes=True
             ),
             clock=clock,
-        )
-        self.mesh = MeshWatcher(
-            self.mqtt, topics, bus, m.probes_topic, m.retained_wait, clock=clock
         )
         commands = Commands(
             p.inventory,

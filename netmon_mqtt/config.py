@@ -27,6 +27,7 @@ from .schema import (
     INSTANCE_ID,
     LOG_LEVEL,
     NETWORKS,
+    OPT_TOPIC,
     PORT,
     SNMP_CREDENTIAL_DATA,
     SNMP_CREDENTIALS,
@@ -66,6 +67,9 @@ class MqttConfig:
     birth_delay: float = setting(Number(0, 60), 3.0)
     retained_wait: float = setting(Number(0, 30), 2.0)
     probes_topic: str = setting(TOPIC, "netmon/probes")
+    # Where this probe's local broker publishes its bridge's state on the central broker
+    # (mosquitto's ``notification_topic``): "1" connected, "0" dropped (its Last Will there).
+    bridge_topic: str | None = setting(OPT_TOPIC, None)
 
 
 @dataclass(frozen=True)

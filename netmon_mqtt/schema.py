@@ -21,6 +21,7 @@ from .validators import (
     choice,
     describe,
     matching,
+    optional,
     typed,
 )
 
@@ -155,6 +156,7 @@ SNMP_CREDENTIALS: Final = vol.Schema([vol.All(SNMP_CREDENTIAL, credential)])
 SNMP_CREDENTIAL_DATA: Final = vol.Schema([vol.All(SNMP_CREDENTIAL, _credential_data)])
 PORT: Final = Number(1, 65535, integer=True)
 TOPIC: Final = matching(_TOPIC_SEGMENT, "an MQTT topic without wildcards or spaces")
+OPT_TOPIC: Final = optional(TOPIC)
 INSTANCE_ID: Final = matching(_INSTANCE_ID, "1-32 lower-case letters, digits or '_'")
 LOG_LEVEL: Final = choice("debug", "info", "warning", "error")
 

@@ -45,8 +45,10 @@ class Status:
         limit: RequestLimit | None = None,
         crowding: Callable[[], dict[str, Any]] | None = None,
         sealing: Sealing | None = None,
+        probes_gone: Callable[[], list[str]] | None = None,
     ) -> None:
         self._sealing = sealing
+        self._probes_gone = probes_gone or list
         self._crowding = crowding or dict
         self._loops = loops = loops or Supervisor()
         clock = loops.clock
@@ -89,7 +91,8 @@ class Status:
         """``healthy`` is false when the database failed its last write, sweeps are late
         (judged by the discovery interval in force now), a background loop is down
         (``failed_loops``: its name and the error that stopped it) or a flood of new MACs
-        goes on (``new_device_flood``)."""
+        goes on (``new_device_flood``). ``probes_gone`` lists the other probes on the broker
+        that are not there now (stopped, or their site's bridge dropped)."""
         now = self._clock.monotonic()
         interval = self._options.current.discovery_interval
         finished = self._discovery.last_finished
@@ -109,6 +112,7 @@ class Status:
             "last_scan_duration_s": _rounded(self._discovery.last_duration, 2),
             "requests_refused": self._limit.refused if self._limit else 0,
             "failed_loops": failed,
+            "probes_gone": self._probes_gone(),
             **crowding,
         }
 

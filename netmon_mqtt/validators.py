@@ -90,6 +90,15 @@ def matching(pattern: re.Pattern[str], expected: str) -> Validator:
     return check(expected, test)
 
 
+def optional(validator: Validator) -> Validator:
+    """None, or what ``validator`` accepts (its message when it refuses)."""
+
+    def validate(value: Any) -> Any:
+        return None if value is None else validator(value)
+
+    return validate
+
+
 def choice(*options: str) -> Validator:
     """One of ``options``."""
 

@@ -78,6 +78,13 @@ class LocalMosquitto:
             self._proc.wait(10)
             self._proc = None
 
+    def kill(self) -> None:
+        """SIGKILL: as when its machine loses power (no goodbye to anyone)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(10)
+            self._proc = None
+
 
 @dataclass(frozen=True)
 class Received:
@@ -273,13 +280,15 @@ def bridged_brokers(
     *,
     prefixes: Mapping[str, Sequence[str]] | None = None,
     central_address: str | None = None,
+    keepalive: int | None = None,
 ) -> dict[str, LocalMosquitto]:
     """``central`` restarted with the shipped example's authentication and ACLs (the
     ``probe_alpha`` block repeated for each of ``names``, plus anonymous read-only access
     for the tests' subscribers), and a local broker per probe configured from the shipped
     ``probe-alpha.conf``, bridged to it. A probe's broker runs under its ``prefixes`` entry
     (a namespace); ``central_address`` is a second address the central broker listens on,
-    which the bridges then use. The caller stops the local brokers."""
+    which the bridges then use; ``keepalive`` replaces the bridges' keepalive interval. The
+    caller stops the local brokers."""
     central.stop()
     folder = central.folder
     passwd = folder / "passwd"
@@ -318,6 +327,8 @@ def bridged_brokers(
         text = (EXAMPLES / "probe-alpha.conf").read_text().replace("alpha", name)
         text = text.replace("listener 1883 ", f"listener {broker.port} ")
         text = text.replace("central.example.lan:1883", f"{host}:{central.port}")
+        if keepalive is not None:
+            text = text.replace("keepalive_interval 30", f"keepalive_interval {keepalive}")
         broker._config = _without_persistence(text.replace("change-me", BRIDGE_PASSWORD))
         broker.start()
         brokers[name] = broker

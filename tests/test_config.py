@@ -71,6 +71,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
         "birth_delay",
         "retained_wait",
         "probes_topic",
+        "bridge_topic",
         "topology_interval",
         "uplink_macs",
         "embedded_broker",
@@ -103,6 +104,12 @@ BAD_CASES = [
     ("no networks", "instance_id: main\n", "networks", "expected at least one network"),
     ("empty networks", "networks: []\n", "networks", "expected at least one network"),
     ("bad port", "networks: [10.0.0.0/24]\nmqtt:\n  port: 70000\n", "mqtt.port", "70000"),
+    (
+        "bridge topic with a wildcard",
+        "networks: [10.0.0.0/24]\nmqtt:\n  bridge_topic: netmon/+/bridge/connection\n",
+        "mqtt.bridge_topic",
+        "without wildcards",
+    ),
     ("port wrong type", "networks: [10.0.0.0/24]\nmqtt:\n  port: abc\n", "mqtt.port", "'abc'"),
     (
         "interval wrong type",

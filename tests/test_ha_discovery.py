@@ -326,3 +326,34 @@ def test_a_jittery_links_average_moves_within_its_jitter() -> None:
 
     assert payloads.same_state(state(4.1, 2.0), state(5.3, 2.2))  # noise on a Wi-Fi link
     assert not payloads.same_state(state(4.1, 2.0), state(9.5, 2.2))  # a real change
+
+
+def test_a_bridged_probe_s_configs_follow_its_bridge_on_the_central_broker() -> None:
+    """Issue 25: with ``mqtt.bridge_topic``, the site's devices and its bridge device are
+    unavailable when the central broker publishes the bridge's Last Will ("0")."""
+    bridged = Topics("netmon/alpha", "homeassistant", "alpha", "netmon/alpha/bridge/connection")
+    connection = {
+        "topic": "netmon/alpha/bridge/connection",
+        "payload_available": "1",
+        "payload_not_available": "0",
+    }
+    config = ha_discovery.device_config(DEVICE, bridged, "1")
+    assert config["availability"] == [
+        ha_discovery.availability("netmon/alpha/bridge/state"),
+        connection,
+        ha_discovery.availability(f"netmon/alpha/device/{DEVICE.id}/availability"),
+    ]
+    assert config["availability_mode"] == "all"
+    assert ha_discovery.owned_by(config, bridged)  # still recognised as this probe's
+    bridge = ha_bridge.bridge_config(bridged, "1")
+    assert bridge["components"]["connection_state"]["availability"] == [connection]
+    assert connection in bridge["components"]["devices_online"]["availability"]
+    # Without a bridge topic nothing changes.
+    plain = ha_discovery.device_config(DEVICE, TOPICS, "1")
+    assert [a["topic"] for a in plain["availability"]] == [
+        "netmon/bridge/state",
+        f"netmon/device/{DEVICE.id}/availability",
+    ]
+    assert (
+        "availability" not in ha_bridge.bridge_config(TOPICS, "1")["components"]["connection_state"]
+    )

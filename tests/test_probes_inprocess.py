@@ -56,6 +56,11 @@ class World:
     sub: Subscriber  # on the broker Home Assistant would use
     probes: dict[str, Probe]
     layout: str = "netmon_{}"  # base topic of a probe
+    brokers: dict[str, LocalMosquitto] | None = None  # each probe's own, bridged
+
+    def bridge_topic(self, name: str) -> str | None:
+        """Where the central broker says whether a probe's bridge is up (bridged only)."""
+        return f"netmon/{name}/bridge/connection" if self.brokers else None
 
     def base(self, name: str) -> str:
         return self.layout.format(name)
@@ -90,6 +95,7 @@ class World:
                     "retained_wait": 0.3,
                     "birth_delay": 0,
                     "base_topic": self.base(name),
+                    "bridge_topic": self.bridge_topic(name),
                 },
             )
         )
@@ -123,7 +129,8 @@ async def world(
         return
     brokers = bridged_brokers(mosquitto, list(LANS))
     try:
-        world = World({n: b.port for n, b in brokers.items()}, tmp_path, None, {}, "netmon/{}")  # type: ignore[arg-type]
+        ports = {n: b.port for n, b in brokers.items()}
+        world = World(ports, tmp_path, None, {}, "netmon/{}", brokers)  # type: ignore[arg-type]
         world.sub = await open_subscriber(mosquitto.port)
         async for ready in _running(world):
             yield ready
@@ -267,3 +274,45 @@ def test_a_device_no_probe_publishes_a_state_for_stays_where_it_is() -> None:
     assert view.owns("other", "b", i_publish_state=False)  # nobody else has it
     assert view.peer_of("na/bridge/state") == Peer("a", "na", online=True)
     assert view.peer_of("nb/bridge/state") is None
+
+
+async def test_a_site_whose_broker_dies_with_it_is_gone_for_the_others_and_home_assistant(
+    world: World,
+) -> None:
+    """The whole site goes (its broker killed: no Last Will of netmon's reaches the central
+    broker): the bridge's own Last Will there says so, the other probe takes the shared
+    device over and lists the site as gone, and the site's own devices' configs carry that
+    topic among their availability (Home Assistant: unavailable). Back: as before."""
+    if not world.brokers:
+        pytest.skip("a site's own broker needs bridged brokers")
+    connection = world.bridge_topic("alpha")
+    only_a = world.retained(_config_topic(ONLY_A))
+    assert {"topic": connection, "payload_available": "1", "payload_not_available": "0"} in (
+        only_a["availability"]
+    )
+    assert await until(lambda: (world.sub.latest(connection) or _Nothing).payload == "1")
+    mark = len(world.sub.snapshot())
+    beta = world.probes["beta"].service
+
+    world.brokers["alpha"].kill()
+    assert await until(lambda: (world.sub.latest(connection) or _Nothing).payload == "0", 10)
+    # alpha's bridge/state still says online (its broker died with it); the bridge says gone.
+    assert world.sub.latest(f"{world.base('alpha')}/bridge/state").payload == "online"
+    assert await until(lambda: world.config_owner(ROUTER) == "beta", 10)
+    assert world.retained(f"{world.base('beta')}/device/{ROUTER}")["presence"] == "home"
+    assert world.config_owner(ONLY_A) == "alpha"  # kept: unavailable through the bridge topic
+    assert beta.status.health()["probes_gone"] == ["alpha"]
+
+    world.brokers["alpha"].start()  # the site is back: its broker, then netmon reconnects
+    assert await until(lambda: (world.sub.latest(connection) or _Nothing).payload == "1", 15)
+    assert await until(lambda: world.config_owner(ROUTER) == "alpha", 20)
+    assert await until(lambda: beta.status.health()["probes_gone"] == [], 5)
+    later = world.sub.snapshot()[mark:]
+    joined = [
+        m for m in later if m.topic.endswith("bridge/event") and m.json()["type"] == "device_joined"
+    ]
+    assert joined == []
+
+
+class _Nothing:
+    payload = None

@@ -5,7 +5,9 @@ each); the others are on one only.
 
 One Home Assistant device per MAC, no ``_2`` entity ids, the shared device lists both
 probes; stopping a probe makes its own devices unavailable while the shared one stays home;
-starting it again restores them without duplicates or ``device_joined`` events.
+starting it again restores them without duplicates or ``device_joined`` events. The same
+when a site goes without a word (issue 25): its netmon and its broker killed together, or
+its link to the central broker cut; the bridge's Last Will on the central broker says so.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .mqtt_tools import LocalMosquitto, Subscriber, bridged_brokers, connect_sub
 from .service_tools import RunningService, no_traceback, write_config
 
 CENTRAL_PORT = 1883
+KEEPALIVE = 5  # the bridges' keepalive: a cut link is noticed within 1.5 times this
 WAN = ("10.200.0.1", "10.200.0.2")  # the link between the two sites' service namespaces
 NAMES = ("alpha", "beta")
 
@@ -39,6 +42,7 @@ class World:
     services: dict[str, RunningService]
     sub: Subscriber  # on the central broker
     hass: HomeAssistant
+    brokers: dict[str, LocalMosquitto]  # each site's own, bridged to the central one
 
     @property
     def shared(self) -> str:
@@ -72,7 +76,10 @@ def _service(lan: NetnsLan, name: str, folder: Path, port: int) -> RunningServic
         folder / f"{name}.db",
         broker_port=port,
         embedded=False,
-        mqtt_options={"base_topic": f"netmon/{name}"},
+        mqtt_options={
+            "base_topic": f"netmon/{name}",
+            "bridge_topic": f"netmon/{name}/bridge/connection",
+        },
         instance_id=name,
         discovery_interval=3600,
         discovery={"use_ssdp": False, "ipv6": False, "use_mdns": False, "use_snmp": False},
@@ -113,12 +120,14 @@ def world(
             beta.set_mac(host, f"f0:9f:c2:be:00:{n:02x}")
         central = LocalMosquitto(CENTRAL_PORT, lans["alpha"].exec_args(a))
         prefixes = {n: lans[n].exec_args(lans[n].service_ns) for n in NAMES}
-        brokers = bridged_brokers(central, NAMES, prefixes=prefixes, central_address=WAN[0])
+        brokers = bridged_brokers(
+            central, NAMES, prefixes=prefixes, central_address=WAN[0], keepalive=KEEPALIVE
+        )
         sub = connect_subscriber(CENTRAL_PORT, lans["alpha"].exec_args(a))
         for name in NAMES:
             services[name] = _service(lans[name], name, tmp, brokers[name].port)
         hass = attached.enter_context(home_assistant.attached(a, CENTRAL_PORT))
-        world = World(lans, services, sub, hass)
+        world = World(lans, services, sub, hass, brokers)
         ready = wait_for(lambda: set(world.devices()) <= set(hass.netmon_entities()), 90)
         assert ready, (hass.netmon_entities(), [m.topic for m in sub.snapshot()][-40:])
         yield world
@@ -197,6 +206,73 @@ def test_a_stopped_probe_leaves_its_devices_unavailable_and_the_shared_one_home(
     config = world.sub.latest(f"homeassistant/device/netmon_{world.shared}/config")
     assert config is not None
     assert json.loads(config.payload)["availability"][0]["topic"] == "netmon/alpha/bridge/state"
+
+
+def _site_gone_and_back(world: World, site: str, within: float) -> None:
+    """The site's devices go unavailable in Home Assistant within ``within`` seconds while
+    every other device stays home (the shared one through the other site)."""
+
+    def gone() -> bool:
+        own = [world.tracker(d) for d in world.own(site)]
+        return all(t and t["state"] == "unavailable" for t in own)
+
+    begun = time.monotonic()
+    assert wait_for(gone, within), {d: world.tracker(d) for d in world.devices()}
+    print(f"{site}'s devices unavailable {time.monotonic() - begun:.1f} s after it went")
+    others = [world.shared, *(d for n in NAMES if n != site for d in world.own(n))]
+    assert all((world.tracker(d) or {}).get("state") == "home" for d in others), {
+        d: world.tracker(d) for d in others
+    }
+
+
+def _all_back(world: World, site: str, mark: int) -> None:
+    """Every device home again, one Home Assistant device each, nothing "joined"."""
+    assert wait_for(
+        lambda: all((world.tracker(d) or {}).get("state") == "home" for d in world.devices()),
+        90,
+    ), {d: world.tracker(d) for d in world.devices()}
+    time.sleep(3)
+    assert sorted(world.hass.netmon_entities()) == sorted(world.devices())
+    events = [
+        json.loads(m.payload)["type"]
+        for m in world.sub.snapshot()[mark:]
+        if m.topic == f"netmon/{site}/bridge/event"
+    ]
+    assert "device_joined" not in events, events
+
+
+@pytest.mark.netns
+def test_a_site_that_loses_power_shows_unavailable_and_comes_back(world: World) -> None:
+    """alpha's netmon and its broker killed together: no Last Will of netmon's reaches the
+    central broker, the bridge's does (at once: the kernel closes the bridge's connection)."""
+    mark = len(world.sub.snapshot())
+    world.services["alpha"].kill()
+    world.brokers["alpha"].kill()
+    try:
+        _site_gone_and_back(world, "alpha", KEEPALIVE * 1.5 + 10)
+        state = world.sub.latest("netmon/alpha/bridge/state")
+        assert state is not None and state.payload == "online"  # frozen: its broker died
+    finally:
+        world.brokers["alpha"].start()
+        world.services["alpha"].start()
+    _all_back(world, "alpha", mark)
+    config = world.sub.latest(f"homeassistant/device/netmon_{world.shared}/config")
+    assert config is not None
+    assert json.loads(config.payload)["availability"][0]["topic"] == "netmon/alpha/bridge/state"
+
+
+@pytest.mark.netns
+def test_a_site_whose_link_is_cut_shows_unavailable_and_comes_back(world: World) -> None:
+    """beta's WAN link goes down (netmon and its broker keep running, cut off): the central
+    broker notices the bridge's silence after its keepalive and publishes its Last Will."""
+    mark = len(world.sub.snapshot())
+    beta_ns = world.lans["beta"].service_ns
+    run("ip", "-n", beta_ns, "link", "set", "wan", "down")
+    try:
+        _site_gone_and_back(world, "beta", KEEPALIVE * 1.5 + 10)
+    finally:
+        run("ip", "-n", beta_ns, "link", "set", "wan", "up")
+    _all_back(world, "beta", mark)
 
 
 @pytest.mark.netns

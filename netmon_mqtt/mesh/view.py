@@ -23,11 +23,20 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Peer:
-    """Another instance: its base topic and whether its bridge state says ``online``."""
+    """Another instance: its base topic, whether its ``bridge/state`` says ``online``, and
+    where it reaches the broker through a bridge (``bridge_topic``), whether that bridge is
+    up there (a site that lost power keeps ``online`` retained: its broker died with it)."""
 
     instance_id: str
     base_topic: str
     online: bool = False
+    bridge_topic: str | None = None
+    bridge_up: bool = True
+
+    @property
+    def alive(self) -> bool:
+        """True when it is online and its bridge, if it has one, is up."""
+        return self.online and self.bridge_up
 
 
 @dataclass(frozen=True)
@@ -56,10 +65,10 @@ class MeshView:
     sightings: Mapping[str, Mapping[str, Sighting]] = field(default_factory=dict)
 
     def seen_by(self, device_id: str) -> tuple[Sighting, ...]:
-        """The sightings of online peers, by instance id."""
+        """The sightings of live peers, by instance id."""
         found = self.sightings.get(device_id, {})
         return tuple(
-            s for probe, s in sorted(found.items()) if (p := self.peers.get(probe)) and p.online
+            s for probe, s in sorted(found.items()) if (p := self.peers.get(probe)) and p.alive
         )
 
     def shared(self, device_id: str) -> bool:
@@ -86,6 +95,10 @@ class MeshView:
         """The peer whose ``bridge/state`` topic this is."""
         base = bridge_state_topic.removesuffix("/bridge/state")
         return next((p for p in self.peers.values() if p.base_topic == base), None)
+
+    def gone(self) -> list[str]:
+        """The peers that are not there now: stopped, or their bridge dropped."""
+        return sorted(p.instance_id for p in self.peers.values() if not p.alive)
 
 
 def owned_here(view: MeshView, topics: Topics, retained: RetainedMirror, device_id: str) -> bool:

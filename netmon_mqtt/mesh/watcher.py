@@ -1,6 +1,7 @@
 """The mesh watcher: each instance announces itself (retained) in the registry of probes
-on the broker, follows every other probe's bridge state and device states, and emits
-``MeshChanged`` with the resulting view.
+on the broker, follows every other probe's bridge state, its MQTT bridge's state on the
+central broker (where it names one) and device states, and emits ``MeshChanged`` with the
+resulting view.
 
 Nothing netmon-specific runs on the central broker: probes find each other through the
 registry topic (``mqtt.probes_topic``), which standard MQTT bridges forward like any other.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -17,6 +20,7 @@ from ..background import TaskSet
 from ..clock import SYSTEM, Clock
 from ..events import EventBus, MeshChanged
 from ..models import Presence
+from ..publish.ha_discovery import BRIDGE_DOWN, BRIDGE_UP
 from ..publish.link import ONLINE, MqttLink
 from ..publish.payloads import dumps
 from ..publish.router import Message
@@ -24,6 +28,7 @@ from ..publish.topics import Topics
 from .view import MeshView, Peer, Sighting
 
 _LOGGER = logging.getLogger(__name__)
+MAX_TOPIC = 256  # characters of a topic a probe record names
 COALESCE = 0.05  # seconds: a burst of retained states becomes one view
 MIN_SETTLE = 0.5  # seconds for the peers' retained states, whatever retained_wait says
 
@@ -50,13 +55,15 @@ class MeshWatcher:
         self._peers: dict[str, Peer] = {}
         self._by_base: dict[str, str] = {}  # base topic -> instance id
         self._sightings: dict[str, dict[str, Sighting]] = {}  # device -> probe -> sighting
-        self._followed: set[str] = set()  # base topics subscribed to
+        self._followed: set[str] = set()  # topic filters subscribed to
         self._settled = False
         self._pending = False
         self._tasks = TaskSet()
         link.subscribe(f"{probes_topic}/+", self._on_record)
         link.retained.own([f"{probes_topic}/+"], self._on_collected)
         record = {"instance_id": topics.instance_id, "base_topic": topics.base}
+        if topics.bridge_connection:
+            record["bridge_topic"] = topics.bridge_connection
         link.retained.set(topics.probe_record(probes_topic), dumps(record))
 
     def view(self) -> MeshView:
@@ -101,30 +108,35 @@ class MeshWatcher:
         instance = message.topic.rsplit("/", 1)[-1]
         if instance == self._topics.instance_id:
             return
-        base = _record_base(message.payload, instance)
+        record = _record(message.payload, instance)
         known = self._peers.get(instance)
-        if base is None:
+        if record is None:
             if message.payload:
                 _LOGGER.warning("Ignoring the malformed probe record on %s", message.topic)
             if known:
                 self._forget(instance)
             return
-        if known and known.base_topic == base:
+        base, bridge = record
+        if known and (known.base_topic, known.bridge_topic) == record:
             return
         if known:
             self._forget(instance)
-        self._peers[instance] = Peer(instance, base)
+        self._peers[instance] = Peer(instance, base, bridge_topic=bridge)
         self._by_base[base] = instance
-        filters = (f"{base}/bridge/state", f"{base}/device/+")
-        if base in self._followed:  # followed before: ask the broker for its state again
-            for topic_filter in filters:
-                self._link.refresh(topic_filter)
-        else:
-            self._followed.add(base)
-            self._link.subscribe(filters[0], partial(self._on_state, base))
-            self._link.subscribe(filters[1], partial(self._on_device, base))
+        self._follow(base, f"{base}/bridge/state", partial(self._on_state, base))
+        self._follow(base, f"{base}/device/+", partial(self._on_device, base))
+        if bridge:
+            self._follow(base, bridge, partial(self._on_bridge, instance, bridge))
         _LOGGER.info("Probe %s (base topic %s) shares this broker", instance, base)
         self._changed()
+
+    def _follow(self, base: str, topic_filter: str, handler: Callable[[Message], None]) -> None:
+        """Subscribe once; followed before: ask the broker for its retained state again."""
+        if topic_filter in self._followed:
+            self._link.refresh(topic_filter)
+        else:
+            self._followed.add(topic_filter)
+            self._link.subscribe(topic_filter, handler)
 
     def _forget(self, instance: str) -> None:
         peer = self._peers.pop(instance)
@@ -142,9 +154,33 @@ class MeshWatcher:
             return
         online = message.payload == ONLINE
         if self._peers[instance].online != online:
-            self._peers[instance] = Peer(instance, base, online)
+            self._peers[instance] = replace(self._peers[instance], online=online)
             _LOGGER.info("Probe %s is %s", instance, "online" if online else "offline")
             self._changed()
+
+    def _on_bridge(self, instance: str, topic: str, message: Message) -> None:
+        """The central broker's word on a peer's MQTT bridge: "0" when it dropped (the
+        bridge's Last Will: the site lost power or its link), "1" when it is back."""
+        peer = self._peers.get(instance)
+        if (
+            peer is None
+            or peer.bridge_topic != topic
+            or message.payload
+            not in (
+                BRIDGE_UP,
+                BRIDGE_DOWN,
+            )
+        ):
+            return
+        up = message.payload == BRIDGE_UP
+        if peer.bridge_up != up:
+            self._peers[instance] = replace(peer, bridge_up=up)
+            _LOGGER.info("Probe %s's bridge is %s", instance, "up" if up else "down")
+            self._changed()
+
+    def gone(self) -> list[str]:
+        """The probes on the registry that are not there now (``bridge/health``)."""
+        return self.view().gone()
 
     def _on_device(self, base: str, message: Message) -> None:
         instance = self._by_base.get(base)
@@ -166,18 +202,23 @@ class MeshWatcher:
             self._changed()
 
 
-def _record_base(payload: str, instance: str) -> str | None:
-    """The base topic a probe record names; None when it is not a record of ``instance``."""
+def _record(payload: str, instance: str) -> tuple[str, str | None] | None:
+    """The base topic and bridge topic a probe record names; None when it is not a record of
+    ``instance`` (a bridge topic that is no topic is left out)."""
     try:
         record = json.loads(payload) if payload else None
     except ValueError:
         return None
     if not isinstance(record, dict) or record.get("instance_id") != instance:
         return None
-    base = record.get("base_topic")
-    if not isinstance(base, str) or not base or any(c in base for c in "+# "):
+    base, bridge = record.get("base_topic"), record.get("bridge_topic")
+    if not _topic(base):
         return None
-    return base
+    return str(base), (str(bridge) if _topic(bridge) else None)
+
+
+def _topic(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_TOPIC and not set("+# ") & set(value)
 
 
 def _sighting(probe: str, payload: str) -> Sighting | None:

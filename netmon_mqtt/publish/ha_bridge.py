@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ha_discovery import BRIDGE_EVENT_TYPES, DIAGNOSTIC, availability, origin, sensor
+from .ha_discovery import (
+    BRIDGE_EVENT_TYPES,
+    DIAGNOSTIC,
+    bridge_availability,
+    origin,
+    sensor,
+    site_availability,
+)
 from .topics import Topics
 
 
 def bridge_config(topics: Topics, version: str) -> dict[str, Any]:
     """The retained discovery config of the bridge's own device."""
     uid = topics.bridge_id
-    available = [availability(topics.bridge_state)]
+    available = site_availability(topics)
     info = topics.bridge_info
     config: dict[str, Any] = {
         "device": {
@@ -37,6 +44,12 @@ def bridge_config(topics: Topics, version: str) -> dict[str, Any]:
                 "payload_on": "online",
                 "payload_off": "offline",
                 "entity_category": DIAGNOSTIC,
+                # Off when netmon stops; unavailable when the whole site is gone.
+                **(
+                    {"availability": [bridge_availability(topics.bridge_connection)]}
+                    if topics.bridge_connection
+                    else {}
+                ),
             },
             "devices_online": sensor(
                 f"{uid}_devices_online",

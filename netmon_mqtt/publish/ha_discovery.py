@@ -25,6 +25,26 @@ def availability(topic: str) -> dict[str, str]:
     return {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}
 
 
+# What mosquitto publishes on a bridge's ``notification_topic`` (and registers as the
+# bridge's Last Will on the remote broker, with ``notifications_local_only false``).
+BRIDGE_UP, BRIDGE_DOWN = "1", "0"
+
+
+def site_availability(topics: Topics) -> list[dict[str, str]]:
+    """What says this probe is there: its ``bridge/state`` (its own Last Will), and where it
+    reaches the central broker through a bridge, the bridge's state there (the Last Will the
+    central broker holds: published when the whole site goes, broker included)."""
+    found = [availability(topics.bridge_state)]
+    if topics.bridge_connection:
+        found.append(bridge_availability(topics.bridge_connection))
+    return found
+
+
+def bridge_availability(topic: str) -> dict[str, str]:
+    """An availability entry for a bridge notification topic."""
+    return {"topic": topic, "payload_available": BRIDGE_UP, "payload_not_available": BRIDGE_DOWN}
+
+
 def origin(version: str) -> dict[str, str]:
     return {"name": "netmon-mqtt", "sw_version": version, "support_url": ORIGIN_URL}
 
@@ -208,7 +228,7 @@ def device_config(
         "device": device_block(device, topics),
         "origin": origin(version),
         "availability": [
-            availability(topics.bridge_state),
+            *site_availability(topics),
             availability(topics.device_availability(device.id)),
         ],
         "availability_mode": "all",

@@ -237,7 +237,7 @@ class HomeAssistantDiscovery:
         except (ValueError, LookupError, TypeError):
             return False
         peer = self._view.peer_of(topic) if isinstance(topic, str) else None
-        return bool(peer and peer.online and peer.instance_id < self._topics.instance_id)
+        return bool(peer and peer.alive and peer.instance_id < self._topics.instance_id)
 
     def _on_status(self, message: Message) -> None:
         if message.payload == "online" and (self._birth is None or self._birth.done()):

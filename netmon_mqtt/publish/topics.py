@@ -21,6 +21,8 @@ class Topics:
     base: str = "netmon"
     prefix: str = "homeassistant"
     instance_id: str = "main"
+    # The central broker's record of this probe's bridge (``mqtt.bridge_topic``), if any.
+    bridge_connection: str | None = None
 
     @property
     def bridge_state(self) -> str:
