@@ -246,8 +246,8 @@ def test_a_site_that_loses_power_shows_unavailable_and_comes_back(world: World) 
     """alpha's netmon and its broker killed together: no Last Will of netmon's reaches the
     central broker, the bridge's does (at once: the kernel closes the bridge's connection)."""
     mark = len(world.sub.snapshot())
+    world.brokers["alpha"].kill()  # first: netmon's own Last Will must go nowhere
     world.services["alpha"].kill()
-    world.brokers["alpha"].kill()
     try:
         _site_gone_and_back(world, "alpha", KEEPALIVE * 1.5 + 10)
         state = world.sub.latest("netmon/alpha/bridge/state")
