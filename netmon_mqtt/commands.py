@@ -60,11 +60,24 @@ DEVICE_OPTIONS: Final = vol.Schema(
                     vol.Optional("ha_discovery"): bool,
                     # The owner's type (never overwritten by a guess); null: guess again.
                     vol.Optional("device_type"): vol.Any(None, vol.In(sorted(TYPES))),
+                    # Known to the owner (``acknowledge``), or not (again).
+                    vol.Optional("known"): bool,
                 }
             ),
             vol.Length(min=1),
         ),
     }
+)
+def _one_target(data: dict[str, Any]) -> dict[str, Any]:
+    if ("id" in data) == data["all"]:
+        raise vol.Invalid("give either an id or all: true")
+    return data
+
+
+# One device, or every device the inventory holds now.
+ACKNOWLEDGE: Final = vol.All(
+    vol.Schema({vol.Optional("id"): _DEVICE_ID, vol.Optional("all", default=False): bool}),
+    _one_target,
 )
 _CONFIRM = vol.Optional("confirm", default=False)  # see confirm.py
 REMOVE: Final = vol.Schema(
@@ -142,6 +155,7 @@ class Commands:
             "device/ping": Command(PING, self.ping, slow=True),
             "device/rename": Command(RENAME, self.rename),
             "device/options": Command(DEVICE_OPTIONS, self.device_options),
+            "acknowledge": Command(ACKNOWLEDGE, self.acknowledge),
             "device/remove": Command(REMOVE, self.remove),
             "device/merge": Command(MERGE, self.merge),
             "device/unmerge": Command(UNMERGE, self.unmerge),
@@ -232,8 +246,8 @@ class Commands:
         target = self._device(args)
         name = plain(args["name"])  # names are text: shown in terminals and Home Assistant
 
-        async def change() -> object:
-            return await self._inventory.update(target.id, name=name)
+        async def change() -> object:  # a device its owner names is one it knows
+            return await self._inventory.update(target.id, name=name, known=True)
 
         if args["update_entity_ids"] and target.ha_discovery:
             await self._home_assistant.recreate(target.id, change)
@@ -245,6 +259,8 @@ class Commands:
         """Track a device or not, show it to Home Assistant or not, set its type."""
         target = self._device(args)
         changes = dict(args["options"])
+        if changes.get("tracked") is True and "known" not in changes:
+            changes["known"] = True  # a device its owner chooses to track is one it knows
         if "device_type" in changes:
             changes["details"] = owner_type(target, changes.pop("device_type")).details
         await self._inventory.update(target.id, **changes)
@@ -254,6 +270,15 @@ class Commands:
             "tracked": updated.tracked,
             "ha_discovery": updated.ha_discovery,
         }
+
+    async def acknowledge(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The owner knows this device (``id``), or every device there is now (``all``)."""
+        targets = self._inventory.devices() if args["all"] else [self._device(args)]
+        done = [d.id for d in targets if not d.known]
+        for device_id in done:
+            await self._inventory.update(device_id, known=True)
+        unknown = [d for d in self._inventory.devices() if not d.known]
+        return {"acknowledged": done, "unknown": len(unknown)}
 
     async def remove(self, args: dict[str, Any]) -> dict[str, Any]:
         """Forget a device; with ``block`` never add it again."""

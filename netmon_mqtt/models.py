@@ -91,6 +91,7 @@ class Device:
     device_type: str | None = None
     type_evidence: tuple[str, ...] = ()
     type_confidence: int | None = None  # 0-100 (``identify/classify.py``)
+    known: bool = False  # the owner acknowledged it (or named it, or chose to track it)
     gaps: tuple[float, ...] = ()  # its recent silent gaps in seconds, oldest first
     links: Mapping[str, str] = field(default_factory=dict)  # other MAC -> why it is this one
     unlinked: tuple[str, ...] = ()  # MACs the user split off: never linked again

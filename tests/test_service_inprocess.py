@@ -161,8 +161,14 @@ def _summary(ip: str, mac: str, name: str, vendor: str, kind: str | None, online
         "device_type": kind,
         "last_seen": "<time>",
         "tracked": True,
+        "known": False,
         "online": online,
     }
+
+
+def _unknown(device_id: str, name: str, vendor: str, kind: str, ip: str) -> Any:
+    return {"id": device_id, "name": name, "vendor": vendor, "device_type": kind, "ip": ip,
+            "first_seen": "<time>"}  # fmt: skip
 
 
 PHONE_INFO = {
@@ -185,6 +191,7 @@ PHONE_INFO = {
     "device_type": "phone",
     "type_evidence": ["DHCP vendor class android-dhcp-14"],
     "type_confidence": 100,
+    "known": False,
     "randomized_mac": False,
     "linked_macs": {},
     "ipv6": [],
@@ -231,6 +238,8 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
     printer = (*PRINTER, "Brother industries, LTD.")
     assert world.service.inventory.get(PRINTER[1].replace(":", "")) is not None
     printer_summary = _summary(*printer[:2], f"Brother {PRINTER[0]}", printer[2], "printer", True)
+    printer_id, printer_name = printer[1].replace(":", ""), printer_summary["name"]
+    printer_unknown = _unknown(printer_id, printer_name, printer[2], "printer", printer[0])
 
     # 1. A phone joins: its DHCP request is all it takes (with its answer to the ARP check
     # that sets off). Its first answered probe's round trip goes out at once, not after a
@@ -257,6 +266,14 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
             printer_summary,
             _summary(*PHONE, "pixel-7", "Apple, Inc.", "phone", True),
         ],
+        # Nobody acknowledged either: both are unknown devices present now, newest first.
+        TOPICS.bridge_unknown: {
+            "count": 2,
+            "devices": [
+                _unknown(PHONE_ID, "pixel-7", "Apple, Inc.", "phone", PHONE[0]),
+                printer_unknown,
+            ],
+        },  # fmt: skip
     }
     assert _events(messages) == [
         {"type": "device_joined", "at": "<time>", "data": PHONE_INFO},
@@ -336,6 +353,7 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
             printer_summary,
             _summary(*PHONE, "pixel-7", "Apple, Inc.", "phone", False),
         ],
+        TOPICS.bridge_unknown: {"count": 1, "devices": [printer_unknown]},  # the phone left
     }
     data = {"id": PHONE_ID, "at": "<time>", "reason": reason}
     left = [{"type": "device_offline", "at": "<time>", "data": data}]

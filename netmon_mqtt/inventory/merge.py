@@ -24,6 +24,7 @@ _TRACKED_FIELDS = (
     "device_type",
     "tracked",
     "ha_discovery",
+    "known",
 )
 
 
@@ -79,6 +80,7 @@ def absorbed(target: Device, source: Device, why: str) -> Device:
             details={**source.details, **target.details},
             ipv6={**source.ipv6, **target.ipv6},
             gaps=target.gaps or source.gaps,
+            known=target.known or source.known,
             links=bounded(links),
             unlinked=tuple(m for m in target.unlinked if m not in links),
         )
@@ -160,6 +162,7 @@ def new_device(  # noqa: PLR0917 (the parts of one new device)
             ipv6=stand_in.ipv6,
             tracked=stand_in.tracked,
             ha_discovery=stand_in.ha_discovery,
+            known=stand_in.known,
         )
     device = merge(blank, obs)
     waited = admitted.waiting if admitted else ()

@@ -79,6 +79,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE devices ADD COLUMN type_confidence INTEGER;
     """,
+    # 8: devices the owner knows; those of an earlier release were already in its inventory
+    """
+    ALTER TABLE devices ADD COLUMN known INTEGER NOT NULL DEFAULT 0;
+    UPDATE devices SET known = 1;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,6 +27,7 @@ COLUMNS = (
     "device_type",
     "type_evidence",
     "type_confidence",
+    "known",
     "gaps",
     "links",
     "unlinked",
@@ -53,6 +54,7 @@ def device_to_row(d: Device) -> tuple[object, ...]:
         d.device_type,
         json.dumps(list(d.type_evidence)),
         d.type_confidence,
+        int(d.known),
         json.dumps(list(d.gaps)),
         json.dumps(dict(d.links)),
         json.dumps(list(d.unlinked)),
@@ -80,6 +82,7 @@ def device_from_row(row: tuple[object, ...]) -> Device:
         device_type=normalised(_opt(values["device_type"])),  # an older release's name too
         type_evidence=tuple(json.loads(str(values["type_evidence"]))),
         type_confidence=_confidence(values["type_confidence"]),
+        known=bool(values["known"]),
         gaps=tuple(float(g) for g in json.loads(str(values["gaps"]))),
         links={str(k): str(v) for k, v in json.loads(str(values["links"])).items()},
         unlinked=tuple(str(m) for m in json.loads(str(values["unlinked"]))),

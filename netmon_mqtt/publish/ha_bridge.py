@@ -69,6 +69,17 @@ def bridge_config(topics: Topics, version: str) -> dict[str, Any]:
                 state_class="measurement",
                 icon="mdi:lan",
             ),
+            "unknown_devices": sensor(
+                f"{uid}_unknown_devices",
+                "Unknown devices",
+                "count",
+                state_topic=topics.bridge_unknown,
+                json_attributes_topic=topics.bridge_unknown,
+                json_attributes_template="{{ {'devices': value_json.devices} | tojson }}",
+                availability=available,
+                state_class="measurement",
+                icon="mdi:help-network",
+            ),
             "last_scan_duration": sensor(
                 f"{uid}_last_scan_duration",
                 "Last scan duration",

@@ -161,6 +161,16 @@ def device_components(device_id: str, topics: Topics) -> dict[str, dict[str, Any
             "icon": "mdi:lan-pending",
             **hidden,
         },
+        # The owner knows this device: it leaves the unknown-devices sensor.
+        "acknowledge": {
+            "platform": "button",
+            "unique_id": f"{uid}_acknowledge",
+            "name": "Acknowledge",
+            "command_topic": f"{topics.request_prefix}acknowledge",
+            "payload_press": json.dumps({"id": device_id}, separators=(",", ":")),
+            "icon": "mdi:check-decagram",
+            "entity_category": "config",
+        },
     }
     for key in DEVICE_TRIGGERS:
         components[key] = _trigger(topics, device_id, key)

@@ -92,6 +92,7 @@ def info_payload(device: Device, probes: Sequence[str] = ()) -> dict[str, Any]:
         "device_type": device.device_type,
         "type_evidence": list(device.type_evidence),
         "type_confidence": device.type_confidence,
+        "known": device.known,
         "randomized_mac": is_randomized(device.mac) if device.mac else None,
         "linked_macs": dict(device.links),
         "ipv6": sorted(device.ipv6),
@@ -174,10 +175,35 @@ def device_summary(device: Device, online: bool | None = None) -> dict[str, Any]
         "device_type": device.device_type,
         "last_seen": iso(device.last_seen),
         "tracked": device.tracked,
+        "known": device.known,
     }
     if online is not None:
         summary["online"] = online
     return summary
+
+
+MAX_UNKNOWN_LISTED = 50  # devices ``bridge/unknown`` lists (its count counts them all)
+
+
+def unknown_payload(devices: Iterable[Device]) -> dict[str, Any]:
+    """``<base>/bridge/unknown``: the devices nobody acknowledged that are present now
+    (newest first), for the unknown-devices sensor."""
+    present = [d for d in devices if not d.known and d.status is Presence.HOME]
+    present.sort(key=lambda d: d.first_seen, reverse=True)
+    return {
+        "count": len(present),
+        "devices": [
+            {
+                "id": d.id,
+                "name": d.display_name,
+                "vendor": d.vendor,
+                "device_type": d.device_type,
+                "ip": d.ip,
+                "first_seen": iso(d.first_seen),
+            }
+            for d in present[:MAX_UNKNOWN_LISTED]
+        ],
+    }
 
 
 def device_summaries(devices: Iterable[Device], online: set[str]) -> list[dict[str, Any]]:

@@ -83,6 +83,7 @@ class Publisher:
                 *self._device_filters,
                 topics.bridge_info,
                 topics.bridge_devices,
+                topics.bridge_unknown,
                 topics.bridge_topology,
             ],
             self._on_collected,
@@ -191,6 +192,10 @@ class Publisher:
             self._topics.bridge_info, lambda: payloads.dumps(self._bridge_info())
         )
         self._retained.set_later(self._topics.bridge_devices, self._devices_payload)
+        self._retained.set_later(
+            self._topics.bridge_unknown,
+            lambda: payloads.dumps(payloads.unknown_payload(self._inventory.devices())),
+        )
 
     def _refresh_topology(self) -> None:
         """``bridge/topology``: the picture the inventory holds (each device's port and each

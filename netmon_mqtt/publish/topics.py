@@ -40,6 +40,11 @@ class Topics:
         return f"{self.base}/bridge/devices"
 
     @property
+    def bridge_unknown(self) -> str:
+        """The devices nobody acknowledged that are present now (``unknown_payload``)."""
+        return f"{self.base}/bridge/unknown"
+
+    @property
     def bridge_topology(self) -> str:
         """Retained picture of switches and the port each device is plugged into."""
         return f"{self.base}/bridge/topology"
