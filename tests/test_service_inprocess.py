@@ -273,7 +273,7 @@ async def test_join_presence_request_and_options_publish_exactly_this(world: Wor
                 _unknown(PHONE_ID, "pixel-7", "Apple, Inc.", "phone", PHONE[0]),
                 printer_unknown,
             ],
-        },  # fmt: skip
+        },
     }
     assert _events(messages) == [
         {"type": "device_joined", "at": "<time>", "data": PHONE_INFO},
