@@ -68,6 +68,8 @@ DEVICE_OPTIONS: Final = vol.Schema(
         ),
     }
 )
+
+
 def _one_target(data: dict[str, Any]) -> dict[str, Any]:
     if ("id" in data) == data["all"]:
         raise vol.Invalid("give either an id or all: true")
