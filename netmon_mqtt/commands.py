@@ -77,9 +77,11 @@ def _one_target(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # One device, or every device the inventory holds now.
-ACKNOWLEDGE: Final = vol.All(
-    vol.Schema({vol.Optional("id"): _DEVICE_ID, vol.Optional("all", default=False): bool}),
-    _one_target,
+ACKNOWLEDGE: Final = vol.Schema(
+    vol.All(
+        vol.Schema({vol.Optional("id"): _DEVICE_ID, vol.Optional("all", default=False): bool}),
+        _one_target,
+    )
 )
 _CONFIRM = vol.Optional("confirm", default=False)  # see confirm.py
 REMOVE: Final = vol.Schema(
