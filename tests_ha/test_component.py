@@ -218,6 +218,25 @@ async def test_device_actions_map_devices_to_netmon_ids(
     assert bridge.commands("device/remove") == [{"id": DEVICE, "block": True, "confirm": True}]
 
 
+async def test_acknowledge_one_device_or_all(
+    hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
+) -> None:
+    bridge.handlers["acknowledge"] = lambda p: ok({"acknowledged": [p.get("id", DEVICE)]})
+    await _setup(hass, entry)
+    device = await _mqtt_device(hass)
+    one = await hass.services.async_call(
+        DOMAIN, "acknowledge", {"device_id": device.id}, blocking=True, return_response=True
+    )
+    assert one == {"acknowledged": [DEVICE]}
+    await hass.services.async_call(DOMAIN, "acknowledge", {"all": True}, blocking=True)
+    assert bridge.commands("acknowledge") == [{"id": DEVICE}, {"all": True}]
+    for neither_or_both in ({}, {"device_id": device.id, "all": True}):
+        with pytest.raises(ServiceValidationError) as raised:
+            await hass.services.async_call(DOMAIN, "acknowledge", neither_or_both, blocking=True)
+        assert raised.value.translation_key == "acknowledge_what"
+    assert len(bridge.commands("acknowledge")) == 2
+
+
 async def test_device_actions_refuse_other_devices(
     hass: HomeAssistant, bridge: FakeBridge, entry: MockConfigEntry
 ) -> None:
@@ -584,6 +603,7 @@ def test_helpers_are_total() -> None:
         ("rename_device", "device/rename", {"name": "x" * 10}),
         ("set_tracked", "device/options", {"tracked": True}),
         ("set_type", "device/options", {"device_type": "printer"}),
+        ("acknowledge", "acknowledge", {}),
         ("remove_device", "device/remove", {}),
         ("ping", "device/ping", {}),
         ("unmerge_device", "device/unmerge", {"mac": PRIVATE_MAC}),

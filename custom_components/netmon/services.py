@@ -1,4 +1,5 @@
-"""Actions: scan, ping, rename, track, remove, merge, unmerge, republish.
+"""Actions: scan, ping, rename, track, set the type, acknowledge, remove, merge, unmerge,
+republish.
 
 Devices are chosen with Home Assistant's device selector and mapped to netmon ids through
 the device registry; each action goes to the bridge that published the device.
@@ -31,6 +32,7 @@ ATTR_BLOCK = "block"
 ATTR_UPDATE_ENTITY_IDS = "update_entity_ids"
 ATTR_INTO_DEVICE = "into_device_id"
 ATTR_MAC = "mac"
+ATTR_ALL = "all"
 
 _ENTRY = vol.Optional(ATTR_ENTRY)
 _DEVICE = vol.Required(ATTR_DEVICE)
@@ -57,6 +59,14 @@ SCHEMAS: dict[str, vol.Schema] = {
     # "guess" lets the service's evidence decide again.
     "set_type": vol.Schema(
         {_DEVICE: cv.string, vol.Required(ATTR_TYPE): vol.In([*DEVICE_TYPES, "guess"])}
+    ),
+    # One device, or every device a bridge holds now.
+    "acknowledge": vol.Schema(
+        {
+            vol.Optional(ATTR_DEVICE): cv.string,
+            vol.Optional(ATTR_ALL, default=False): cv.boolean,
+            _ENTRY: cv.string,
+        }
     ),
     "remove_device": vol.Schema(
         {_DEVICE: cv.string, vol.Optional(ATTR_BLOCK, default=False): cv.boolean}
@@ -136,6 +146,21 @@ async def _set_type(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return None
 
 
+async def _acknowledge(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """The owner knows a device (or every device now): it leaves the unknown devices."""
+    if (ATTR_DEVICE in call.data) == call.data[ATTR_ALL]:
+        raise ServiceValidationError(
+            "Choose a device, or all devices",
+            translation_domain=DOMAIN,
+            translation_key="acknowledge_what",
+        )
+    if call.data[ATTR_ALL]:
+        bridge = _bridge_of_entry(hass, call.data.get(ATTR_ENTRY))
+        return await bridge.request("acknowledge", {"all": True})
+    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    return await bridge.request("acknowledge", {"id": device_id})
+
+
 async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
     block = call.data[ATTR_BLOCK]  # chosen in the action: the confirmation the service wants
@@ -179,6 +204,7 @@ _HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
     "rename_device": (_rename, SupportsResponse.NONE),
     "set_tracked": (_set_tracked, SupportsResponse.NONE),
     "set_type": (_set_type, SupportsResponse.NONE),
+    "acknowledge": (_acknowledge, SupportsResponse.OPTIONAL),
     "remove_device": (_remove, SupportsResponse.NONE),
     "merge_devices": (_merge, SupportsResponse.OPTIONAL),
     "unmerge_device": (_unmerge, SupportsResponse.OPTIONAL),
