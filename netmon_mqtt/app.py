@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 
 from . import __version__, startup
+from .alerts.service import Alerts
 from .background import Supervisor
 from .bridge import Bridge, RequestLimit
 from .broker import EmbeddedBroker
@@ -17,6 +19,7 @@ from .discovery.networks import Target
 from .events import EventBus
 from .inventory.store import Store
 from .mesh.watcher import MeshWatcher
+from .models import Device
 from .monitor.bandwidth import BandwidthPoller
 from .monitor.service import Monitor, MonitorSettings
 from .options import Options
@@ -136,6 +139,7 @@ class Service:
             self.sealing,
             *p.rooms(),
             publisher,
+            self._alerts(config, bus, loops, p.inventory.get, clock),
             self.home_assistant,
             self.mesh,
             self.mqtt,
@@ -148,6 +152,19 @@ class Service:
             HealthReporter(self.status, bus, loops),
         ]
         self._started: list[Component] = []
+
+    @staticmethod
+    def _alerts(
+        config: Config,
+        bus: EventBus,
+        loops: Supervisor,
+        devices: Callable[[str], Device | None],
+        clock: Clock,
+    ) -> Alerts | None:
+        """Notifications without Home Assistant, where the file names targets."""
+        if not config.alerts.targets:
+            return None
+        return Alerts(config.alerts, bus, loops, devices, clock=clock)
 
     @staticmethod
     def _link(config: Config, topics: Topics, clock: Clock) -> MqttLink:

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import voluptuous as vol
 import yaml
 
+from .alerts.config import AlertsConfig
 from .errors import ConfigError
 from .identify.credentials import SnmpCredential
 from .schema import (
@@ -183,6 +184,7 @@ class Config(RuntimeOptions):
     mqtt: MqttConfig = section(MqttConfig, broker=OPT_STR, password_env=STR, password_file=STR)
     embedded_broker: EmbeddedBrokerConfig = section(EmbeddedBrokerConfig)
     snmp: SnmpConfig = section(SnmpConfig)
+    alerts: AlertsConfig = section(AlertsConfig)
 
     @property
     def uses_embedded_broker(self) -> bool:
@@ -224,6 +226,9 @@ def validate(data: Any) -> Config:
             "listen on 127.0.0.1",
             "embedded_broker.host",
         )
+    wrong = config.alerts.check()
+    if wrong:
+        raise ConfigError(wrong, "alerts.rules")
     return replace(config, mqtt=_finish_mqtt(config.mqtt, raw.get("mqtt") or {}))
 
 

@@ -105,6 +105,31 @@ BAD_CASES = [
     ("empty networks", "networks: []\n", "networks", "expected at least one network"),
     ("bad port", "networks: [10.0.0.0/24]\nmqtt:\n  port: 70000\n", "mqtt.port", "70000"),
     (
+        "alert target of an unknown scheme (the URL, a secret, never shown)",
+        "networks: [10.0.0.0/24]\nalerts:\n  targets: [{name: a, url: 'bogus://user:s3cret@h'}]\n",
+        "alerts.targets[0].url",
+        "a 'bogus://' URL it does not accept",
+    ),
+    (
+        "alert rule of no known event",
+        "networks: [10.0.0.0/24]\nalerts:\n  rules: [{event: toaster}]\n",
+        "alerts.rules[0].event",
+        "toaster",
+    ),
+    (
+        "alert target whose secret is missing",
+        "networks: [10.0.0.0/24]\nalerts:\n  targets: [{name: a, url_env: NETMON_TEST_UNSET}]\n",
+        "alerts.targets[0].url_env",
+        "is not set",
+    ),
+    (
+        "alert rule naming no target",
+        "networks: [10.0.0.0/24]\nalerts:\n  targets: [{name: a, url: 'json://h/x'}]\n"
+        "  rules: [{event: unhealthy, targets: [b]}]\n",
+        "alerts.rules",
+        "no target named b",
+    ),
+    (
         "bridge topic with a wildcard",
         "networks: [10.0.0.0/24]\nmqtt:\n  bridge_topic: netmon/+/bridge/connection\n",
         "mqtt.bridge_topic",
@@ -159,6 +184,7 @@ def test_check_config_rejects_bad_input(tmp_path: Path, text: str, key: str, det
     assert key in result.stderr
     assert detail in result.stderr
     assert "Traceback" not in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout  # a secret is never shown
 
 
 def test_run_rejects_bad_config_before_doing_anything(tmp_path: Path) -> None:

@@ -92,9 +92,10 @@ def test_device_config_snapshot() -> None:
         "suggested_display_precision": 1,
         "qos": 1,
     }
-    # Two entities per device write to the recorder by default; the rest is diagnostic.
+    # Two entities per device write to the recorder by default (and the Acknowledge button,
+    # whose state changes only when pressed); the rest is diagnostic.
     enabled = [k for k, c in entities.items() if c.get("enabled_by_default", True)]
-    assert enabled == ["presence", "latency"]
+    assert enabled == ["presence", "latency", "acknowledge"]
     for key in ("packet_loss", "jitter", "last_seen", "ip", "hostname", "vendor", "ping"):
         assert components[key]["entity_category"] == "diagnostic", key
     for key in ("ip", "hostname", "vendor"):

@@ -1,0 +1,1 @@
+"""Notifications that reach a person without Home Assistant (``alerts:`` in the file)."""
