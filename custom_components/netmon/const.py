@@ -22,11 +22,13 @@ EVENT_DEVICE_JOINED: Final = "netmon_device_joined"
 EVENT_DEVICE_ONLINE: Final = "netmon_device_online"
 EVENT_DEVICE_OFFLINE: Final = "netmon_device_offline"
 EVENT_NEW_DEVICE_FLOOD: Final = "netmon_new_device_flood"
+EVENT_IP_CHANGED: Final = "netmon_ip_changed"
 BRIDGE_EVENTS: Final = {
     "device_joined": EVENT_DEVICE_JOINED,
     "device_online": EVENT_DEVICE_ONLINE,
     "device_offline": EVENT_DEVICE_OFFLINE,
     "new_device_flood": EVENT_NEW_DEVICE_FLOOD,
+    "ip_changed": EVENT_IP_CHANGED,
 }
 
 ISSUE_OFFLINE: Final = "bridge_offline"

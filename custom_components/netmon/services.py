@@ -33,6 +33,7 @@ ATTR_UPDATE_ENTITY_IDS = "update_entity_ids"
 ATTR_INTO_DEVICE = "into_device_id"
 ATTR_MAC = "mac"
 ATTR_ALL = "all"
+ATTR_NETMON_ID = "netmon_id"  # a device by netmon's id (what its events carry)
 
 _ENTRY = vol.Optional(ATTR_ENTRY)
 _DEVICE = vol.Required(ATTR_DEVICE)
@@ -64,12 +65,17 @@ SCHEMAS: dict[str, vol.Schema] = {
     "acknowledge": vol.Schema(
         {
             vol.Optional(ATTR_DEVICE): cv.string,
+            vol.Optional(ATTR_NETMON_ID): cv.string,
             vol.Optional(ATTR_ALL, default=False): cv.boolean,
             _ENTRY: cv.string,
         }
     ),
     "remove_device": vol.Schema(
-        {_DEVICE: cv.string, vol.Optional(ATTR_BLOCK, default=False): cv.boolean}
+        {
+            vol.Exclusive(ATTR_DEVICE, "device"): cv.string,
+            vol.Exclusive(ATTR_NETMON_ID, "device"): cv.string,
+            vol.Optional(ATTR_BLOCK, default=False): cv.boolean,
+        }
     ),
     "merge_devices": vol.Schema({_DEVICE: cv.string, vol.Required(ATTR_INTO_DEVICE): cv.string}),
     "unmerge_device": vol.Schema({_DEVICE: cv.string, vol.Required(ATTR_MAC): cv.string}),
@@ -100,7 +106,23 @@ def _bridge_of_entry(hass: HomeAssistant, entry_id: str | None) -> NetmonBridge:
 
 def _bridge_of_device(hass: HomeAssistant, ha_device_id: str) -> tuple[NetmonBridge, str]:
     """The bridge that lists a device (or the only one), and the device's netmon id."""
-    device_id = resolve(hass, ha_device_id)
+    return _bridge_of_netmon_id(hass, resolve(hass, ha_device_id))
+
+
+def _bridge_of_call(hass: HomeAssistant, call: ServiceCall) -> tuple[NetmonBridge, str]:
+    """The device an action names, by Home Assistant device or by netmon id."""
+    if ATTR_NETMON_ID in call.data:
+        return _bridge_of_netmon_id(hass, call.data[ATTR_NETMON_ID])
+    if ATTR_DEVICE not in call.data:
+        raise ServiceValidationError(
+            "Choose a device",
+            translation_domain=DOMAIN,
+            translation_key="acknowledge_what",
+        )
+    return _bridge_of_device(hass, call.data[ATTR_DEVICE])
+
+
+def _bridge_of_netmon_id(hass: HomeAssistant, device_id: str) -> tuple[NetmonBridge, str]:
     owners = [e for e in _loaded(hass) if e.runtime_data.knows(device_id)]
     if owners:
         return owners[0].runtime_data, device_id
@@ -148,7 +170,8 @@ async def _set_type(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 async def _acknowledge(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """The owner knows a device (or every device now): it leaves the unknown devices."""
-    if (ATTR_DEVICE in call.data) == call.data[ATTR_ALL]:
+    named = sum(k in call.data for k in (ATTR_DEVICE, ATTR_NETMON_ID))
+    if named + call.data[ATTR_ALL] != 1:
         raise ServiceValidationError(
             "Choose a device, or all devices",
             translation_domain=DOMAIN,
@@ -157,12 +180,12 @@ async def _acknowledge(hass: HomeAssistant, call: ServiceCall) -> ServiceRespons
     if call.data[ATTR_ALL]:
         bridge = _bridge_of_entry(hass, call.data.get(ATTR_ENTRY))
         return await bridge.request("acknowledge", {"all": True})
-    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    bridge, device_id = _bridge_of_call(hass, call)
     return await bridge.request("acknowledge", {"id": device_id})
 
 
 async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    bridge, device_id = _bridge_of_device(hass, call.data[ATTR_DEVICE])
+    bridge, device_id = _bridge_of_call(hass, call)
     block = call.data[ATTR_BLOCK]  # chosen in the action: the confirmation the service wants
     await bridge.request("device/remove", {"id": device_id, "block": block, "confirm": block})
     return None
