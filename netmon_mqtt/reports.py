@@ -81,16 +81,19 @@ async def print_devices(config: Config, *, as_json: bool) -> int:
             "vendor": d.vendor,
             "hostname": d.hostname,
             "status": d.status.value,
+            "known": "yes" if d.known else "UNKNOWN",
             "first_seen": iso(d.first_seen),
             "last_seen": iso(d.last_seen),
         }
         for d in devices
     ]
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([{**r, "known": r["known"] == "yes"} for r in rows], indent=2))
     else:
-        print_table(rows, ["id", "name", "ip", "vendor", "status", "last_seen"])
-        print(f"{len(rows)} device(s)")
+        print_table(rows, ["id", "name", "ip", "vendor", "status", "known", "last_seen"])
+        unknown = sum(r["known"] != "yes" for r in rows)
+        print(f"{len(rows)} device(s), {unknown} unknown (acknowledge them: watch's a key, the")
+        print("acknowledge request, or Home Assistant's Acknowledge button)")
     return 0
 
 

@@ -191,6 +191,10 @@ def test_watch_shows_the_lan_live_sorts_filters_and_marks_changes(
             lambda s: "1 shown" in s and "Filter" in s, 5, "the filter applied to one row"
         )
         assert _table_ips(screen, lan) == [printer.ip]
+        # Nobody acknowledged it: marked unknown; the a key acknowledges the selected row.
+        assert "? unk" in _row(screen, printer)
+        term.keys("a")
+        term.wait(lambda s: "? unk" not in _row(s, printer), 10, "the printer acknowledged")
         term.keys("Escape")
         screen = term.wait(lambda s: len(_table_ips(s, lan)) == 3, 5, "all rows back")
         assert "filter '" not in screen
@@ -232,6 +236,7 @@ def test_watch_shows_the_lan_live_sorts_filters_and_marks_changes(
             capture_output=True, text=True, check=True, timeout=60, cwd=ROOT,
         )  # fmt: skip
         assert "evil-laptop" in listed.stdout, listed.stdout
+        assert "UNKNOWN" in listed.stdout and "unknown (acknowledge them" in listed.stdout
         assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", listed.stdout), listed.stdout
 
         # The x key saves a picture of the screen.

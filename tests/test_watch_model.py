@@ -204,3 +204,21 @@ def test_presence_reads_as_words_and_last_seen_counts_stored_answers() -> None:
     assert device.last_seen == "2026-11-30T10:20:00+00:00"
     model.apply(_msg("netmon/device/d1", {"presence": "bogus"}))
     assert device.presence == "unknown"
+
+
+def test_unknown_devices_are_marked_counted_and_acknowledged_by_request() -> None:
+    clock = Clock()
+    model = WatchModel("netmon", clock)
+    _device(model, 1, "home", 2.0)
+    _device(model, 2, "home", 2.0)
+    model.apply(_msg("netmon/device/d1/info", {"id": "d1", "name": "host 1", "known": False}, True))
+    model.apply(_msg("netmon/device/d2/info", {"id": "d2", "name": "host 2", "known": True}, True))
+    assert model.highlight(model.devices["d1"]) == "unknown"
+    assert model.highlight(model.devices["d2"]) == ""
+    assert model.unknown_present() == 1
+    topic, payload = model.acknowledge("d1")
+    assert topic == "netmon/bridge/request/acknowledge" and json.loads(payload) == {"id": "d1"}
+    # The service's answer: the info says known.
+    model.apply(_msg("netmon/device/d1/info", {"id": "d1", "name": "host 1", "known": True}))
+    clock.now += CHANGED_FOR + 1
+    assert model.highlight(model.devices["d1"]) == "" and model.unknown_present() == 0

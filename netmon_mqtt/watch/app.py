@@ -35,7 +35,11 @@ COLUMNS = (
     "", "name", "ip", "presence", "latency", "loss", "history", "vendor", "type", "last seen",
 )  # fmt: skip
 PRESENCE_STYLE = {"home": "bold green", "away": "red"}
-MARK = {"new": ("★ new", "bold black on green"), "changed": ("● chg", "bold black on yellow")}
+MARK = {
+    "new": ("★ new", "bold black on green"),
+    "changed": ("● chg", "bold black on yellow"),
+    "unknown": ("? unk", "bold magenta"),
+}
 
 
 class WatchApp(App[None]):
@@ -53,6 +57,7 @@ class WatchApp(App[None]):
         Binding("r", "reverse", "Reverse"),
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("a", "acknowledge", "Acknowledge"),
         Binding("x", "export", "Screenshot"),
         Binding("q", "quit", "Quit"),
     ]
@@ -120,6 +125,13 @@ class WatchApp(App[None]):
             self._asking = False
 
     # -- actions ------------------------------------------------------------------------
+    def action_acknowledge(self) -> None:
+        """Mark the selected device known (the service answers with its new info)."""
+        selected = _selected_key(self.query_one(DataTable))
+        if selected is not None and selected in self.model.devices:
+            topic, payload = self.model.acknowledge(selected)
+            self.run_worker(self._reader.publish(topic, payload), name="acknowledge")
+
     def action_sort(self) -> None:
         self.sort_key = self.sort_key.following()
         self._render_all()
@@ -175,7 +187,7 @@ class WatchApp(App[None]):
         # Every cell is plain text (never markup) of what any broker client may have sent.
         return [
             Text(mark, style=style),
-            Text(shown(device.name), style="bold" if mark else ""),
+            Text(shown(device.name), style="bold" if mark and mark != MARK["unknown"][0] else ""),
             Text(shown(device.ip)),
             Text(shown(device.presence), style=PRESENCE_STYLE.get(device.presence, "dim")),
             Text("-" if latency is None else f"{latency:.1f} ms", justify="right"),
@@ -200,6 +212,9 @@ class WatchApp(App[None]):
         if started is not None:
             parts.append((f"up {_duration(started)}", ""))
         parts.append((f"{home}/{total} home", "bold"))
+        unknown = self.model.unknown_present()
+        if unknown:
+            parts.append((f"{unknown} unknown", "bold magenta"))
         scan = b.health.get("last_scan_duration_s") or b.info.get("last_scan_duration_s")
         if isinstance(scan, int | float):
             parts.append((f"last scan {scan:.1f} s", ""))

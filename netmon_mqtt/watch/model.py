@@ -149,6 +149,10 @@ class WatchModel:
         """The topic filters the viewer subscribes to."""
         return [f"{self._device_prefix}+", f"{self._device_prefix}+/info", *self._bridge_handlers]
 
+    def acknowledge(self, device_id: str) -> tuple[str, str]:
+        """The request (topic, payload) that marks a device known."""
+        return f"{self._topics.request_prefix}acknowledge", json.dumps({"id": device_id})
+
     @property
     def history_request(self) -> str:
         """Where the viewer asks for a device's stored latency windows."""
@@ -220,13 +224,22 @@ class WatchModel:
         return present + missing
 
     def highlight(self, device: Device) -> str:
-        """``new``, ``changed`` or ``""``: how a device is marked right now."""
+        """``new``, ``changed``, ``unknown`` (nobody acknowledged it) or ``""``: how a
+        device is marked right now."""
         now = self._clock()
         if device.new_at is not None and now - device.new_at < NEW_FOR:
             return "new"
         if device.changed_at is not None and now - device.changed_at < CHANGED_FOR:
             return "changed"
-        return ""
+        return "unknown" if device.info.get("known") is False else ""
+
+    def unknown_present(self) -> int:
+        """Devices nobody acknowledged that are home now."""
+        return sum(
+            1
+            for d in self.devices.values()
+            if d.info.get("known") is False and d.presence == "home"
+        )
 
     def counts(self) -> tuple[int, int]:
         """Devices home, and devices known."""
