@@ -55,7 +55,13 @@ async def async_setup(hass, config):
         start = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
         get_instance(hass).queue_task(StatisticsTask(start, True))
 
+    async def phone(call):  # a phone's notify action: what it was sent, as a state
+        before = hass.states.get("lan_test_hooks.notified")
+        count = int(before.state) + 1 if before else 1
+        hass.states.async_set("lan_test_hooks.notified", count, {"last": dict(call.data)})
+
     hass.services.async_register("lan_test_hooks", "compile_statistics", compile_now)
+    hass.services.async_register("notify", "lan_test_phone", phone)
     return True
 """
 _EXTRA = (

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,13 +52,16 @@ PER_DEVICE = {
     "sensor.ip": "_ip_address",
     "sensor.hostname": "_hostname",
     "sensor.vendor": "_vendor",
-    "button": "_ping",
+    "button.ping": "_ping",
+    "button.acknowledge": "_acknowledge",
 }
-# Enabled by default (the rest is diagnostic and disabled: no state, no recorder rows).
-ENABLED = ("device_tracker", "sensor.latency")
+# Enabled by default (the rest is diagnostic and disabled: no state, no recorder rows; the
+# Acknowledge button records only when pressed).
+ENABLED = ("device_tracker", "sensor.latency", "button.acknowledge")
 # What a restart of Home Assistant must leave as it was.
 STABLE = ("device_tracker",)
 FLOWS = "/api/config/config_entries/flow"
+BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation" / "netmon"
 OPTIONS_FLOWS = "/api/config/config_entries/options/flow"
 
 
@@ -78,6 +82,10 @@ def _by_role(entities: list[str]) -> dict[str, str]:
             ):
                 if object_id.endswith(PER_DEVICE[f"sensor.{role}"]):
                     roles[f"sensor.{role}"] = entity
+        elif domain == "button":
+            for role in ("ping", "acknowledge"):
+                if object_id.endswith(PER_DEVICE[f"button.{role}"]):
+                    roles[f"button.{role}"] = entity
         else:
             roles[domain] = entity
     return roles
@@ -379,6 +387,46 @@ def test_6_a_removed_device_leaves_home_assistant(world: World) -> None:
     assert response is not None and response["status"] == "ok", response
     assert wait_for(lambda: gone.device_id not in hass.netmon_entities(), 30)
     assert all(e not in hass.states() for e in entities)
+
+
+@pytest.mark.netns
+def test_6_the_unknown_device_blueprint_notifies_a_joining_host_and_acknowledges_it(
+    world: World,
+) -> None:
+    """The shipped blueprint, made into an automation: the host removed above joins again
+    as a new, unknown device; the automation sends its actionable notification; answering
+    "Acknowledge" marks it known, and the unknown-devices sensor drops by one."""
+    world.revive()
+    hass, joining = world.hass, world.lan.hosts[3]
+    target = hass.config / "blueprints" / "automation" / "netmon"
+    target.mkdir(parents=True, exist_ok=True)
+    for blueprint in BLUEPRINTS.glob("*.yaml"):
+        shutil.copy(blueprint, target / blueprint.name)
+    inputs = {"notify_service": "lan_test_phone", "answer_within": 5}
+    automation = {
+        "alias": "Unknown device joined",
+        "use_blueprint": {"path": "netmon/unknown_device_joined.yaml", "input": inputs},
+    }
+    hass.post("/api/config/automation/config/netmon_unknown_joined", automation)
+    entity = "automation.unknown_device_joined"
+    assert wait_for(lambda: world.state(entity)["state"] == "on", 30), hass.log()[-3000:]
+    sensor = next(e for e in hass.states() if e.endswith("unknown_devices"))
+
+    def unknown() -> int:
+        return int(float(world.state(sensor)["state"]))
+
+    assert wait_for(lambda: unknown() >= 1, 30), world.state(sensor)
+    before = unknown()
+    world.lan.bring_up(joining)
+    world.request("scan", {})
+    notified = "lan_test_hooks.notified"
+    assert wait_for(lambda: joining.ip in str(world.state(notified)["attributes"]), 60), hass.log()[
+        -3000:
+    ]
+    assert wait_for(lambda: unknown() == before + 1, 30), world.state(sensor)
+    action = {"action": f"NETMON_ACKNOWLEDGE_{joining.device_id}"}
+    hass.post("/api/events/mobile_app_notification_action", action)
+    assert wait_for(lambda: unknown() == before, 30), (world.state(sensor), hass.log()[-3000:])
 
 
 @pytest.mark.netns
