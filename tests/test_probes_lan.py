@@ -191,18 +191,7 @@ def test_a_stopped_probe_leaves_its_devices_unavailable_and_the_shared_one_home(
         mark = len(world.sub.snapshot())
         world.services["alpha"].start()
     # Back: its devices come home, nothing is duplicated, nothing "joined".
-    assert wait_for(
-        lambda: all((world.tracker(d) or {}).get("state") == "home" for d in world.devices()),
-        60,
-    ), {d: world.tracker(d) for d in world.devices()}
-    time.sleep(3)
-    assert sorted(world.hass.netmon_entities()) == sorted(world.devices())
-    events = [
-        json.loads(m.payload)["type"]
-        for m in world.sub.snapshot()[mark:]
-        if m.topic == "netmon/alpha/bridge/event"
-    ]
-    assert "device_joined" not in events, events
+    _all_back(world, "alpha", mark)
     config = world.sub.latest(f"homeassistant/device/netmon_{world.shared}/config")
     assert config is not None
     assert json.loads(config.payload)["availability"][0]["topic"] == "netmon/alpha/bridge/state"
