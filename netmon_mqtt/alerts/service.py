@@ -125,7 +125,7 @@ class Alerts:
         device = event.device
         if not event.held and not device.known:
             line = f"{described(device)} joined, first seen {at(device.first_seen)}"
-            self._matched("unknown_device_joined", Alert("", line, device.id))
+            self._matched(Alert("unknown_device_joined", line, device.id))
 
     def _on_presence(self, event: PresenceChanged) -> None:
         kind = "device_back" if event.presence is Presence.HOME else "device_away"
@@ -134,30 +134,30 @@ class Alerts:
         device = self._device(event.device_id)
         who = described(device) if device else event.device_id
         gone = "is back" if kind == "device_back" else f"went away ({event.reason})"
-        self._matched(kind, Alert("", f"{who} {gone} at {at(event.at)}", event.device_id))
+        self._matched(Alert(kind, f"{who} {gone} at {at(event.at)}", event.device_id))
 
     def _on_updated(self, event: DeviceUpdated) -> None:
         if "ip" in event.changed:
             device = event.device
             line = f"{described(device)} has a new address: {device.ip}"
-            self._matched("ip_changed", Alert("", line, device.id))
+            self._matched(Alert("ip_changed", line, device.id))
 
     def _on_flood(self, event: NewDeviceFlood) -> None:
         flood = event.flood
         line = f"{flood.strangers} unknown MACs since {at(flood.since)}: the LAN is flooded"
-        self._matched("new_device_flood", Alert("", line))
+        self._matched(Alert("new_device_flood", line))
 
     def _on_health(self, event: HealthReported) -> None:
         healthy = bool(event.health.get("healthy"))
         was, self._healthy = self._healthy, healthy
         if was is not False and not healthy:
             problems = _problems(event.health)
-            self._matched("unhealthy", Alert("", f"netmon-mqtt is unhealthy: {problems}"))
+            self._matched(Alert("unhealthy", f"netmon-mqtt is unhealthy: {problems}"))
 
-    def _matched(self, event: str, alert: Alert) -> None:
+    def _matched(self, alert: Alert) -> None:
         for index, rule in enumerate(self._config.rules):
-            if rule.event == event and _about(rule, alert.device_id):
-                self._collect(index, Alert(event, alert.line, alert.device_id))
+            if rule.event == alert.event and _about(rule, alert.device_id):
+                self._collect(index, alert)
 
     # -- alerts -> messages --------------------------------------------------------
     def _collect(self, index: int, alert: Alert) -> None:

@@ -123,14 +123,14 @@ class MeshWatcher:
             self._forget(instance)
         self._peers[instance] = Peer(instance, base, bridge_topic=bridge)
         self._by_base[base] = instance
-        self._follow(base, f"{base}/bridge/state", partial(self._on_state, base))
-        self._follow(base, f"{base}/device/+", partial(self._on_device, base))
+        self._follow(f"{base}/bridge/state", partial(self._on_state, base))
+        self._follow(f"{base}/device/+", partial(self._on_device, base))
         if bridge:
-            self._follow(base, bridge, partial(self._on_bridge, instance, bridge))
+            self._follow(bridge, partial(self._on_bridge, instance, bridge))
         _LOGGER.info("Probe %s (base topic %s) shares this broker", instance, base)
         self._changed()
 
-    def _follow(self, base: str, topic_filter: str, handler: Callable[[Message], None]) -> None:
+    def _follow(self, topic_filter: str, handler: Callable[[Message], None]) -> None:
         """Subscribe once; followed before: ask the broker for its retained state again."""
         if topic_filter in self._followed:
             self._link.refresh(topic_filter)

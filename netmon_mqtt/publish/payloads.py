@@ -75,6 +75,7 @@ def info_payload(device: Device, probes: Sequence[str] = ()) -> dict[str, Any]:
     """``<base>/device/<id>/info``: slow facts, also the tracker's attributes; ``probes``:
     the instances that see the device, this one first (what each one says, and when it
     last saw the device, is on the owner's ``probes`` topic)."""
+    told = versions(device)
     return {
         "id": device.id,
         "name": device.display_name,
@@ -83,8 +84,8 @@ def info_payload(device: Device, probes: Sequence[str] = ()) -> dict[str, Any]:
         "hostname": device.hostname,
         "host_name": device.hostname,  # as Home Assistant names a tracker's host name
         "vendor": device.vendor,
-        "model": model_of(device),
-        **{key: versions(device).get(key) for key in _VERSIONS},
+        "model": told.get("model"),
+        **{key: told.get(key) for key in _VERSIONS},
         "mdns_name": device.names.get("mdns"),
         "dhcp_hostname": device.names.get("dhcp"),
         "dns_name": device.names.get("dns"),
@@ -111,7 +112,7 @@ _TOLD = ("model", "sw_version", "serial_number", "hw_version")
 _VERSIONS = ("model_id", "sw_version", "hw_version", "serial_number")
 
 
-def snmp_told(device: Device) -> dict[str, str]:
+def _snmp_told(device: Device) -> dict[str, str]:
     """Model, versions and serial number the device's SNMP agent tells: its ENTITY-MIB,
     else its sysDescr (``identify/descr.py``)."""
     snmp = device.details.get("snmp", {})
@@ -132,27 +133,21 @@ def manufacturer_of(device: Device) -> str | None:
     return None
 
 
-def _announced_model(device: Device) -> str | None:
-    """The model as announced: UPnP, mDNS TXT, then SNMP."""
-    for source in ("ssdp", "mdns"):
-        model = device.details.get(source, {}).get("model")
-        if model:
-            return str(model)
-    return snmp_told(device).get("model")
-
-
 def model_of(device: Device) -> str | None:
     """The model a device announces, as people know it ("iPhone 13 Pro" for Apple's
     identifier "iPhone14,2"), if any."""
-    model = _announced_model(device)
-    return (apple.name_of(model) or model) if model else None
+    return versions(device).get("model")
 
 
 def versions(device: Device) -> dict[str, str]:
     """``model`` (and ``model_id``: an Apple identifier), ``hw_version``, ``sw_version`` and
-    ``serial_number`` where a source tells them (the SNMP agent's ENTITY-MIB first)."""
-    told = snmp_told(device)
-    announced = _announced_model(device)
+    ``serial_number`` where a source tells them: the model as announced (UPnP, mDNS TXT,
+    then SNMP), the rest from the SNMP agent (ENTITY-MIB first)."""
+    told = _snmp_told(device)
+    announced = next(
+        (str(m) for s in ("ssdp", "mdns") if (m := device.details.get(s, {}).get("model"))),
+        told.get("model"),
+    )
     number = device.details.get("ssdp", {}).get("model_number")
     found = {
         "model": (apple.name_of(announced) or announced) if announced else None,
